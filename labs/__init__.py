@@ -1,0 +1,44 @@
+"""Pulsar GeoLab: real Pulsar clusters for learning geo-replication.
+
+Public API::
+
+    from labs import Lab, full_mesh, one_way, failover
+    lab = Lab.start(full_mesh("beijing", "shanghai", "guangzhou"))
+"""
+
+from labs.errors import (
+    AdminError,
+    EngineError,
+    ImageError,
+    LabConflictError,
+    LabError,
+    PortInUseError,
+    ProvisioningError,
+    TopologyError,
+)
+from labs.lab import ClusterEndpoint, Lab, LabStatus, down
+from labs.settings import PULSAR_VERSION
+from labs.topology import ConfigStore, Link, Topology, failover, full_mesh, one_way, single
+
+__all__ = [
+    "PULSAR_VERSION",
+    "AdminError",
+    "ClusterEndpoint",
+    "ConfigStore",
+    "EngineError",
+    "ImageError",
+    "Lab",
+    "LabConflictError",
+    "LabError",
+    "LabStatus",
+    "Link",
+    "PortInUseError",
+    "ProvisioningError",
+    "Topology",
+    "TopologyError",
+    "down",
+    "failover",
+    "full_mesh",
+    "one_way",
+    "single",
+]

@@ -1,0 +1,403 @@
+"""A typed client for Pulsar's admin REST API v2; one method per `pulsar-admin` verb.
+
+Owns HTTP only: it never imports the Docker side of the lab. Data that leaves this module is a
+frozen dataclass. Errors are `AdminError` carrying method, URL, status and Pulsar's reason.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from labs.errors import AdminError
+
+JSON = Any
+
+
+@dataclass(frozen=True)
+class ClusterData:
+    """A cluster registration (`pulsar-admin clusters get`)."""
+
+    name: str
+    service_url: str
+    broker_service_url: str
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    """`pulsar-admin tenants get`."""
+
+    name: str
+    admin_roles: tuple[str, ...]
+    allowed_clusters: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReplicatorStats:
+    """One entry of a topic's `replication` map: the link from this cluster to `remote_cluster`."""
+
+    remote_cluster: str
+    connected: bool
+    replication_backlog: int
+    msg_rate_in: float
+    msg_rate_out: float
+    msg_throughput_out: float
+    replication_delay_s: float
+    outbound_connection: str | None
+    inbound_connection: str | None
+
+
+@dataclass(frozen=True)
+class SubscriptionStats:
+    """One entry of a topic's `subscriptions` map."""
+
+    name: str
+    backlog: int
+    replicated: bool
+    consumers: int
+    msg_rate_out: float
+
+
+@dataclass(frozen=True)
+class TopicStats:
+    """`pulsar-admin topics stats`, with the fields the lab reads."""
+
+    topic: str
+    msg_in_counter: int
+    msg_rate_in: float
+    msg_rate_out: float
+    publishers: tuple[str, ...]
+    subscriptions: Mapping[str, SubscriptionStats]
+    replication: Mapping[str, ReplicatorStats]
+    raw: Mapping[str, JSON] = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class CursorInfo:
+    """One managed-ledger cursor from `topics stats-internal` (replicators appear as `pulsar.repl.<c>`)."""
+
+    name: str
+    mark_delete_position: str
+    read_position: str
+    messages_consumed_counter: int
+
+
+def _f(data: Mapping[str, JSON], key: str, default: float = 0.0) -> float:
+    value = data.get(key, default)
+    return float(value) if isinstance(value, (int, float)) else default
+
+
+def parse_topic_stats(topic: str, data: Mapping[str, JSON]) -> TopicStats:
+    """Build TopicStats from the JSON of `GET .../stats`."""
+    replication = {
+        remote: ReplicatorStats(
+            remote_cluster=remote,
+            connected=bool(item.get("connected", False)),
+            replication_backlog=int(item.get("replicationBacklog", 0)),
+            msg_rate_in=_f(item, "msgRateIn"),
+            msg_rate_out=_f(item, "msgRateOut"),
+            msg_throughput_out=_f(item, "msgThroughputOut"),
+            replication_delay_s=_f(item, "replicationDelayInSeconds"),
+            outbound_connection=item.get("outboundConnection"),
+            inbound_connection=item.get("inboundConnection"),
+        )
+        for remote, item in (data.get("replication") or {}).items()
+    }
+    subscriptions = {
+        name: SubscriptionStats(
+            name=name,
+            backlog=int(item.get("msgBacklog", 0)),
+            replicated=bool(item.get("isReplicated", item.get("replicated", False))),
+            consumers=len(item.get("consumers") or []),
+            msg_rate_out=_f(item, "msgRateOut"),
+        )
+        for name, item in (data.get("subscriptions") or {}).items()
+    }
+    return TopicStats(
+        topic=topic,
+        msg_in_counter=int(data.get("msgInCounter", 0)),
+        msg_rate_in=_f(data, "msgRateIn"),
+        msg_rate_out=_f(data, "msgRateOut"),
+        publishers=tuple(str(p.get("producerName", "")) for p in data.get("publishers") or []),
+        subscriptions=subscriptions,
+        replication=replication,
+        raw=data,
+    )
+
+
+def topic_path(topic: str) -> str:
+    """`persistent://t/ns/x` or `t/ns/x` -> `persistent/t/ns/x` for REST paths."""
+    domain = "persistent"
+    name = topic
+    if "://" in topic:
+        domain, _, name = topic.partition("://")
+    parts = name.split("/")
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(
+            f"Topic {topic!r} is not a full topic name; expected persistent://<tenant>/<namespace>/<topic>."
+        )
+    return f"{domain}/" + "/".join(quote(p, safe="") for p in parts)
+
+
+class PulsarAdmin:
+    """Admin client for one cluster's web service (`http://127.0.0.1:<port>`).
+
+    Args:
+        base_url: the cluster's admin URL on the host.
+        cluster: the cluster's name, used in error messages.
+        timeout_s: per-request timeout.
+        transport: an httpx transport (tests pass `httpx.MockTransport`).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        cluster: str = "",
+        timeout_s: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.cluster = cluster
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> PulsarAdmin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- plumbing
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        body: JSON = None,
+        params: Mapping[str, str] | None = None,
+        ok: Sequence[int] = (),
+        hint: str = "",
+    ) -> httpx.Response:
+        url = f"{self.base_url}{path}"
+        try:
+            response = self._http.request(
+                method,
+                path,
+                content=None if body is None else json.dumps(body),
+                headers={"Content-Type": "application/json"} if body is not None else None,
+                params=params,
+            )
+        except httpx.HTTPError as exc:
+            where = f" of cluster {self.cluster!r}" if self.cluster else ""
+            raise AdminError(
+                method, url, 0, f"{type(exc).__name__}: {exc}",
+                hint or f"Is the broker{where} running? Check `geolab status`.",
+            ) from exc
+        if response.status_code >= 400 and response.status_code not in ok:
+            raise AdminError(method, url, response.status_code, _reason(response), hint)
+        return response
+
+    def _json(self, method: str, path: str, **kwargs: Any) -> JSON:
+        response = self._call(method, path, **kwargs)
+        return response.json() if response.content else None
+
+    # ----------------------------------------------------------------- brokers
+
+    def healthcheck(self) -> bool:
+        """`pulsar-admin brokers healthcheck`: produce and read a heartbeat message."""
+        try:
+            response = self._http.get("/admin/v2/brokers/health", params={"topicVersion": "V2"})
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and response.text.strip() == "ok"
+
+    def get_version(self) -> str:
+        """`pulsar-admin brokers version`."""
+        return self._call("GET", "/admin/v2/brokers/version").text.strip()
+
+    def update_dynamic_config(self, name: str, value: str) -> None:
+        """`pulsar-admin brokers update-dynamic-config --config NAME --value VALUE`."""
+        self._call("POST", f"/admin/v2/brokers/configuration/{quote(name)}/{quote(value, safe='')}")
+
+    # ----------------------------------------------------------------- clusters
+
+    def list_clusters(self) -> list[str]:
+        """`pulsar-admin clusters list`."""
+        return sorted(self._json("GET", "/admin/v2/clusters"))
+
+    def get_cluster(self, cluster: str) -> ClusterData:
+        """`pulsar-admin clusters get CLUSTER`."""
+        data = self._json("GET", f"/admin/v2/clusters/{quote(cluster)}")
+        return ClusterData(cluster, data.get("serviceUrl", ""), data.get("brokerServiceUrl", ""))
+
+    def create_cluster(self, cluster: str, service_url: str, broker_service_url: str) -> bool:
+        """`pulsar-admin clusters create`; returns False when it existed (then it is updated)."""
+        body = {"serviceUrl": service_url, "brokerServiceUrl": broker_service_url}
+        response = self._call("PUT", f"/admin/v2/clusters/{quote(cluster)}", body=body, ok=(409,))
+        if response.status_code == 409:
+            self.update_cluster(cluster, service_url, broker_service_url)
+            return False
+        return True
+
+    def update_cluster(self, cluster: str, service_url: str, broker_service_url: str) -> None:
+        """`pulsar-admin clusters update`."""
+        body = {"serviceUrl": service_url, "brokerServiceUrl": broker_service_url}
+        self._call("POST", f"/admin/v2/clusters/{quote(cluster)}", body=body)
+
+    def delete_cluster(self, cluster: str) -> None:
+        """`pulsar-admin clusters delete`."""
+        self._call("DELETE", f"/admin/v2/clusters/{quote(cluster)}")
+
+    # ----------------------------------------------------------------- tenants
+
+    def list_tenants(self) -> list[str]:
+        """`pulsar-admin tenants list`."""
+        return sorted(self._json("GET", "/admin/v2/tenants"))
+
+    def get_tenant(self, tenant: str) -> TenantInfo:
+        """`pulsar-admin tenants get`."""
+        data = self._json("GET", f"/admin/v2/tenants/{quote(tenant)}")
+        return TenantInfo(tenant, tuple(data.get("adminRoles") or ()), tuple(sorted(data.get("allowedClusters") or ())))
+
+    def create_tenant(self, tenant: str, allowed_clusters: Sequence[str]) -> bool:
+        """`pulsar-admin tenants create --allowed-clusters ...`; returns False when it existed (then updated)."""
+        body = {"adminRoles": [], "allowedClusters": list(allowed_clusters)}
+        response = self._call("PUT", f"/admin/v2/tenants/{quote(tenant)}", body=body, ok=(409,),
+                              hint="The allowed clusters must be registered on this cluster first.")
+        if response.status_code == 409:
+            self.update_tenant(tenant, allowed_clusters)
+            return False
+        return True
+
+    def update_tenant(self, tenant: str, allowed_clusters: Sequence[str]) -> None:
+        """`pulsar-admin tenants update --allowed-clusters ...`."""
+        body = {"adminRoles": [], "allowedClusters": list(allowed_clusters)}
+        self._call("POST", f"/admin/v2/tenants/{quote(tenant)}", body=body)
+
+    def delete_tenant(self, tenant: str, force: bool = False) -> None:
+        """`pulsar-admin tenants delete`."""
+        self._call("DELETE", f"/admin/v2/tenants/{quote(tenant)}", params={"force": str(force).lower()})
+
+    # ----------------------------------------------------------------- namespaces
+
+    def list_namespaces(self, tenant: str) -> list[str]:
+        """`pulsar-admin namespaces list TENANT`."""
+        return sorted(self._json("GET", f"/admin/v2/namespaces/{quote(tenant)}"))
+
+    def create_namespace(self, namespace: str, clusters: Sequence[str] | None = None) -> bool:
+        """`pulsar-admin namespaces create --clusters ...`; returns False when it existed."""
+        body = {"replication_clusters": list(clusters)} if clusters else {}
+        response = self._call("PUT", f"/admin/v2/namespaces/{namespace}", body=body, ok=(409,))
+        return response.status_code != 409
+
+    def delete_namespace(self, namespace: str, force: bool = False) -> None:
+        """`pulsar-admin namespaces delete`."""
+        self._call("DELETE", f"/admin/v2/namespaces/{namespace}", params={"force": str(force).lower()})
+
+    def get_policies(self, namespace: str) -> Mapping[str, JSON]:
+        """`pulsar-admin namespaces policies`."""
+        data: Mapping[str, JSON] = self._json("GET", f"/admin/v2/namespaces/{namespace}")
+        return data
+
+    def get_namespace_clusters(self, namespace: str) -> list[str]:
+        """`pulsar-admin namespaces get-clusters`."""
+        return sorted(self._json("GET", f"/admin/v2/namespaces/{namespace}/replication"))
+
+    def set_namespace_clusters(self, namespace: str, clusters: Sequence[str]) -> None:
+        """`pulsar-admin namespaces set-clusters --clusters ...`."""
+        self._call("POST", f"/admin/v2/namespaces/{namespace}/replication", body=list(clusters))
+
+    def get_namespace_allowed_clusters(self, namespace: str) -> list[str]:
+        """`pulsar-admin namespaces get-allowed-clusters`."""
+        return sorted(self._json("GET", f"/admin/v2/namespaces/{namespace}/allowedClusters") or [])
+
+    def set_namespace_allowed_clusters(self, namespace: str, clusters: Sequence[str]) -> None:
+        """`pulsar-admin namespaces set-allowed-clusters --clusters ...`."""
+        self._call("POST", f"/admin/v2/namespaces/{namespace}/allowedClusters", body=list(clusters))
+
+    def unload_namespace(self, namespace: str) -> None:
+        """`pulsar-admin namespaces unload`."""
+        self._call("PUT", f"/admin/v2/namespaces/{namespace}/unload")
+
+    # ----------------------------------------------------------------- topics
+
+    def create_topic(self, topic: str) -> bool:
+        """`pulsar-admin topics create` (non-partitioned); returns False when it existed."""
+        response = self._call("PUT", f"/admin/v2/{topic_path(topic)}", ok=(409,))
+        return response.status_code != 409
+
+    def list_topics(self, namespace: str) -> list[str]:
+        """`pulsar-admin topics list NAMESPACE`."""
+        return sorted(self._json("GET", f"/admin/v2/persistent/{namespace}"))
+
+    def get_topic_stats(self, topic: str) -> TopicStats:
+        """`pulsar-admin topics stats`."""
+        return parse_topic_stats(topic, self._json("GET", f"/admin/v2/{topic_path(topic)}/stats"))
+
+    def get_cursors(self, topic: str) -> dict[str, CursorInfo]:
+        """The `cursors` of `pulsar-admin topics stats-internal` (replicator cursors included)."""
+        data = self._json("GET", f"/admin/v2/{topic_path(topic)}/internalStats")
+        return {
+            name: CursorInfo(
+                name=name,
+                mark_delete_position=str(item.get("markDeletePosition", "")),
+                read_position=str(item.get("readPosition", "")),
+                messages_consumed_counter=int(item.get("messagesConsumedCounter", 0)),
+            )
+            for name, item in (data.get("cursors") or {}).items()
+        }
+
+    def list_subscriptions(self, topic: str) -> list[str]:
+        """`pulsar-admin topics subscriptions`."""
+        return sorted(self._json("GET", f"/admin/v2/{topic_path(topic)}/subscriptions"))
+
+    def create_subscription(self, topic: str, subscription: str, replicated: bool = False,
+                            position: str = "earliest") -> None:
+        """`pulsar-admin topics create-subscription -s SUB -m earliest|latest [--replicated]`."""
+        self._call(
+            "PUT", f"/admin/v2/{topic_path(topic)}/subscription/{quote(subscription, safe='')}",
+            body=position, params={"replicated": str(replicated).lower()}, ok=(409,),
+        )
+
+    def delete_topic(self, topic: str, force: bool = False) -> None:
+        """`pulsar-admin topics delete`."""
+        self._call("DELETE", f"/admin/v2/{topic_path(topic)}", params={"force": str(force).lower()})
+
+    def wait_until(self, predicate: Any, timeout_s: float, what: str, interval_s: float = 0.25) -> Any:
+        """Poll `predicate()` (which may call this client) until it returns a truthy value.
+
+        Raises:
+            TimeoutError: with `what` and the last value or error when the deadline passes.
+        """
+        deadline = time.monotonic() + timeout_s
+        last: object = None
+        while True:
+            try:
+                value = predicate()
+                if value:
+                    return value
+                last = value
+            except AdminError as exc:
+                last = exc
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{what}: not reached within {timeout_s:.0f} s on {self.cluster or self.base_url}; "
+                                   f"last seen: {last!r}")
+            time.sleep(interval_s)
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text.strip()[:500] or response.reason_phrase
+    if isinstance(data, dict) and "reason" in data:
+        return str(data["reason"])
+    return json.dumps(data)[:500]

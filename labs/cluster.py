@@ -1,0 +1,313 @@
+"""Pulsar clusters in Docker through Testcontainers: containers, private networks, ports, cleanup.
+
+Owns everything Docker: the `PulsarContainer` and `ConfigurationStoreContainer` builders, the lab's
+private networks (one per cluster pair, so a single link can be cut; one more for a shared
+configuration store), host ports published on 127.0.0.1 only, health waits with a deadline, and
+cleanup by label. Knows nothing of tenants, namespaces or lessons.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import docker
+import httpx
+from docker.errors import APIError, NotFound
+from docker.models.containers import Container
+from testcontainers.core.container import DockerContainer
+from typing_extensions import Self
+
+from labs.errors import PortInUseError, ProvisioningError
+from labs.settings import (
+    BROKER_PORT,
+    HTTP_PORT,
+    LABEL_CLUSTER,
+    LABEL_LAB,
+    LABEL_PORTS,
+    LABEL_ROLE,
+    LABEL_TOPOLOGY,
+    LOOPBACK,
+    ZOOKEEPER_PORT,
+)
+
+Progress = Callable[[str], None]
+
+ROLE_BROKER = "broker"
+ROLE_STORE = "configuration-store"
+STORE_ALIAS = "configuration-store"
+EXTERNAL_LISTENER = "external"
+INTERNAL_LISTENER = "internal"
+LOG_TAIL = 40
+
+START_COMMAND = "bin/apply-config-from-env.py conf/standalone.conf && exec bin/pulsar standalone -nfw -nss"
+STORE_COMMAND = "bin/apply-config-from-env.py conf/zookeeper.conf && exec bin/pulsar zookeeper"
+
+
+@dataclass(frozen=True)
+class HostPorts:
+    """Ports a cluster publishes on 127.0.0.1."""
+
+    broker: int
+    http: int
+
+
+def container_name(lab: str, member: str) -> str:
+    return f"geolab-{lab}-{member}"
+
+
+def network_name(lab: str, *members: str) -> str:
+    return "geolab-" + "-".join((lab, *members))
+
+
+class PulsarContainer(DockerContainer):  # type: ignore[misc]
+    """A Pulsar standalone cluster (broker, bookie and local metadata store in one container).
+
+    Brokers advertise two listeners: `internal` (the cluster name as host, for peers on the lab's
+    networks) and `external` (127.0.0.1 and the published port, for clients on the host, who pass
+    ``listener_name="external"``).
+    """
+
+    def __init__(self, image: str, cluster: str) -> None:
+        super().__init__(image)
+        self.cluster = cluster
+        self.host_ports = HostPorts(0, 0)
+        self.with_command(["bash", "-c", START_COMMAND])
+        self.with_env("clusterName", cluster)
+        self.with_env("advertisedAddress", cluster)
+        self.with_config("internalListenerName", INTERNAL_LISTENER)
+        # Lab-friendly broker settings (what Pulsar's own replication tests use).
+        self.with_config("brokerDeleteInactiveTopicsEnabled", "false")
+        self.with_config("defaultNumberOfNamespaceBundles", "1")
+        self.with_config("forceDeleteNamespaceAllowed", "true")
+        self.with_config("allowAutoTopicCreationType", "non-partitioned")
+        self.with_config("enableReplicatedSubscriptions", "true")
+        self.with_config("replicatedSubscriptionsSnapshotFrequencyMillis", "1000")
+
+    def with_config(self, key: str, value: str) -> Self:
+        """Set a broker setting (``PULSAR_PREFIX_<key>``, applied to conf/standalone.conf at start)."""
+        self.with_env(f"PULSAR_PREFIX_{key}", value)
+        return self
+
+    def with_memory(self, jvm_flags: str, gc_flags: str) -> Self:
+        """JVM heap/direct memory (PULSAR_MEM) and garbage collector (PULSAR_GC) flags."""
+        self.with_env("PULSAR_MEM", jvm_flags)
+        self.with_env("PULSAR_GC", gc_flags)
+        return self
+
+    def with_host_ports(self, ports: HostPorts) -> Self:
+        """Publish 6650 and 8080 on 127.0.0.1 at fixed ports (they survive a stop/start of the cluster)."""
+        self.host_ports = ports
+        self.ports[f"{BROKER_PORT}/tcp"] = (LOOPBACK, ports.broker)
+        self.ports[f"{HTTP_PORT}/tcp"] = (LOOPBACK, ports.http)
+        listeners = (
+            f"{INTERNAL_LISTENER}:pulsar://{self.cluster}:{BROKER_PORT},"
+            f"{EXTERNAL_LISTENER}:pulsar://{LOOPBACK}:{ports.broker}"
+        )
+        self.with_config("advertisedListeners", listeners)
+        return self
+
+    def with_configuration_store(self, url: str) -> Self:
+        """Keep tenants, namespaces and cluster registrations in a shared store (``zk:host:2181``)."""
+        self.with_config("configurationMetadataStoreUrl", url)
+        return self
+
+    def get_service_url(self) -> str:
+        return f"pulsar://{LOOPBACK}:{self.host_ports.broker}"
+
+    def get_admin_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.host_ports.http}"
+
+
+class ConfigurationStoreContainer(DockerContainer):  # type: ignore[misc]
+    """The shared configuration store ("global ZooKeeper"), run from the same Pulsar image."""
+
+    def __init__(self, image: str) -> None:
+        super().__init__(image)
+        self.with_command(["bash", "-c", STORE_COMMAND])
+        self.with_env("PULSAR_MEM", "-Xms64m -Xmx128m")
+        self.with_env("PULSAR_GC", "-XX:+UseSerialGC")
+        self.with_env("PULSAR_PREFIX_admin.enableServer", "false")
+
+    @staticmethod
+    def url() -> str:
+        return f"zk:{STORE_ALIAS}:{ZOOKEEPER_PORT}"
+
+
+# ------------------------------------------------------------------------------ ports
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError:
+            return False
+    return True
+
+
+def allocate_ports(clusters: Iterable[str], base_port: int | None) -> dict[str, HostPorts]:
+    """Choose host ports: `base_port`, `base_port+1`, ... when given (checked free), else free ones.
+
+    Raises:
+        PortInUseError: a port at or after `base_port` is taken.
+    """
+    names = list(clusters)
+    if base_port is None:
+        chosen: dict[str, HostPorts] = {}
+        sockets = []
+        try:
+            for name in names:
+                pair = []
+                for _ in range(2):
+                    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                    sock.bind((LOOPBACK, 0))
+                    sockets.append(sock)
+                    pair.append(sock.getsockname()[1])
+                chosen[name] = HostPorts(pair[0], pair[1])
+        finally:
+            for sock in sockets:
+                sock.close()
+        return chosen
+    if not 1024 <= base_port <= 65535 - 2 * len(names):
+        raise PortInUseError(
+            f"base_port={base_port} is outside 1024..{65535 - 2 * len(names)}; expected a port range "
+            f"with room for {2 * len(names)} ports. Pick e.g. base_port=16650 or leave it out."
+        )
+    result = {}
+    for index, name in enumerate(names):
+        ports = HostPorts(base_port + 2 * index, base_port + 2 * index + 1)
+        for kind, port in (("broker", ports.broker), ("admin HTTP", ports.http)):
+            if not port_is_free(port):
+                raise PortInUseError(
+                    f"Port {LOOPBACK}:{port} (the {kind} port of cluster {name!r}) is already taken; "
+                    f"expected ports {base_port}..{base_port + 2 * len(names) - 1} to be free. Stop what uses "
+                    "it (`ss -ltnp | grep {port}`), run `geolab down` if an old lab holds it, or choose another "
+                    "base_port (or none, to let the lab pick free ports).".replace("{port}", str(port))
+                )
+        result[name] = ports
+    return result
+
+
+# ------------------------------------------------------------------------------ health
+
+
+def last_logs(container: Container, lines: int = LOG_TAIL) -> str:
+    try:
+        return container.logs(tail=lines).decode(errors="replace")
+    except (APIError, NotFound):
+        return "(no logs: the container is gone)"
+
+
+def wait_healthy(container: Container, cluster: str, admin_url: str, timeout_s: float) -> float:
+    """Poll the broker's health check (a produce/read round trip) until it answers `ok`.
+
+    Returns:
+        seconds waited.
+
+    Raises:
+        ProvisioningError: the container exited or the deadline passed; carries the last log lines.
+    """
+    started = time.monotonic()
+    deadline = started + timeout_s
+    with httpx.Client(base_url=admin_url, timeout=5.0) as http:
+        while True:
+            try:
+                response = http.get("/admin/v2/brokers/health", params={"topicVersion": "V2"})
+                if response.status_code == 200 and response.text.strip() == "ok":
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            container.reload()
+            if container.status in ("exited", "dead"):
+                raise ProvisioningError(
+                    f"Cluster {cluster!r} ({container.name}) stopped while starting "
+                    f"(exit code {container.attrs['State'].get('ExitCode')}); expected a healthy broker. "
+                    f"Last log lines:\n{last_logs(container)}\nCheck memory with `geolab doctor`."
+                )
+            if time.monotonic() >= deadline:
+                raise ProvisioningError(
+                    f"Cluster {cluster!r} ({container.name}) did not pass its health check at "
+                    f"{admin_url}/admin/v2/brokers/health within {timeout_s:.0f} s. Last log lines:\n"
+                    f"{last_logs(container)}\nA slow machine may need GEOLAB_START_TIMEOUT=400; "
+                    "`geolab doctor` checks memory and CPU."
+                )
+            time.sleep(0.5)
+
+
+def wait_store_ready(container: Container, timeout_s: float) -> None:
+    """Wait until ZooKeeper accepts connections inside the configuration-store container."""
+    deadline = time.monotonic() + timeout_s
+    probe = ["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{ZOOKEEPER_PORT} && echo ruok >&3 && head -c 4 <&3"]
+    while True:
+        container.reload()
+        if container.status == "running":
+            code, output = container.exec_run(probe)
+            if code == 0 and b"imok" in output:
+                return
+        if container.status in ("exited", "dead") or time.monotonic() >= deadline:
+            raise ProvisioningError(
+                f"The configuration store ({container.name}) did not accept ZooKeeper connections within "
+                f"{timeout_s:.0f} s. Last log lines:\n{last_logs(container)}"
+            )
+        time.sleep(0.5)
+
+
+# ------------------------------------------------------------------------------ lookup and cleanup
+
+
+def lab_labels(lab: str, role: str, topology_json: str, cluster: str = "", ports: HostPorts | None = None
+               ) -> dict[str, str]:
+    labels = {LABEL_LAB: lab, LABEL_ROLE: role, LABEL_TOPOLOGY: topology_json}
+    if cluster:
+        labels[LABEL_CLUSTER] = cluster
+    if ports:
+        labels[LABEL_PORTS] = json.dumps({"broker": ports.broker, "http": ports.http})
+    return labels
+
+
+def lab_containers(client: docker.DockerClient, lab: str | None = None) -> list[Container]:
+    """Every container (running or not) that belongs to `lab`, or to any lab."""
+    label = f"{LABEL_LAB}={lab}" if lab else LABEL_LAB
+    found: list[Container] = client.containers.list(all=True, filters={"label": label})
+    return found
+
+
+def lab_names(client: docker.DockerClient) -> list[str]:
+    names = {c.labels[LABEL_LAB] for c in lab_containers(client)}
+    names |= {n.attrs["Labels"][LABEL_LAB] for n in client.networks.list(filters={"label": LABEL_LAB})}
+    return sorted(names)
+
+
+def remove_lab(client: docker.DockerClient, lab: str | None = None) -> tuple[int, int]:
+    """Remove the containers and networks of `lab` (every lab when None). Returns counts removed."""
+    containers = lab_containers(client, lab)
+    for container in containers:
+        try:
+            container.remove(force=True, v=True)
+        except NotFound:
+            pass
+    label = f"{LABEL_LAB}={lab}" if lab else LABEL_LAB
+    networks = client.networks.list(filters={"label": label})
+    for network in networks:
+        try:
+            network.remove()
+        except NotFound:
+            pass
+    return len(containers), len(networks)
+
+
+def create_network(client: docker.DockerClient, name: str, lab: str) -> None:
+    client.networks.create(name, driver="bridge", labels={LABEL_LAB: lab, "org.testcontainers": "true"})
+
+
+def connect(client: docker.DockerClient, network: str, container: Container, alias: str) -> None:
+    client.networks.get(network).connect(container, aliases=[alias])
+
+
+def disconnect(client: docker.DockerClient, network: str, container: Container) -> None:
+    client.networks.get(network).disconnect(container, force=True)

@@ -1,0 +1,444 @@
+"""The lab: start, reattach, inspect, fault and stop a set of real Pulsar clusters.
+
+This is the public entry point notebooks and the CLI use::
+
+    lab = Lab.start(full_mesh("beijing", "shanghai", "guangzhou"))
+    lab.client("beijing").create_producer(lab.topic("orders")).send(b"hello")
+    lab.stop()
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import combinations
+
+import docker
+import pulsar
+from docker.errors import NotFound
+from docker.models.containers import Container
+from docker.types import EndpointConfig
+
+from labs import faults
+from labs.admin import PulsarAdmin
+from labs.cluster import (
+    ROLE_BROKER,
+    ROLE_STORE,
+    STORE_ALIAS,
+    ConfigurationStoreContainer,
+    HostPorts,
+    PulsarContainer,
+    allocate_ports,
+    container_name,
+    create_network,
+    lab_containers,
+    lab_labels,
+    network_name,
+    remove_lab,
+    wait_healthy,
+    wait_store_ready,
+)
+from labs.engine import docker_client
+from labs.errors import LabConflictError, LabError, TopologyError
+from labs.image import resolve_image
+from labs.replication import ProbeResult, apply_topology, probe_replication
+from labs.settings import LABEL_CLUSTER, LABEL_PORTS, LABEL_ROLE, LABEL_TOPOLOGY, LabSettings, load_settings
+from labs.topology import ConfigStore, Topology
+
+Progress = Callable[[str], None]
+LAB_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,40}$")
+
+
+def _print(message: str) -> None:
+    print(message, flush=True)
+
+
+@dataclass(frozen=True)
+class ClusterEndpoint:
+    """Where the host reaches one cluster of a lab."""
+
+    name: str
+    service_url: str
+    admin_url: str
+    container: str
+
+
+@dataclass(frozen=True)
+class ClusterStatus:
+    name: str
+    state: str
+    healthy: bool
+    service_url: str
+    admin_url: str
+
+
+@dataclass(frozen=True)
+class LabStatus:
+    name: str
+    kind: str
+    config_store: str
+    namespace: str
+    clusters: tuple[ClusterStatus, ...]
+
+
+def _endpoint(client: docker.DockerClient, alias: str) -> EndpointConfig:
+    return EndpointConfig(client.api.api_version, aliases=[alias])
+
+
+def validate_lab_name(name: str) -> str:
+    if not LAB_NAME.match(name):
+        raise TopologyError(
+            f"Lab name {name!r} is invalid: expected up to 41 lowercase letters, digits and '-'. "
+            "Example: Lab.start(topology, name='workshop-1')."
+        )
+    return name
+
+
+def _pair_networks(lab: str, topology: Topology) -> dict[tuple[str, str], str]:
+    clusters = topology.clusters
+    if len(clusters) == 1:
+        return {(clusters[0], clusters[0]): network_name(lab, clusters[0])}
+    return {(a, b): network_name(lab, a, b) for a, b in combinations(clusters, 2)}
+
+
+class Lab:
+    """A running set of Pulsar clusters for one topology. Create with `Lab.start` or `Lab.attach`."""
+
+    def __init__(self, name: str, topology: Topology, endpoints: dict[str, ClusterEndpoint],
+                 settings: LabSettings, docker: docker.DockerClient) -> None:
+        self.name = name
+        self.topology = topology
+        self.endpoints = endpoints
+        self.settings = settings
+        self._docker = docker
+        self._admins: dict[str, PulsarAdmin] = {}
+        self._clients: dict[str, pulsar.Client] = {}
+        self.started_in_s = 0.0
+        self.reattached = False
+        self.last_probe: ProbeResult | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def start(
+        cls,
+        topology: Topology,
+        name: str | None = None,
+        base_port: int | None = None,
+        progress: Progress = _print,
+        probe: bool = True,
+    ) -> Lab:
+        """Start (or reattach to) the clusters of `topology` and return when replication works.
+
+        Args:
+            topology: e.g. ``full_mesh("beijing", "shanghai", "guangzhou")``.
+            name: lab name (containers are ``geolab-<name>-<cluster>``); defaults to the preset's name.
+            base_port: publish cluster ports from here on 127.0.0.1; default: free ports.
+            progress: receives one line per step.
+            probe: send a message over every link before returning.
+
+        Raises:
+            TopologyError, EngineError, ImageError, PortInUseError: before anything starts.
+            LabConflictError: a lab of that name runs another topology.
+            ProvisioningError: a cluster did not become healthy; nothing is left behind.
+        """
+        if not isinstance(topology, Topology):
+            raise TopologyError(
+                f"Lab.start expects a Topology such as full_mesh('beijing', 'shanghai'); got {topology!r}."
+            )
+        lab_name = validate_lab_name(name or topology.name)
+        settings = load_settings()
+        client = docker_client()
+        started = time.monotonic()
+        existing = lab_containers(client, lab_name)
+        if existing:
+            lab = cls._reattach(lab_name, topology, existing, settings, client, progress)
+        else:
+            image = resolve_image(client, settings, progress)
+            ports = allocate_ports(topology.clusters, base_port)
+            lab = cls._provision(lab_name, topology, image, ports, settings, client, progress)
+        try:
+            apply_topology(topology, lab.admins(), progress)
+            if probe and topology.links:
+                lab.last_probe = lab.probe()
+        except BaseException:
+            if not lab.reattached:
+                lab.stop(progress=lambda _m: None)
+            raise
+        lab.started_in_s = time.monotonic() - started
+        verb = "Reattached to" if lab.reattached else "Started"
+        progress(f"{verb} lab {lab_name!r} ({topology.kind}, {len(topology.clusters)} cluster(s)) "
+                 f"in {lab.started_in_s:.1f} s; namespace {topology.qualified_namespace}")
+        return lab
+
+    @classmethod
+    def _provision(cls, name: str, topology: Topology, image: str, ports: dict[str, HostPorts],
+                   settings: LabSettings, client: docker.DockerClient, progress: Progress) -> Lab:
+        topology_json = topology.to_json()
+        networks = _pair_networks(name, topology)
+        try:
+            for network in networks.values():
+                create_network(client, network, name)
+            store_network = None
+            if topology.config_store is ConfigStore.SHARED:
+                store_network = network_name(name, "store")
+                create_network(client, store_network, name)
+                progress("Starting the shared configuration store (global ZooKeeper) ...")
+                store = ConfigurationStoreContainer(image).with_name(container_name(name, STORE_ALIAS))
+                store.with_kwargs(
+                    labels=lab_labels(name, ROLE_STORE, topology_json), network=store_network,
+                    networking_config={store_network: _endpoint(client, STORE_ALIAS)},
+                )
+                store.start()
+                wait_store_ready(store.get_wrapped_container(), settings.start_timeout_s)
+                progress("Configuration store ready.")
+
+            def launch(cluster: str) -> float:
+                own = [net for pair, net in networks.items() if cluster in pair]
+                first = store_network or own[0]
+                container = (
+                    PulsarContainer(image, cluster)
+                    .with_host_ports(ports[cluster])
+                    .with_memory(settings.broker_memory, settings.broker_gc)
+                    .with_name(container_name(name, cluster))
+                )
+                if store_network:
+                    container.with_configuration_store(ConfigurationStoreContainer.url())
+                container.with_kwargs(
+                    labels=lab_labels(name, ROLE_BROKER, topology_json, cluster, ports[cluster]),
+                    network=first,
+                    networking_config={first: _endpoint(client, cluster)},
+                )
+                progress(f"[{cluster}] starting Pulsar {image} on 127.0.0.1:{ports[cluster].broker} ...")
+                container.start()
+                wrapped = container.get_wrapped_container()
+                for net in own:
+                    if net != first:
+                        client.networks.get(net).connect(wrapped, aliases=[cluster])
+                waited = wait_healthy(wrapped, cluster, container.get_admin_url(), settings.start_timeout_s)
+                progress(f"[{cluster}] healthy after {waited:.1f} s")
+                return waited
+
+            with ThreadPoolExecutor(max_workers=len(topology.clusters)) as pool:
+                for future in [pool.submit(launch, c) for c in topology.clusters]:
+                    future.result()
+        except BaseException:
+            progress(f"Start of lab {name!r} failed; removing its containers and networks.")
+            remove_lab(client, name)
+            raise
+        endpoints = {
+            c: ClusterEndpoint(c, f"pulsar://127.0.0.1:{ports[c].broker}", f"http://127.0.0.1:{ports[c].http}",
+                               container_name(name, c))
+            for c in topology.clusters
+        }
+        return cls(name, topology, endpoints, settings, client)
+
+    @classmethod
+    def _from_containers(cls, name: str, containers: list[Container], settings: LabSettings,
+                         client: docker.DockerClient) -> Lab:
+        brokers = [c for c in containers if c.labels.get(LABEL_ROLE) == ROLE_BROKER]
+        if not brokers:
+            raise LabError(f"Lab {name!r} has no cluster containers left. Run `geolab down {name}` and start again.")
+        topology = Topology.from_json(brokers[0].labels[LABEL_TOPOLOGY])
+        endpoints = {}
+        for container in brokers:
+            cluster = container.labels[LABEL_CLUSTER]
+            ports = json.loads(container.labels[LABEL_PORTS])
+            endpoints[cluster] = ClusterEndpoint(
+                cluster, f"pulsar://127.0.0.1:{ports['broker']}", f"http://127.0.0.1:{ports['http']}", container.name
+            )
+        missing = [c for c in topology.clusters if c not in endpoints]
+        if missing:
+            raise LabError(
+                f"Lab {name!r} is incomplete: clusters {missing} have no container. "
+                f"Run `geolab down {name}` and start the lab again."
+            )
+        return cls(name, topology, endpoints, settings, client)
+
+    @classmethod
+    def _reattach(cls, name: str, topology: Topology, containers: list[Container], settings: LabSettings,
+                  client: docker.DockerClient, progress: Progress) -> Lab:
+        found = {c.labels.get(LABEL_TOPOLOGY) for c in containers}
+        if found != {topology.to_json()}:
+            raise LabConflictError(
+                f"A lab named {name!r} is already running with another topology "
+                f"({sorted(t or '?' for t in found)[0]}); expected {topology.to_json()}. "
+                f"Stop it with `geolab down {name}` (or lab.stop()), or start this one with another name=."
+            )
+        lab = cls._from_containers(name, containers, settings, client)
+        lab.reattached = True
+        stopped = [c for c in containers if c.status != "running"]
+        for container in sorted(stopped, key=lambda c: c.labels.get(LABEL_ROLE) != ROLE_STORE):
+            progress(f"Restarting {container.name} ...")
+            container.start()
+        for cluster, endpoint in lab.endpoints.items():
+            wait_healthy(lab._container(cluster), cluster, endpoint.admin_url, settings.start_timeout_s)
+        progress(f"Reattached to running lab {name!r}.")
+        return lab
+
+    @classmethod
+    def attach(cls, name: str) -> Lab:
+        """Attach to a running lab without starting or changing anything (for status and grading)."""
+        client = docker_client()
+        containers = lab_containers(client, validate_lab_name(name))
+        if not containers:
+            raise LabError(f"No lab named {name!r} is running. Start it with `geolab up` or Lab.start(...).")
+        return cls._from_containers(name, containers, load_settings(), client)
+
+    def stop(self, progress: Progress = _print) -> None:
+        """Close clients and remove every container and network of this lab."""
+        for client in self._clients.values():
+            try:
+                client.close()
+            except pulsar.PulsarException:
+                pass
+        self._clients.clear()
+        for admin in self._admins.values():
+            admin.close()
+        self._admins.clear()
+        containers, networks = remove_lab(self._docker, self.name)
+        progress(f"Lab {self.name!r} stopped: removed {containers} container(s) and {networks} network(s).")
+
+    def __enter__(self) -> Lab:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ handles
+
+    @property
+    def clusters(self) -> tuple[str, ...]:
+        return self.topology.clusters
+
+    def _check(self, cluster: str) -> str:
+        if cluster not in self.endpoints:
+            raise LabError(f"Cluster {cluster!r} is not part of lab {self.name!r}; its clusters are {list(self.clusters)}.")
+        return cluster
+
+    def admin(self, cluster: str) -> PulsarAdmin:
+        """The admin REST client of `cluster` (cached)."""
+        if cluster not in self._admins:
+            self._admins[cluster] = PulsarAdmin(self.endpoints[self._check(cluster)].admin_url, cluster)
+        return self._admins[cluster]
+
+    def admins(self) -> dict[str, PulsarAdmin]:
+        return {c: self.admin(c) for c in self.clusters}
+
+    def client(self, cluster: str) -> pulsar.Client:
+        """A pulsar-client connected to `cluster` through its external listener (cached)."""
+        if cluster not in self._clients:
+            self._clients[cluster] = new_client(self.endpoints[self._check(cluster)].service_url)
+        return self._clients[cluster]
+
+    def failover_client(self, check_interval_ms: int = 1000, failover_threshold: int = 2,
+                        switch_back_threshold: int = 5) -> pulsar.Client:
+        """A new client that follows the active cluster and moves to the standby when it dies.
+
+        Uses pulsar-client's `AutoClusterFailover` (a TCP-connect probe every `check_interval_ms`).
+        The caller closes it.
+        """
+        if self.topology.active is None:
+            raise LabError(f"Lab {self.name!r} is a {self.topology.kind} lab; failover_client needs failover(...).")
+        primary = pulsar.ServiceInfo(self.endpoints[self.topology.active].service_url)
+        secondary = [pulsar.ServiceInfo(self.endpoints[c].service_url) for c in self.topology.standby]
+        provider = pulsar.AutoClusterFailover(
+            primary, secondary, check_interval_ms=check_interval_ms,
+            failover_threshold=failover_threshold, switch_back_threshold=switch_back_threshold,
+        )
+        return new_client(provider)
+
+    def topic(self, name: str) -> str:
+        """The full name of a topic in the lab's replicated namespace."""
+        return f"persistent://{self.topology.qualified_namespace}/{name}"
+
+    def probe(self, timeout_s: float = 120.0) -> ProbeResult:
+        """Send a message over every replication link and time its arrival."""
+        return probe_replication(self.topology, {c: self.client(c) for c in self.clusters}, timeout_s)
+
+    def _container(self, cluster: str) -> Container:
+        try:
+            return self._docker.containers.get(self.endpoints[self._check(cluster)].container)
+        except NotFound:
+            raise LabError(
+                f"The container of cluster {cluster!r} is gone. Run `geolab down {self.name}` and start the lab again."
+            ) from None
+
+    def status(self) -> LabStatus:
+        rows = []
+        for cluster in self.clusters:
+            endpoint = self.endpoints[cluster]
+            try:
+                state = self._container(cluster).status
+            except LabError:
+                state = "missing"
+            healthy = state == "running" and self.admin(cluster).healthcheck()
+            rows.append(ClusterStatus(cluster, state, healthy, endpoint.service_url, endpoint.admin_url))
+        return LabStatus(self.name, self.topology.kind, self.topology.config_store.value,
+                         self.topology.qualified_namespace, tuple(rows))
+
+    def exec(self, cluster: str, *command: str) -> tuple[int, str]:
+        """Run a command inside a cluster's container, e.g. ``lab.exec("beijing", "bin/pulsar-admin", ...)``."""
+        code, output = self._container(cluster).exec_run(list(command))
+        return int(code), output.decode(errors="replace")
+
+    # ------------------------------------------------------------------ faults
+
+    def kill(self, cluster: str) -> None:
+        """Crash a cluster (SIGKILL). Its clients lose their connection; data survives."""
+        self._drop_client(cluster)
+        faults.kill_cluster(self._container(cluster))
+
+    def stop_cluster(self, cluster: str) -> None:
+        """Stop a cluster gracefully."""
+        self._drop_client(cluster)
+        faults.stop_cluster(self._container(cluster))
+
+    def start_cluster(self, cluster: str) -> float:
+        """Start a stopped or killed cluster and wait until it is healthy; returns seconds waited."""
+        container = self._container(cluster)
+        faults.start_cluster(container)
+        return wait_healthy(container, cluster, self.endpoints[cluster].admin_url, self.settings.start_timeout_s)
+
+    def cut_link(self, a: str, b: str) -> None:
+        """Cut the network between two clusters; replication between them stops and backlog grows."""
+        first, second = sorted((self._check(a), self._check(b)), key=self.clusters.index)
+        faults.cut_link(self._docker, network_name(self.name, first, second), self._container(first),
+                        self._container(second), (first, second))
+
+    def heal_link(self, a: str, b: str) -> None:
+        """Restore the network between two clusters; replication catches up."""
+        first, second = sorted((self._check(a), self._check(b)), key=self.clusters.index)
+        faults.heal_link(self._docker, network_name(self.name, first, second), self._container(first),
+                         self._container(second), (first, second))
+
+    def _drop_client(self, cluster: str) -> None:
+        client = self._clients.pop(cluster, None)
+        if client is not None:
+            try:
+                client.close()
+            except pulsar.PulsarException:
+                pass
+
+
+def new_client(service: str | pulsar.AutoClusterFailover) -> pulsar.Client:
+    """A pulsar-client for host use: external listener, warnings-only logging."""
+    return pulsar.Client(
+        service,
+        listener_name="external",
+        operation_timeout_seconds=30,
+        logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn),
+    )
+
+
+def down(name: str | None = None, progress: Progress = _print) -> tuple[int, int]:
+    """Remove a lab's containers and networks by label (all labs when `name` is None)."""
+    client = docker_client()
+    containers, networks = remove_lab(client, name)
+    progress(f"Removed {containers} container(s) and {networks} network(s)"
+             + (f" of lab {name!r}." if name else " of all GeoLab labs."))
+    return containers, networks

@@ -1,0 +1,174 @@
+"""Apply a topology to running clusters: register clusters, create the tenant and namespace, set
+replication and allowed clusters; then prove it with a probe message.
+
+Owns the order Pulsar needs (clusters -> tenant -> namespace, on each cluster with independent
+stores; once with a shared store). Talks to Pulsar only through `labs.admin`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pulsar
+
+from labs.admin import PulsarAdmin
+from labs.errors import ProvisioningError
+from labs.settings import BROKER_PORT, HTTP_PORT
+from labs.topology import ConfigStore, Topology
+
+Progress = Callable[[str], None]
+PROBE_TOPIC = "geolab-probe"
+
+
+def internal_urls(cluster: str) -> tuple[str, str]:
+    """URLs under which peers reach `cluster` on the lab's private networks."""
+    return f"http://{cluster}:{HTTP_PORT}", f"pulsar://{cluster}:{BROKER_PORT}"
+
+
+def register_clusters(topology: Topology, admins: Mapping[str, PulsarAdmin]) -> None:
+    """Register every cluster of the topology (with its internal URLs) where it is not yet known."""
+    writers = [topology.clusters[0]] if topology.config_store is ConfigStore.SHARED else list(topology.clusters)
+    for writer in writers:
+        admin = admins[writer]
+        known = set(admin.list_clusters())
+        for cluster in topology.clusters:
+            service_url, broker_url = internal_urls(cluster)
+            if cluster not in known:
+                admin.create_cluster(cluster, service_url, broker_url)
+                continue
+            current = admin.get_cluster(cluster)
+            if (current.service_url, current.broker_service_url) != (service_url, broker_url):
+                admin.update_cluster(cluster, service_url, broker_url)
+
+
+def apply_topology(topology: Topology, admins: Mapping[str, PulsarAdmin], progress: Progress) -> None:
+    """Make the clusters' metadata match the topology (idempotent: safe on a reattached lab)."""
+    register_clusters(topology, admins)
+    namespace = topology.qualified_namespace
+    allowed = sorted(topology.clusters)
+    if topology.config_store is ConfigStore.SHARED:
+        admin = admins[topology.clusters[0]]
+        admin.create_tenant(topology.tenant, allowed)
+        admin.create_namespace(namespace, list(topology.clusters))
+        admin.set_namespace_clusters(namespace, list(topology.clusters))
+        progress(f"Tenant {topology.tenant!r} and namespace {namespace!r} created once in the shared "
+                 f"configuration store; replication clusters {list(topology.clusters)}")
+    else:
+        for cluster in topology.clusters:
+            admin = admins[cluster]
+            admin.create_tenant(topology.tenant, allowed)
+            clusters = list(topology.replication_clusters(cluster))
+            admin.create_namespace(namespace, clusters)
+            admin.set_namespace_clusters(namespace, clusters)
+            if topology.enforce_one_way:
+                admin.set_namespace_allowed_clusters(namespace, clusters)
+            progress(f"[{cluster}] namespace {namespace!r} replicates to {clusters[1:] or 'no peer'}")
+    wait_policies_visible(topology, admins)
+
+
+def wait_policies_visible(topology: Topology, admins: Mapping[str, PulsarAdmin], timeout_s: float = 60.0) -> None:
+    """Wait until every cluster serves the namespace with the replication clusters it should have.
+
+    With a shared store, a broker sees a namespace created through another broker only after its
+    metadata cache catches up; lookups made before that fail.
+    """
+    namespace = topology.qualified_namespace
+    for cluster in topology.clusters:
+        expected = sorted(
+            topology.clusters if topology.config_store is ConfigStore.SHARED
+            else topology.replication_clusters(cluster)
+        )
+        admin = admins[cluster]
+        try:
+            admin.wait_until(lambda a=admin: a.get_namespace_clusters(namespace) == expected, timeout_s,
+                             f"namespace {namespace} with replication clusters {expected}")
+        except TimeoutError as exc:
+            raise ProvisioningError(f"{exc}. Run `geolab status` and check the broker logs.") from exc
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One probe message per link: how long each took to arrive."""
+
+    seconds_by_link: Mapping[str, float]
+
+    @property
+    def slowest_s(self) -> float:
+        return max(self.seconds_by_link.values(), default=0.0)
+
+
+T = TypeVar("T")
+RETRIED = (pulsar.ConnectError, pulsar.LookupError, pulsar.ServiceUnitNotReady, pulsar.Timeout)
+
+
+def with_retry(call: Callable[[], T], timeout_s: float) -> T:
+    """Run `call`, retrying connect/lookup errors until `timeout_s` (a topic's first lookup can race
+    the broker's policy cache, and a restarted cluster refuses lookups for a moment)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return call()
+        except (pulsar.ConnectError, pulsar.LookupError, pulsar.ServiceUnitNotReady, pulsar.Timeout):
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.5)
+
+
+def probe_replication(
+    topology: Topology,
+    clients: Mapping[str, pulsar.Client],
+    timeout_s: float = 120.0,
+) -> ProbeResult:
+    """Send one message from each cluster that has links and wait for it on every target.
+
+    Raises:
+        ProvisioningError: a probe did not arrive within `timeout_s`.
+    """
+    topic = f"persistent://{topology.qualified_namespace}/{PROBE_TOPIC}"
+    run = uuid.uuid4().hex[:8]
+    subscription = f"geolab-probe-{run}"
+    consumers = {
+        cluster: with_retry(lambda c=cluster: clients[c].subscribe(topic, subscription), timeout_s)
+        for cluster in topology.clusters
+        if topology.sources(cluster)
+    }
+    results: dict[str, float] = {}
+    try:
+        for source in topology.clusters:
+            targets = topology.targets(source)
+            if not targets:
+                continue
+            started = time.monotonic()
+            producer = with_retry(lambda s=source: clients[s].create_producer(topic), timeout_s)
+            payload = f"probe {run} from {source}".encode()
+            producer.send(payload, properties={"origin": source})
+            producer.close()
+            for target in targets:
+                deadline = started + timeout_s
+                while True:
+                    remaining_ms = int((deadline - time.monotonic()) * 1000)
+                    if remaining_ms <= 0:
+                        raise ProvisioningError(
+                            f"Replication probe {source} -> {target} on {topic} did not arrive within "
+                            f"{timeout_s:.0f} s; expected the message on {target}. Check the link with "
+                            f"`geolab status` and the topic stats' replication section on {source}."
+                        )
+                    try:
+                        message = consumers[target].receive(timeout_millis=min(remaining_ms, 1000))
+                    except pulsar.Timeout:
+                        continue
+                    consumers[target].acknowledge(message)
+                    if message.data() == payload:
+                        results[f"{source}->{target}"] = time.monotonic() - started
+                        break
+    finally:
+        for consumer in consumers.values():
+            try:
+                consumer.unsubscribe()
+            except pulsar.PulsarException:
+                consumer.close()
+    return ProbeResult(results)
