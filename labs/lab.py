@@ -45,7 +45,7 @@ from labs.cluster import (
 from labs.engine import docker_client
 from labs.errors import LabConflictError, LabError, TopologyError
 from labs.image import resolve_image
-from labs.replication import ProbeResult, apply_topology, probe_replication
+from labs.replication import ProbeResult, apply_topology, create_replicated_subscription, probe_replication
 from labs.settings import LABEL_CLUSTER, LABEL_PORTS, LABEL_ROLE, LABEL_TOPOLOGY, LabSettings, load_settings
 from labs.topology import ConfigStore, Topology
 
@@ -355,6 +355,10 @@ class Lab:
     def topic(self, name: str) -> str:
         """The full name of a topic in the lab's replicated namespace."""
         return f"persistent://{self.topology.qualified_namespace}/{name}"
+
+    def create_replicated_subscription(self, topic: str, subscription: str) -> None:
+        """Create a replicated subscription on every cluster (needed before failover can resume it)."""
+        create_replicated_subscription(self.admins(), topic, subscription)
 
     def probe(self, timeout_s: float = 120.0) -> ProbeResult:
         """Send a message over every replication link and time its arrival."""

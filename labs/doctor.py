@@ -1,0 +1,91 @@
+"""`geolab doctor`: what stands between this machine and a running lab, and how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import version
+
+from labs.cluster import lab_names, port_is_free
+from labs.engine import docker_client
+from labs.errors import EngineError
+from labs.image import image_status
+from labs.settings import LOCAL_IMAGE, OFFICIAL_IMAGE, load_settings
+
+#: Measured peak RSS of one cluster container plus JVM headroom (see benchmarks/).
+MIB_PER_CLUSTER = 768
+MIB_HEADROOM = 1024
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One doctor check: level is "ok", "warn" or "fail"."""
+
+    check: str
+    level: str
+    detail: str
+    fix: str = ""
+
+
+def diagnose(clusters: int = 3, base_port: int | None = None) -> list[Finding]:
+    """Run every check; never raises for a failed check (it becomes a "fail" finding)."""
+    findings: list[Finding] = []
+    client_version = version("pulsar-client")
+    major_minor = tuple(int(p) for p in client_version.split(".")[:2])
+    findings.append(
+        Finding("pulsar-client", "ok", f"pulsar-client {client_version}")
+        if major_minor >= (3, 11)
+        else Finding("pulsar-client", "fail", f"pulsar-client {client_version} lacks AutoClusterFailover",
+                     "pip install -e . (pyproject asks for pulsar-client>=3.11)")
+    )
+    try:
+        client = docker_client(timeout_s=10)
+    except EngineError as exc:
+        findings.append(Finding("docker engine", "fail", str(exc).split(". Expected")[0],
+                                "Start Docker (Docker Desktop, `sudo systemctl start docker` or `sudo dockerd &`)."))
+        return findings
+    info = client.info()
+    findings.append(Finding("docker engine", "ok", f"Docker {info.get('ServerVersion', '?')} answers"))
+    total_mib = int(info.get("MemTotal", 0)) // (1024 * 1024)
+    needed = clusters * MIB_PER_CLUSTER + MIB_HEADROOM
+    findings.append(
+        Finding("memory", "ok", f"{total_mib} MiB for Docker; a {clusters}-cluster lab needs about {needed} MiB")
+        if total_mib >= needed
+        else Finding("memory", "fail", f"{total_mib} MiB for Docker; a {clusters}-cluster lab needs about {needed} MiB",
+                     "Give Docker more memory (Docker Desktop: Settings > Resources), or close other labs.")
+    )
+    cpus = int(info.get("NCPU", 0))
+    findings.append(
+        Finding("cpu", "ok" if cpus >= 2 else "warn", f"{cpus} CPU(s) for Docker",
+                "" if cpus >= 2 else "Labs start slowly on one CPU; give Docker two or more.")
+    )
+    status = image_status(client, load_settings())
+    if status.forced:
+        findings.append(
+            Finding("image", "ok", f"GEOLAB_PULSAR_IMAGE={status.forced} is present")
+            if status.forced_present
+            else Finding("image", "fail", f"GEOLAB_PULSAR_IMAGE={status.forced} is not present",
+                         f"docker pull {status.forced}, or unset GEOLAB_PULSAR_IMAGE")
+        )
+    elif status.official or status.local:
+        name = OFFICIAL_IMAGE if status.official else LOCAL_IMAGE
+        findings.append(Finding("image", "ok", f"{name} is present"))
+    else:
+        findings.append(Finding("image", "fail", f"neither {OFFICIAL_IMAGE} nor {LOCAL_IMAGE} is present",
+                                f"`docker pull {OFFICIAL_IMAGE}`, or build offline with `make image`"))
+    if base_port is not None:
+        taken = [p for p in range(base_port, base_port + 2 * clusters) if not port_is_free(p)]
+        findings.append(
+            Finding("ports", "ok", f"127.0.0.1:{base_port}-{base_port + 2 * clusters - 1} are free")
+            if not taken
+            else Finding("ports", "fail", f"127.0.0.1 ports {taken} are taken",
+                         "Stop what holds them (`ss -ltnp`), `geolab down`, or pick another --base-port.")
+        )
+    else:
+        findings.append(Finding("ports", "ok", "labs pick free ports on 127.0.0.1 (pass --base-port to check fixed ones)"))
+    running = lab_names(client)
+    findings.append(
+        Finding("labs", "ok" if not running else "warn",
+                f"running labs: {', '.join(running)}" if running else "no lab is running",
+                "Each running lab holds memory; `geolab down NAME` stops one." if running else "")
+    )
+    return findings
