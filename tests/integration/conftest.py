@@ -1,0 +1,62 @@
+"""Real-cluster fixtures: a Docker engine and the Pulsar image are required; nothing here skips.
+
+Each test module starts the lab it needs once (module scope) and removes it at the end; tests
+isolate themselves by topic and subscription names.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import docker
+import pytest
+
+from labs.engine import docker_client
+from labs.errors import EngineError, ImageError
+from labs.image import resolve_image
+from labs.lab import Lab
+from labs.settings import load_settings
+from labs.topology import Topology
+
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/integration" in str(item.path):
+            item.add_marker(pytest.mark.docker)
+
+
+@pytest.fixture(scope="session")
+def engine() -> docker.DockerClient:
+    try:
+        return docker_client()
+    except EngineError as exc:
+        pytest.fail(f"Real-cluster tests need a Docker engine: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def pulsar_image(engine: docker.DockerClient) -> str:
+    try:
+        return resolve_image(engine, load_settings(), print, pull=False)
+    except ImageError as exc:
+        pytest.fail(f"Real-cluster tests need the Pulsar image: {exc}", pytrace=False)
+
+
+def start_lab(topology: Topology, name: str) -> Iterator[Lab]:
+    lab = Lab.start(topology, name=name)
+    try:
+        yield lab
+    finally:
+        lab.stop()
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def lab_leftovers(engine: docker.DockerClient, name: str) -> tuple[list[str], list[str]]:
+    containers = [c.name for c in engine.containers.list(all=True, filters={"label": f"org.geolab.lab={name}"})]
+    networks = [n.name for n in engine.networks.list(filters={"label": f"org.geolab.lab={name}"})]
+    return containers, networks

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from labs.cluster import allocate_ports
+from labs.engine import docker_client
+from labs.errors import EngineError, PortInUseError
+
+
+def test_free_ports_are_distinct() -> None:
+    ports = allocate_ports(["beijing", "shanghai", "guangzhou"], None)
+    numbers = [p for hp in ports.values() for p in (hp.broker, hp.http)]
+    assert len(set(numbers)) == 6
+
+
+def test_taken_base_port_is_reported_with_the_cluster() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = holder.getsockname()[1]
+        with pytest.raises(PortInUseError) as info:
+            allocate_ports(["beijing", "shanghai"], taken)
+    assert f"127.0.0.1:{taken}" in str(info.value)
+    assert "'beijing'" in str(info.value)
+
+
+def test_base_port_out_of_range() -> None:
+    with pytest.raises(PortInUseError, match="outside"):
+        allocate_ports(["beijing"], 80)
+
+
+def test_unreachable_engine_says_how_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(EngineError) as info:
+        docker_client(timeout_s=5)
+    assert "unix:///nonexistent/docker.sock" in str(info.value)
+    assert "geolab doctor" in str(info.value)
