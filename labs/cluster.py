@@ -129,7 +129,7 @@ class ConfigurationStoreContainer(DockerContainer):  # type: ignore[misc]
         super().__init__(image)
         self.with_command(["bash", "-c", STORE_COMMAND])
         self.with_env("PULSAR_MEM", "-Xms64m -Xmx128m")
-        self.with_env("PULSAR_GC", "-XX:+UseSerialGC")
+        self.with_env("PULSAR_GC", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1")
         self.with_env("PULSAR_PREFIX_admin.enableServer", "false")
 
     @staticmethod

@@ -193,9 +193,7 @@ class Lab:
                     labels=lab_labels(name, ROLE_STORE, topology_json), network=store_network,
                     networking_config={store_network: _endpoint(client, STORE_ALIAS)},
                 )
-                store.start()
-                wait_store_ready(store.get_wrapped_container(), settings.start_timeout_s)
-                progress("Configuration store ready.")
+                store.start()  # brokers start beside it and connect once ZooKeeper listens
 
             def launch(cluster: str) -> float:
                 own = [net for pair, net in networks.items() if cluster in pair]
@@ -223,8 +221,15 @@ class Lab:
                 progress(f"[{cluster}] healthy after {waited:.1f} s")
                 return waited
 
-            with ThreadPoolExecutor(max_workers=len(topology.clusters)) as pool:
-                for future in [pool.submit(launch, c) for c in topology.clusters]:
+            def store_ready() -> float:
+                wait_store_ready(store.get_wrapped_container(), settings.start_timeout_s)
+                progress("Configuration store ready.")
+                return 0.0
+
+            with ThreadPoolExecutor(max_workers=len(topology.clusters) + 1) as pool:
+                tasks = [pool.submit(store_ready)] if store_network else []
+                tasks += [pool.submit(launch, c) for c in topology.clusters]
+                for future in tasks:
                     future.result()
         except BaseException:
             progress(f"Start of lab {name!r} failed; removing its containers and networks.")
