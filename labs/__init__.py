@@ -6,6 +6,7 @@ Public API::
     lab = Lab.start(full_mesh("beijing", "shanghai", "guangzhou"))
 """
 
+from labs.doctor import doctor
 from labs.errors import (
     AdminError,
     EngineError,
@@ -36,6 +37,7 @@ __all__ = [
     "ProvisioningError",
     "Topology",
     "TopologyError",
+    "doctor",
     "down",
     "failover",
     "full_mesh",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from html import escape
 from importlib.metadata import version
 
 from labs.cluster import lab_names, port_is_free
@@ -24,6 +25,33 @@ class Finding:
     level: str
     detail: str
     fix: str = ""
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    """All findings; renders as a table in a notebook."""
+
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(f.level != "fail" for f in self.findings)
+
+    def _repr_html_(self) -> str:
+        colour = {"ok": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e"}
+        rows = "".join(
+            f"<tr><td>{escape(f.check)}</td><td style='color:{colour[f.level]};font-weight:bold'>"
+            f"{f.level.upper()}</td><td>{escape(f.detail)}</td><td>{escape(f.fix)}</td></tr>"
+            for f in self.findings
+        )
+        verdict = "This machine is ready for a lab." if self.ok else "Fix the FAIL rows, then run this cell again."
+        return (f"<table><tr><th>check</th><th>result</th><th>detail</th><th>fix</th></tr>{rows}</table>"
+                f"<p>{verdict}</p>")
+
+
+def doctor(clusters: int = 3, base_port: int | None = None) -> DoctorReport:
+    """The doctor's findings as a report (notebook-friendly)."""
+    return DoctorReport(tuple(diagnose(clusters, base_port)))
 
 
 def diagnose(clusters: int = 3, base_port: int | None = None) -> list[Finding]:

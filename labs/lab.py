@@ -84,6 +84,16 @@ class LabStatus:
     namespace: str
     clusters: tuple[ClusterStatus, ...]
 
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{c.name}</td><td>{c.state}</td><td>{'yes' if c.healthy else '<b>no</b>'}</td>"
+            f"<td><code>{c.service_url}</code></td><td><code>{c.admin_url}</code></td></tr>"
+            for c in self.clusters
+        )
+        return (f"<p>Lab <b>{self.name}</b>: {self.kind}, configuration store {self.config_store}, "
+                f"namespace <code>{self.namespace}</code></p><table><tr><th>cluster</th><th>state</th>"
+                f"<th>healthy</th><th>service URL</th><th>admin URL</th></tr>{rows}</table>")
+
 
 def _endpoint(client: docker.DockerClient, alias: str) -> EndpointConfig:
     return EndpointConfig(client.api.api_version, aliases=[alias])
