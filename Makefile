@@ -29,7 +29,7 @@ lab: image
 	$(GEOLAB) doctor
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
 
-test: image
+test: image lint typecheck
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
 test-unit: install

@@ -14,13 +14,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-import docker
 import httpx
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 from testcontainers.core.container import DockerContainer
 from typing_extensions import Self
 
+import docker
 from labs.errors import PortInUseError, ProvisioningError
 from labs.settings import (
     BROKER_PORT,
@@ -63,7 +63,7 @@ def network_name(lab: str, *members: str) -> str:
     return "geolab-" + "-".join((lab, *members))
 
 
-class PulsarContainer(DockerContainer):  # type: ignore[misc]
+class PulsarContainer(DockerContainer):
     """A Pulsar standalone cluster (broker, bookie and local metadata store in one container).
 
     Brokers advertise two listeners: `internal` (the cluster name as host, for peers on the lab's
@@ -101,8 +101,10 @@ class PulsarContainer(DockerContainer):  # type: ignore[misc]
     def with_host_ports(self, ports: HostPorts) -> Self:
         """Publish 6650 and 8080 on 127.0.0.1 at fixed ports (they survive a stop/start of the cluster)."""
         self.host_ports = ports
-        self.ports[f"{BROKER_PORT}/tcp"] = (LOOPBACK, ports.broker)
-        self.ports[f"{HTTP_PORT}/tcp"] = (LOOPBACK, ports.http)
+        # testcontainers types host ports as int, but docker-py (and the engine) take (address, port),
+        # which is how the ports stay on the loopback address only
+        self.ports[f"{BROKER_PORT}/tcp"] = (LOOPBACK, ports.broker)  # type: ignore[assignment]
+        self.ports[f"{HTTP_PORT}/tcp"] = (LOOPBACK, ports.http)  # type: ignore[assignment]
         listeners = (
             f"{INTERNAL_LISTENER}:pulsar://{self.cluster}:{BROKER_PORT},"
             f"{EXTERNAL_LISTENER}:pulsar://{LOOPBACK}:{ports.broker}"
@@ -122,7 +124,7 @@ class PulsarContainer(DockerContainer):  # type: ignore[misc]
         return f"http://{LOOPBACK}:{self.host_ports.http}"
 
 
-class ConfigurationStoreContainer(DockerContainer):  # type: ignore[misc]
+class ConfigurationStoreContainer(DockerContainer):
     """The shared configuration store ("global ZooKeeper"), run from the same Pulsar image."""
 
     def __init__(self, image: str) -> None:
@@ -198,7 +200,7 @@ def allocate_ports(clusters: Iterable[str], base_port: int | None) -> dict[str, 
 
 def last_logs(container: Container, lines: int = LOG_TAIL) -> str:
     try:
-        return container.logs(tail=lines).decode(errors="replace")
+        return str(container.logs(tail=lines).decode(errors="replace"))
     except (APIError, NotFound):
         return "(no logs: the container is gone)"
 

@@ -109,7 +109,9 @@ def diagnose(clusters: int = 3, base_port: int | None = None) -> list[Finding]:
                          "Stop what holds them (`ss -ltnp`), `geolab down`, or pick another --base-port.")
         )
     else:
-        findings.append(Finding("ports", "ok", "labs pick free ports on 127.0.0.1 (pass --base-port to check fixed ones)"))
+        findings.append(
+            Finding("ports", "ok", "labs pick free ports on 127.0.0.1 (pass --base-port to check fixed ones)")
+        )
     running = lab_names(client)
     findings.append(
         Finding("labs", "ok" if not running else "warn",

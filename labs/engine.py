@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import os
 
-import docker
 from docker.errors import DockerException
 from testcontainers.core.config import testcontainers_config
 
+import docker
 from labs.errors import EngineError
 
 # The lab removes what it creates by label (`geolab down`), so the Ryuk reaper is never needed.

@@ -6,10 +6,10 @@ start is the caller's business (see `Lab.start_cluster`).
 
 from __future__ import annotations
 
-import docker
 from docker.errors import APIError
 from docker.models.containers import Container
 
+import docker
 from labs.errors import LabError
 
 

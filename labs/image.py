@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import docker
 from docker.errors import APIError, ImageNotFound
 
+import docker
 from labs.errors import ImageError
 from labs.settings import (
     DISTRIBUTION_ARTIFACT,

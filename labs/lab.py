@@ -17,12 +17,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import combinations
 
-import docker
 import pulsar
 from docker.errors import NotFound
 from docker.models.containers import Container
 from docker.types import EndpointConfig
 
+import docker
 from labs import faults
 from labs.admin import PulsarAdmin
 from labs.cluster import (
@@ -332,7 +332,9 @@ class Lab:
 
     def _check(self, cluster: str) -> str:
         if cluster not in self.endpoints:
-            raise LabError(f"Cluster {cluster!r} is not part of lab {self.name!r}; its clusters are {list(self.clusters)}.")
+            raise LabError(
+                f"Cluster {cluster!r} is not part of lab {self.name!r}; its clusters are {list(self.clusters)}."
+            )
         return cluster
 
     def admin(self, cluster: str) -> PulsarAdmin:

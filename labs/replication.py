@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import TypeVar
 
 import pulsar
@@ -84,7 +85,7 @@ def wait_policies_visible(topology: Topology, admins: Mapping[str, PulsarAdmin],
         )
         admin = admins[cluster]
         try:
-            admin.wait_until(lambda a=admin: a.get_namespace_clusters(namespace) == expected, timeout_s,
+            admin.wait_until(lambda a=admin, e=expected: a.get_namespace_clusters(namespace) == e, timeout_s,
                              f"namespace {namespace} with replication clusters {expected}")
         except TimeoutError as exc:
             raise ProvisioningError(f"{exc}. Run `geolab status` and check the broker logs.") from exc
@@ -131,11 +132,11 @@ def probe_replication(
     topic = f"persistent://{topology.qualified_namespace}/{PROBE_TOPIC}"
     run = uuid.uuid4().hex[:8]
     subscription = f"geolab-probe-{run}"
-    consumers = {
-        cluster: with_retry(lambda c=cluster: clients[c].subscribe(topic, subscription), timeout_s)
-        for cluster in topology.clusters
-        if topology.sources(cluster)
-    }
+    consumers: dict[str, pulsar.Consumer] = {}
+    for cluster in topology.clusters:
+        if topology.sources(cluster):
+            client = clients[cluster]
+            consumers[cluster] = with_retry(partial(client.subscribe, topic, subscription), timeout_s)
     results: dict[str, float] = {}
     try:
         for source in topology.clusters:
@@ -143,7 +144,7 @@ def probe_replication(
             if not targets:
                 continue
             started = time.monotonic()
-            producer = with_retry(lambda s=source: clients[s].create_producer(topic), timeout_s)
+            producer = with_retry(partial(clients[source].create_producer, topic), timeout_s)
             payload = f"probe {run} from {source}".encode()
             producer.send(payload, properties={"origin": source})
             producer.close()

@@ -186,7 +186,9 @@ def validate(topology: Topology) -> None:
     """Check a topology completely; raise TopologyError naming the first problem and the fix."""
     clusters = topology.clusters
     if not clusters:
-        raise TopologyError("A topology needs at least one cluster; got none. Example: full_mesh('beijing', 'shanghai').")
+        raise TopologyError(
+            "A topology needs at least one cluster; got none. Example: full_mesh('beijing', 'shanghai')."
+        )
     if len(clusters) > MAX_CLUSTERS:
         raise TopologyError(
             f"A lab runs at most {MAX_CLUSTERS} clusters on one machine (each needs about 700 MiB); "

@@ -9,16 +9,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 
-import docker
 import pytest
 
+import docker
 from labs.engine import docker_client
 from labs.errors import EngineError, ImageError
 from labs.image import resolve_image
 from labs.lab import Lab
 from labs.settings import load_settings
 from labs.topology import Topology
-
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,9 +8,9 @@ import subprocess
 import sys
 import time
 
-import docker
 import pytest
 
+import docker
 from labs.cli import main as geolab
 from labs.errors import EngineError, ImageError, PortInUseError, ProvisioningError, TopologyError
 from labs.lab import Lab
