@@ -254,7 +254,8 @@ def wait_store_ready(container: Container, timeout_s: float) -> None:
         if container.status in ("exited", "dead") or time.monotonic() >= deadline:
             raise ProvisioningError(
                 f"The configuration store ({container.name}) did not accept ZooKeeper connections within "
-                f"{timeout_s:.0f} s. Last log lines:\n{last_logs(container)}"
+                f"{timeout_s:.0f} s. Last log lines:\n{last_logs(container)}\nA slow machine may need "
+                "GEOLAB_START_TIMEOUT=400; `geolab doctor` checks memory and CPU."
             )
         time.sleep(0.5)
 
