@@ -6,6 +6,8 @@ Public API::
     lab = Lab.start(full_mesh("beijing", "shanghai", "guangzhou"))
 """
 
+from typing import TYPE_CHECKING
+
 from labs.doctor import doctor
 from labs.errors import (
     AdminError,
@@ -20,6 +22,18 @@ from labs.errors import (
 from labs.lab import ClusterEndpoint, Lab, LabStatus, down
 from labs.settings import PULSAR_VERSION
 from labs.topology import ConfigStore, Link, Topology, failover, full_mesh, one_way, single
+
+if TYPE_CHECKING:
+    from labs.views import Dashboard
+
+
+
+def dashboard(lab: Lab, topic: str = "live", refresh_hz: float = 4.0) -> "Dashboard":
+    """Live map, charts, flow panel, tracer and fault controls for `lab`, refreshing in the kernel."""
+    from labs.views import Dashboard
+
+    return Dashboard(lab, topic, refresh_hz).start()
+
 
 __all__ = [
     "PULSAR_VERSION",
@@ -37,6 +51,7 @@ __all__ = [
     "ProvisioningError",
     "Topology",
     "TopologyError",
+    "dashboard",
     "doctor",
     "down",
     "failover",

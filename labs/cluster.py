@@ -63,6 +63,11 @@ def network_name(lab: str, *members: str) -> str:
     return "geolab-" + "-".join((lab, *members))
 
 
+def link_network(lab: str, a: str, b: str) -> str:
+    """The network that joins clusters `a` and `b` ('_' cannot occur in cluster names)."""
+    return network_name(lab, "link", f"{a}_{b}")
+
+
 class PulsarContainer(DockerContainer):
     """A Pulsar standalone cluster (broker, bookie and local metadata store in one container).
 
@@ -86,6 +91,11 @@ class PulsarContainer(DockerContainer):
         self.with_config("allowAutoTopicCreationType", "non-partitioned")
         self.with_config("enableReplicatedSubscriptions", "true")
         self.with_config("replicatedSubscriptionsSnapshotFrequencyMillis", "1000")
+        # topic stats (rates, replication section) refresh every second, so live views move
+        self.with_config("statsUpdateFrequencyInSecs", "1")
+        self.with_config("statsUpdateInitialDelayInSecs", "1")
+        # a cut link shows as a disconnected replicator within seconds, not the default 30-60 s
+        self.with_config("keepAliveIntervalSeconds", "5")
 
     def with_config(self, key: str, value: str) -> Self:
         """Set a broker setting (``PULSAR_PREFIX_<key>``, applied to conf/standalone.conf at start)."""

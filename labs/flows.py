@@ -5,8 +5,10 @@ Owns only pulsar-client calls; never provisions. Views and checks build on these
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pulsar
@@ -57,3 +59,172 @@ def collect(consumer: pulsar.Consumer, expected: Iterable[bytes] | None = None, 
                             int(time.time() * 1000)))
         if acknowledge:
             consumer.acknowledge(message)
+
+
+# ------------------------------------------------------------------------------ live flows
+
+ORIGIN = "origin"
+SEQUENCE = "seq"
+
+
+@dataclass(frozen=True)
+class LatencySample:
+    at: float
+    link: str
+    ms: int
+
+
+@dataclass(frozen=True)
+class FlowCounts:
+    """What the flows counted so far, per cluster (a copy; safe to hand to views)."""
+
+    produced: dict[str, int]
+    consumed: dict[str, int]
+    replicated_in: dict[str, int]
+    latencies: tuple[LatencySample, ...]
+    producing: dict[str, float]
+    consuming: tuple[str, ...]
+
+
+class Flows:
+    """Producers and consumers a learner starts on any cluster of a lab.
+
+    Pulsar's listener threads only increment counters under a lock; views read `counts()`.
+    Messages carry their origin cluster as a property, so a consumer tells local messages from
+    replicated ones and measures publish-to-receive latency per link.
+    """
+
+    def __init__(self, clients: dict[str, pulsar.Client], topic: str, subscription: str = "geolab-flow",
+                 latency_window: int = 2000) -> None:
+        self._clients = clients
+        self.topic = topic
+        self.subscription = subscription
+        self._lock = threading.Lock()
+        self._produced = {c: 0 for c in clients}
+        self._consumed = {c: 0 for c in clients}
+        self._replicated_in = {c: 0 for c in clients}
+        self._latencies: deque[LatencySample] = deque(maxlen=latency_window)
+        self._producers: dict[str, _ProducerLoop] = {}
+        self._consumers: dict[str, pulsar.Consumer] = {}
+
+    # ------------------------------------------------------------ producers
+
+    def start_producer(self, cluster: str, rate_per_s: float = 10.0) -> None:
+        """Produce `rate_per_s` messages a second on `cluster` until stopped."""
+        self._require(cluster)
+        if cluster in self._producers:
+            self._producers[cluster].rate_per_s = rate_per_s
+            return
+        producer = self._clients[cluster].create_producer(self.topic, block_if_queue_full=True,
+                                                           batching_enabled=False)
+        loop = _ProducerLoop(cluster, producer, rate_per_s, self._on_sent)
+        self._producers[cluster] = loop
+        loop.start()
+
+    def set_rate(self, cluster: str, rate_per_s: float) -> None:
+        if cluster in self._producers:
+            self._producers[cluster].rate_per_s = rate_per_s
+
+    def stop_producer(self, cluster: str) -> None:
+        loop = self._producers.pop(cluster, None)
+        if loop is not None:
+            loop.stop()
+
+    def send_one(self, cluster: str, payload: bytes, **send_options: object) -> None:
+        """Send a single message from `cluster` (counted like the others)."""
+        self._require(cluster)
+        producer = self._clients[cluster].create_producer(self.topic)
+        try:
+            producer.send(payload, properties={ORIGIN: cluster}, **send_options)
+            self._on_sent(cluster)
+        finally:
+            producer.close()
+
+    # ------------------------------------------------------------ consumers
+
+    def start_consumer(self, cluster: str) -> None:
+        """Consume on `cluster` with a listener that counts local and replicated messages."""
+        self._require(cluster)
+        if cluster in self._consumers:
+            return
+        self._consumers[cluster] = self._clients[cluster].subscribe(
+            self.topic, f"{self.subscription}-{cluster}", consumer_type=pulsar.ConsumerType.Exclusive,
+            message_listener=lambda consumer, message: self._on_message(cluster, consumer, message),
+        )
+
+    def stop_consumer(self, cluster: str) -> None:
+        consumer = self._consumers.pop(cluster, None)
+        if consumer is not None:
+            consumer.close()
+
+    # ------------------------------------------------------------ counting (listener threads)
+
+    def _on_sent(self, cluster: str) -> None:
+        with self._lock:
+            self._produced[cluster] += 1
+
+    def _on_message(self, cluster: str, consumer: pulsar.Consumer, message: pulsar.Message) -> None:
+        now_ms = int(time.time() * 1000)
+        origin = message.properties().get(ORIGIN, cluster)
+        with self._lock:
+            self._consumed[cluster] += 1
+            if origin != cluster:
+                self._replicated_in[cluster] += 1
+                self._latencies.append(LatencySample(time.monotonic(), f"{origin}->{cluster}",
+                                                     now_ms - message.publish_timestamp()))
+        consumer.acknowledge(message)
+
+    def counts(self) -> FlowCounts:
+        with self._lock:
+            return FlowCounts(
+                produced=dict(self._produced), consumed=dict(self._consumed),
+                replicated_in=dict(self._replicated_in), latencies=tuple(self._latencies),
+                producing={c: p.rate_per_s for c, p in self._producers.items()},
+                consuming=tuple(self._consumers),
+            )
+
+    def close(self) -> None:
+        for cluster in list(self._producers):
+            self.stop_producer(cluster)
+        for cluster in list(self._consumers):
+            self.stop_consumer(cluster)
+
+    def _require(self, cluster: str) -> None:
+        if cluster not in self._clients:
+            raise ValueError(f"Cluster {cluster!r} is not in this lab; its clusters are {sorted(self._clients)}.")
+
+
+class _ProducerLoop(threading.Thread):
+    """Sends at a steady rate; each confirmed send is counted through `on_sent`."""
+
+    def __init__(self, cluster: str, producer: pulsar.Producer, rate_per_s: float,
+                 on_sent: Callable[[str], None]) -> None:
+        super().__init__(name=f"geolab-producer-{cluster}", daemon=True)
+        self.cluster = cluster
+        self.rate_per_s = rate_per_s
+        self._producer = producer
+        self._on_sent = on_sent
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        sequence = 0
+        next_at = time.monotonic()
+        while not self._halt.is_set():
+            rate = max(self.rate_per_s, 0.1)
+            self._producer.send_async(
+                f"{self.cluster}-{sequence}".encode(),
+                lambda result, _id: self._on_sent(self.cluster) if result == pulsar.Result.Ok else None,
+                properties={ORIGIN: self.cluster, SEQUENCE: str(sequence)},
+            )
+            sequence += 1
+            next_at += 1.0 / rate
+            self._halt.wait(max(0.0, next_at - time.monotonic()))  # pacing the rate, not readiness
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=10)
+        try:
+            self._producer.flush()
+            self._producer.close()
+        except pulsar.PulsarException:
+            pass

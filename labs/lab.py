@@ -37,6 +37,7 @@ from labs.cluster import (
     create_network,
     lab_containers,
     lab_labels,
+    link_network,
     network_name,
     remove_lab,
     wait_healthy,
@@ -109,10 +110,8 @@ def validate_lab_name(name: str) -> str:
 
 
 def _pair_networks(lab: str, topology: Topology) -> dict[tuple[str, str], str]:
-    clusters = topology.clusters
-    if len(clusters) == 1:
-        return {(clusters[0], clusters[0]): network_name(lab, clusters[0])}
-    return {(a, b): network_name(lab, a, b) for a, b in combinations(clusters, 2)}
+    """One network per cluster pair: the link between them, which `cut_link` removes."""
+    return {(a, b): link_network(lab, a, b) for a, b in combinations(topology.clusters, 2)}
 
 
 class Lab:
@@ -206,8 +205,13 @@ class Lab:
                 store.start()  # brokers start beside it and connect once ZooKeeper listens
 
             def launch(cluster: str) -> float:
-                own = [net for pair, net in networks.items() if cluster in pair]
-                first = store_network or own[0]
+                # The cluster's own network carries its published ports; pair networks carry
+                # replication (cutting one leaves the ports reachable); the store network, ZooKeeper.
+                own = [net for pair, net in networks.items() if cluster in pair and pair[0] != pair[1]]
+                if store_network:
+                    own.append(store_network)
+                first = network_name(name, "cluster", cluster)
+                create_network(client, first, name)
                 container = (
                     PulsarContainer(image, cluster)
                     .with_host_ports(ports[cluster])
@@ -428,13 +432,13 @@ class Lab:
     def cut_link(self, a: str, b: str) -> None:
         """Cut the network between two clusters; replication between them stops and backlog grows."""
         first, second = sorted((self._check(a), self._check(b)), key=self.clusters.index)
-        faults.cut_link(self._docker, network_name(self.name, first, second), self._container(first),
+        faults.cut_link(self._docker, link_network(self.name, first, second), self._container(first),
                         self._container(second), (first, second))
 
     def heal_link(self, a: str, b: str) -> None:
         """Restore the network between two clusters; replication catches up."""
         first, second = sorted((self._check(a), self._check(b)), key=self.clusters.index)
-        faults.heal_link(self._docker, network_name(self.name, first, second), self._container(first),
+        faults.heal_link(self._docker, link_network(self.name, first, second), self._container(first),
                          self._container(second), (first, second))
 
     def _drop_client(self, cluster: str) -> None:

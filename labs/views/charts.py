@@ -1,0 +1,71 @@
+"""Live charts: produce rate per cluster, replication rate and backlog per link, replication latency."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import deque
+
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from labs.flows import FlowCounts
+from labs.topology import Topology
+from labs.views.sampler import LabSample
+
+WINDOW_POINTS = 120  # at 4 Hz: the last 30 seconds
+LATENCY_WINDOW_S = 10.0
+
+
+class LiveCharts:
+    """Four stacked time series in one FigureWidget, updated in place (no new figures)."""
+
+    def __init__(self, topology: Topology, window: int = WINDOW_POINTS) -> None:
+        self.topology = topology
+        self.links = tuple(f"{link.source}->{link.target}" for link in topology.links)
+        self.figure = go.FigureWidget(make_subplots(
+            rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.06,
+            subplot_titles=("produce rate (msg/s)", "replication rate (msg/s)", "replication backlog (msgs)",
+                            "replication latency p50 (ms)"),
+        ))
+        self.series: dict[tuple[int, str], deque[float]] = {}
+        self.times: deque[float] = deque(maxlen=window)
+        self.trace_index: dict[tuple[int, str], int] = {}
+        for row, names in ((1, topology.clusters), (2, self.links), (3, self.links), (4, self.links)):
+            for name in names:
+                self.trace_index[(row, name)] = len(self.figure.data)
+                self.series[(row, name)] = deque(maxlen=window)
+                self.figure.add_scatter(x=[], y=[], mode="lines", name=name, legendgroup=name,
+                                        showlegend=row in (1, 2), row=row, col=1)
+        self.figure.update_layout(height=640, margin={"l": 40, "r": 10, "t": 40, "b": 30})
+        self.figure.update_xaxes(title_text="seconds", row=4, col=1)
+        self._t0 = time.monotonic()
+        self._last_produced: dict[str, int] = {c: 0 for c in topology.clusters}
+        self._last_at = self._t0
+
+    def values(self, row: int, name: str) -> tuple[float, ...]:
+        """The y values drawn for one series (for tests)."""
+        return tuple(self.figure.data[self.trace_index[(row, name)]].y or ())
+
+    def render(self, sample: LabSample, counts: FlowCounts) -> None:
+        elapsed = sample.at - self._last_at
+        self.times.append(round(sample.at - self._t0, 2))
+        for cluster in self.topology.clusters:
+            produced = counts.produced.get(cluster, 0)
+            delta = produced - self._last_produced[cluster]
+            self.series[(1, cluster)].append(delta / elapsed if elapsed > 0 else 0.0)
+            self._last_produced[cluster] = produced
+        self._last_at = sample.at
+        recent = [s for s in counts.latencies if s.at >= sample.at - LATENCY_WINDOW_S]
+        for link in self.topology.links:
+            key = f"{link.source}->{link.target}"
+            stats = sample.links[(link.source, link.target)]
+            self.series[(2, key)].append(stats.rate_out)
+            self.series[(3, key)].append(float(stats.backlog))
+            latencies = [s.ms for s in recent if s.link == key]
+            self.series[(4, key)].append(float(statistics.median(latencies)) if latencies else float("nan"))
+        x = list(self.times)
+        with self.figure.batch_update():
+            for (row, name), index in self.trace_index.items():
+                self.figure.data[index].x = x
+                self.figure.data[index].y = list(self.series[(row, name)])

@@ -1,0 +1,122 @@
+"""The live dashboard: map, charts, flow panel, tracer and fault controls over one topic.
+
+A sampler thread reads topic stats twice a second; Pulsar listener threads only bump counters;
+one asyncio task renders everything at `refresh_hz` inside `batch_update()`, so the kernel stays
+responsive. Without a running event loop (tests, scripts) call `refresh()` yourself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from typing import Any
+
+import ipywidgets as widgets
+
+from labs.flows import Flows
+from labs.lab import Lab
+from labs.views.charts import LiveCharts
+from labs.views.fault_controls import FaultControls
+from labs.views.flow_panel import FlowPanel
+from labs.views.sampler import LabSample, LabSampler
+from labs.views.topology_map import TopologyMap
+from labs.views.tracer import Tracer, TracerView
+
+SAMPLE_INTERVAL_S = 0.5
+
+
+class Dashboard:
+    def __init__(self, lab: Lab, topic: str = "live", refresh_hz: float = 4.0) -> None:
+        if not 0.5 <= refresh_hz <= 10:
+            raise ValueError(f"refresh_hz={refresh_hz} is out of range; expected 0.5 to 10 (views refresh 2-5 Hz).")
+        self.lab = lab
+        self.topic = lab.topic(topic)
+        self.refresh_hz = refresh_hz
+        clients = {c: lab.client(c) for c in lab.clusters}
+        self.flows = Flows(clients, self.topic)
+        self.sampler = LabSampler(lab.topology, lab.admins(), self.topic)
+        self.map = TopologyMap(lab.topology)
+        self.charts = LiveCharts(lab.topology)
+        self.panel = FlowPanel(self.flows, lab.clusters)
+        self.tracer = Tracer(lab.topology, clients, self.topic)
+        self.tracer_view = TracerView(self.tracer)
+        self.faults = FaultControls(lab)
+        self.renders = 0
+        self._latest: LabSample | None = None
+        self._stop = threading.Event()
+        self._sampler_thread: threading.Thread | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.widget = widgets.VBox([
+            widgets.HTML("<h3>Topology</h3>"), self.map.figure,
+            widgets.HTML("<h3>Flows</h3>"), self.panel.widget,
+            widgets.HTML("<h3>Charts</h3>"), self.charts.figure,
+            widgets.HTML("<h3>Message tracer</h3>"), self.tracer_view.widget,
+            widgets.HTML("<h3>Faults</h3>"), self.faults.widget,
+        ])
+
+    # ------------------------------------------------------------ rendering
+
+    def sample_now(self) -> LabSample:
+        self._latest = self.sampler.sample()
+        return self._latest
+
+    def refresh(self, sample: LabSample | None = None) -> None:
+        """Render every view once from the latest (or a fresh) sample."""
+        current = sample or self._latest or self.sample_now()
+        counts = self.flows.counts()
+        self.map.render(current, counts)
+        self.charts.render(current, counts)
+        self.panel.render(counts)
+        self.tracer_view.render()
+        self.faults.render()
+        self.renders += 1
+
+    # ------------------------------------------------------------ background
+
+    def start(self) -> Dashboard:
+        """Start sampling and, inside a kernel, the refresh task."""
+        if self._sampler_thread is None:
+            self._stop.clear()
+            self._sampler_thread = threading.Thread(target=self._sample_loop, name="geolab-sampler", daemon=True)
+            self._sampler_thread.start()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            with contextlib.suppress(RuntimeError):
+                loop = asyncio.get_event_loop()
+        if loop is not None and self._task is None:
+            self._task = loop.create_task(self._refresh_loop())
+        return self
+
+    def _sample_loop(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(Exception):  # a dead cluster shows as DOWN in the sample itself
+                self._latest = self.sampler.sample()
+            self._stop.wait(SAMPLE_INTERVAL_S)
+
+    async def _refresh_loop(self) -> None:
+        interval = 1.0 / self.refresh_hz
+        while not self._stop.is_set():
+            started = time.monotonic()
+            if self._latest is not None:
+                self.refresh(self._latest)
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+    def stop(self) -> None:
+        """Stop refreshing, producers, consumers and the tracer."""
+        self._stop.set()
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+        if self._sampler_thread is not None:
+            self._sampler_thread.join(timeout=5)
+            self._sampler_thread = None
+        self.flows.close()
+        self.tracer.close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)

@@ -1,0 +1,102 @@
+"""Topology map: clusters as nodes, replication links as arrows with live rate, backlog and state."""
+
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+
+from labs.flows import FlowCounts
+from labs.topology import Topology
+from labs.views.sampler import CONNECTED, DISCONNECTED, DOWN, IDLE, STALLED, LabSample
+
+RED = "#cf222e"
+LINK_COLOURS = {CONNECTED: "#1a7f37", DISCONNECTED: RED, STALLED: RED, DOWN: RED, IDLE: "#8c959f"}
+NODE_UP, NODE_DOWN = "#0969da", "#cf222e"
+
+
+def node_positions(clusters: tuple[str, ...]) -> dict[str, tuple[float, float]]:
+    if len(clusters) == 1:
+        return {clusters[0]: (0.0, 0.0)}
+    return {
+        name: (math.cos(math.pi / 2 + 2 * math.pi * i / len(clusters)),
+               math.sin(math.pi / 2 + 2 * math.pi * i / len(clusters)))
+        for i, name in enumerate(clusters)
+    }
+
+
+def _offset(a: tuple[float, float], b: tuple[float, float], amount: float) -> tuple[float, float]:
+    """A small shift perpendicular to a->b, so a->b and b->a arrows do not overlap."""
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    length = math.hypot(dx, dy) or 1.0
+    return -dy / length * amount, dx / length * amount
+
+
+class TopologyMap:
+    """A plotly FigureWidget; `render()` updates it in place from a sample and the flow counts."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.positions = node_positions(topology.clusters)
+        self.links = tuple((link.source, link.target) for link in topology.links)
+        self.figure = go.FigureWidget()
+        xs = [self.positions[c][0] for c in topology.clusters]
+        ys = [self.positions[c][1] for c in topology.clusters]
+        self.figure.add_scatter(
+            x=xs, y=ys, mode="markers+text", text=list(topology.clusters), textposition="middle center",
+            marker={"size": 70, "color": [NODE_UP] * len(xs)}, textfont={"color": "white", "size": 13},
+            hoverinfo="text", name="clusters",
+        )
+        annotations = []
+        for source, target in self.links:
+            a, b = self.positions[source], self.positions[target]
+            ox, oy = _offset(a, b, 0.06)
+            annotations.append({  # the arrow, shortened so it stops at the node's edge
+                "x": a[0] + (b[0] - a[0]) * 0.78 + ox, "y": a[1] + (b[1] - a[1]) * 0.78 + oy,
+                "ax": a[0] + (b[0] - a[0]) * 0.22 + ox, "ay": a[1] + (b[1] - a[1]) * 0.22 + oy,
+                "xref": "x", "yref": "y", "axref": "x", "ayref": "y", "text": "",
+                "showarrow": True, "arrowhead": 3, "arrowwidth": 3, "arrowcolor": LINK_COLOURS["idle"],
+            })
+        for source, target in self.links:
+            a, b = self.positions[source], self.positions[target]
+            ox, oy = _offset(a, b, 0.2)
+            annotations.append({
+                "x": (a[0] + b[0]) / 2 + ox, "y": (a[1] + b[1]) / 2 + oy, "xref": "x", "yref": "y",
+                "text": f"{source}→{target}<br>idle", "showarrow": False, "font": {"size": 11},
+            })
+        for cluster in topology.clusters:
+            x, y = self.positions[cluster]
+            annotations.append({"x": x, "y": y - 0.32, "xref": "x", "yref": "y", "showarrow": False,
+                                "text": "", "font": {"size": 11}})
+        self.figure.update_layout(
+            annotations=annotations, showlegend=False, height=420, margin={"l": 10, "r": 10, "t": 30, "b": 10},
+            title={"text": f"{topology.kind} · {topology.qualified_namespace}", "x": 0.5},
+            xaxis={"visible": False, "range": [-1.6, 1.6]}, yaxis={"visible": False, "range": [-1.5, 1.5]},
+            plot_bgcolor="white",
+        )
+
+    def link_state(self, source: str, target: str) -> tuple[str, str]:
+        """(colour, label) currently drawn for a link; read by tests and the browser check."""
+        index = self.links.index((source, target))
+        arrow = self.figure.layout.annotations[index]
+        label = self.figure.layout.annotations[len(self.links) + index]
+        return str(arrow.arrowcolor), str(label.text)
+
+    def render(self, sample: LabSample, counts: FlowCounts | None = None) -> None:
+        n = len(self.links)
+        with self.figure.batch_update():
+            colours = [NODE_UP if sample.clusters[c].up else NODE_DOWN for c in self.topology.clusters]
+            self.figure.data[0].marker.color = colours
+            for index, (source, target) in enumerate(self.links):
+                link = sample.links[(source, target)]
+                self.figure.layout.annotations[index].arrowcolor = LINK_COLOURS.get(link.state, "#8c959f")
+                self.figure.layout.annotations[n + index].text = (
+                    f"{source}→{target} {link.state}<br>{link.rate_out:.1f} msg/s · backlog {link.backlog}"
+                )
+            for offset, cluster in enumerate(self.topology.clusters):
+                stats = sample.clusters[cluster]
+                text = f"in {stats.rate_in:.1f}/s · out {stats.rate_out:.1f}/s" if stats.up else "DOWN"
+                if counts is not None:
+                    text += (f"<br>produced {counts.produced.get(cluster, 0)} · "
+                             f"consumed {counts.consumed.get(cluster, 0)}")
+                self.figure.layout.annotations[2 * n + offset].text = text

@@ -1,0 +1,160 @@
+"""Message tracer: send one message and follow it to every cluster, with the reason for each skip."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from html import escape
+
+import ipywidgets as widgets
+import pulsar
+
+from labs.flows import ORIGIN
+from labs.topology import Topology
+
+TRACE = "trace"
+
+
+@dataclass(frozen=True)
+class TraceHop:
+    cluster: str
+    arrived_ms: int | None  # publish -> arrival at this cluster
+    expected: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    trace_id: str
+    origin: str
+    hops: tuple[TraceHop, ...]
+
+    def hop(self, cluster: str) -> TraceHop:
+        return next(h for h in self.hops if h.cluster == cluster)
+
+
+def expected_path(topology: Topology, origin: str, cluster: str, replication_clusters: Sequence[str] | None,
+                  disable_replication: bool) -> tuple[bool, str]:
+    """Whether a message produced on `origin` should reach `cluster`, and why (Pulsar's rules)."""
+    if cluster == origin:
+        return True, "produced here"
+    if disable_replication:
+        return False, "skipped: disable_replication keeps the message in its origin cluster"
+    if replication_clusters and cluster not in replication_clusters:
+        return False, f"skipped: not in the message's replication_clusters {list(replication_clusters)}"
+    if cluster in topology.targets(origin):
+        return True, f"replicated {origin} → {cluster}"
+    via = [hop for hop in topology.targets(origin) if cluster in topology.targets(hop)]
+    if via:
+        return False, (f"skipped: replication is one hop; {origin} does not replicate to {cluster} itself, and "
+                       f"{via[0]} does not forward messages it received by replication")
+    if origin in topology.targets(cluster):
+        return False, f"skipped: one-way; {cluster} replicates to {origin}, not the other way"
+    return False, f"skipped: {origin}'s namespace does not list {cluster}"
+
+
+@dataclass
+class _Pending:
+    origin: str
+    sent_ms: int
+    options: tuple[Sequence[str] | None, bool]
+    arrivals: dict[str, int] = field(default_factory=dict)
+
+
+class Tracer:
+    """Keeps one consumer per cluster; `send()` stamps a trace id and records where it arrives."""
+
+    def __init__(self, topology: Topology, clients: Mapping[str, pulsar.Client], topic: str) -> None:
+        self.topology = topology
+        self.topic = topic
+        self._clients = clients
+        self._lock = threading.Lock()
+        self._traces: dict[str, _Pending] = {}
+        self.last_id: str | None = None
+        self._consumers = [
+            clients[c].subscribe(topic, f"geolab-tracer-{c}", consumer_type=pulsar.ConsumerType.Exclusive,
+                                 message_listener=lambda consumer, msg, c=c: self._arrived(c, consumer, msg))
+            for c in topology.clusters
+        ]
+
+    def _arrived(self, cluster: str, consumer: pulsar.Consumer, message: pulsar.Message) -> None:
+        trace_id = message.properties().get(TRACE)
+        if trace_id:
+            now_ms = int(time.time() * 1000)
+            with self._lock:
+                pending = self._traces.get(trace_id)
+                if pending is not None and cluster not in pending.arrivals:
+                    pending.arrivals[cluster] = now_ms - message.publish_timestamp()
+        consumer.acknowledge(message)
+
+    def send(self, origin: str, replication_clusters: Sequence[str] | None = None,
+             disable_replication: bool = False) -> str:
+        """Send one traced message from `origin`; returns its trace id."""
+        trace_id = uuid.uuid4().hex[:8]
+        producer = self._clients[origin].create_producer(self.topic)
+        try:
+            with self._lock:
+                self._traces[trace_id] = _Pending(origin, int(time.time() * 1000),
+                                                  (replication_clusters, disable_replication))
+            options: dict[str, object] = {"disable_replication": disable_replication}
+            if replication_clusters:
+                options["replication_clusters"] = list(replication_clusters)
+            producer.send(f"trace {trace_id}".encode(), properties={TRACE: trace_id, ORIGIN: origin}, **options)
+        finally:
+            producer.close()
+        self.last_id = trace_id
+        return trace_id
+
+    def result(self, trace_id: str | None = None) -> TraceResult | None:
+        trace_id = trace_id or self.last_id
+        if trace_id is None:
+            return None
+        with self._lock:
+            pending = self._traces[trace_id]
+            arrivals = dict(pending.arrivals)
+        replication_clusters, disable = pending.options
+        hops = []
+        for cluster in self.topology.clusters:
+            expected, reason = expected_path(self.topology, pending.origin, cluster, replication_clusters, disable)
+            hops.append(TraceHop(cluster, arrivals.get(cluster), expected, reason))
+        return TraceResult(trace_id, pending.origin, tuple(hops))
+
+    def close(self) -> None:
+        for consumer in self._consumers:
+            consumer.close()
+
+
+class TracerView:
+    """Widgets: choose an origin and options, send, watch the hops fill in."""
+
+    def __init__(self, tracer: Tracer) -> None:
+        self.tracer = tracer
+        clusters = tracer.topology.clusters
+        self.origin = widgets.Dropdown(options=clusters, description="from")
+        self.only = widgets.SelectMultiple(options=clusters, description="only to", rows=min(4, len(clusters)))
+        self.local = widgets.Checkbox(description="disable replication")
+        self.button = widgets.Button(description="send traced message", icon="paper-plane")
+        self.table = widgets.HTML()
+        self.button.on_click(lambda _b: self.tracer.send(self.origin.value, list(self.only.value) or None,
+                                                          self.local.value))
+        self.widget = widgets.VBox([widgets.HBox([self.origin, self.only, self.local, self.button]), self.table])
+
+    def render(self) -> None:
+        result = self.tracer.result()
+        if result is None:
+            self.table.value = "<i>Send a traced message to follow it.</i>"
+            return
+        rows = []
+        for hop in result.hops:
+            if hop.arrived_ms is not None:
+                status = f"✅ arrived after {hop.arrived_ms} ms" if hop.cluster != result.origin else "✅ produced"
+            elif hop.expected:
+                status = "⏳ on its way (or the link is down)"
+            else:
+                status = "⛔ not delivered"
+            rows.append(f"<tr><td><b>{escape(hop.cluster)}</b></td><td>{status}</td><td>{escape(hop.reason)}</td></tr>")
+        self.table.value = (f"<p>trace <code>{result.trace_id}</code> from <b>{escape(result.origin)}</b></p>"
+                            f"<table>{''.join(rows)}</table>")
