@@ -323,6 +323,21 @@ class PulsarAdmin:
         """`pulsar-admin namespaces set-allowed-clusters --clusters ...`."""
         self._call("POST", f"/admin/v2/namespaces/{namespace}/allowedClusters", body=list(clusters))
 
+    def get_replicator_dispatch_rate(self, namespace: str) -> Mapping[str, JSON] | None:
+        """`pulsar-admin namespaces get-replicator-dispatch-rate`."""
+        data: Mapping[str, JSON] | None = self._json("GET", f"/admin/v2/namespaces/{namespace}/replicatorDispatchRate")
+        return data
+
+    def set_replicator_dispatch_rate(self, namespace: str, msg_per_s: int, byte_per_s: int = -1) -> None:
+        """`pulsar-admin namespaces set-replicator-dispatch-rate --msg-dispatch-rate N`."""
+        body = {"dispatchThrottlingRateInMsg": msg_per_s, "dispatchThrottlingRateInByte": byte_per_s,
+                "relativeToPublishRate": False, "ratePeriodInSecond": 1}
+        self._call("POST", f"/admin/v2/namespaces/{namespace}/replicatorDispatchRate", body=body)
+
+    def remove_replicator_dispatch_rate(self, namespace: str) -> None:
+        """`pulsar-admin namespaces remove-replicator-dispatch-rate`."""
+        self._call("DELETE", f"/admin/v2/namespaces/{namespace}/replicatorDispatchRate")
+
     def unload_namespace(self, namespace: str) -> None:
         """`pulsar-admin namespaces unload`."""
         self._call("PUT", f"/admin/v2/namespaces/{namespace}/unload")
@@ -366,6 +381,16 @@ class PulsarAdmin:
             "PUT", f"/admin/v2/{topic_path(topic)}/subscription/{quote(subscription, safe='')}",
             body=position, params={"replicated": str(replicated).lower()}, ok=(409,),
         )
+
+    def get_topic_replication_clusters(self, topic: str, applied: bool = True) -> list[str]:
+        """`pulsar-admin topics get-replication-clusters [--applied]`."""
+        data = self._json("GET", f"/admin/v2/{topic_path(topic)}/replication",
+                          params={"applied": str(applied).lower()})
+        return sorted(data or [])
+
+    def set_topic_replication_clusters(self, topic: str, clusters: Sequence[str]) -> None:
+        """`pulsar-admin topics set-replication-clusters --clusters ...` (a local topic policy)."""
+        self._call("POST", f"/admin/v2/{topic_path(topic)}/replication", body=list(clusters))
 
     def delete_topic(self, topic: str, force: bool = False) -> None:
         """`pulsar-admin topics delete`."""

@@ -228,3 +228,99 @@ class _ProducerLoop(threading.Thread):
             self._producer.close()
         except pulsar.PulsarException:
             pass
+
+
+# ------------------------------------------------------------------------------ failover drill
+
+
+@dataclass(frozen=True)
+class DrillReport:
+    """What a failover drill measured; no loss is the goal, duplicates are expected and bounded."""
+
+    sent: int
+    acked_before_failover: int
+    received_after_failover: int
+    duplicates: int
+    lost: tuple[str, ...]
+    resumed_at: int
+    failover_s: float
+    service_url_after: str
+
+    def _repr_html_(self) -> str:
+        verdict = "✅ no message lost" if not self.lost else f"❌ {len(self.lost)} messages lost"
+        return (f"<p><b>{verdict}</b>; {self.duplicates} duplicates (redelivered after the switch)</p><ul>"
+                f"<li>sent and confirmed: {self.sent}</li><li>acknowledged before the failover: "
+                f"{self.acked_before_failover}</li><li>the standby resumed at message {self.resumed_at}</li>"
+                f"<li>caught up {self.failover_s:.1f} s after the active cluster died</li>"
+                f"<li>client now uses {self.service_url_after}</li></ul>")
+
+
+class FailoverDrill:
+    """Runs an application-like flow through a failover client: produce and consume together, then
+    keep consuming after the active cluster dies and count what was lost or delivered twice."""
+
+    def __init__(self, client: pulsar.Client, topic: str, subscription: str) -> None:
+        self.client = client
+        self.topic = topic
+        self.consumer = client.subscribe(topic, subscription, consumer_type=pulsar.ConsumerType.Failover,
+                                         replicate_subscription_state_enabled=True, receiver_queue_size=1)
+        self.producer = client.create_producer(topic, batching_enabled=False)
+        self.sent: list[str] = []
+        self.acked: list[str] = []
+        self.after: list[str] = []
+        self._failed_at: float | None = None
+
+    def produce(self, count: int) -> None:
+        """Send `count` messages; each send returns once the cluster confirmed it."""
+        for _ in range(count):
+            key = f"m{len(self.sent):05d}"
+            self.producer.send(key.encode())
+            self.sent.append(key)
+
+    def run_traffic(self, messages: int = 200, batch: int = 5, pause_s: float = 0.1, unconsumed: int = 20) -> None:
+        """Produce and consume `messages` in small batches (so subscription snapshots are taken as the
+        application runs), then produce `unconsumed` more that nobody reads before the failover."""
+        for _ in range(messages // batch):
+            self.produce(batch)
+            for _ in range(batch):
+                message = self.consumer.receive(timeout_millis=30_000)
+                self.consumer.acknowledge(message)
+                self.acked.append(message.data().decode())
+            time.sleep(pause_s)  # application pacing, not a readiness wait
+        self.produce(unconsumed)
+
+    def mark_failure(self) -> None:
+        """Call right after killing the active cluster."""
+        self._failed_at = time.monotonic()
+
+    def receive_rest(self, timeout_s: float = 60.0) -> bool:
+        """Receive until every confirmed message arrived or `timeout_s` passed; True when complete."""
+        seen = set(self.acked) | set(self.after)
+        deadline = time.monotonic() + timeout_s
+        while set(self.sent) - seen and time.monotonic() < deadline:
+            try:
+                message = self.consumer.receive(timeout_millis=2_000)
+            except pulsar.Timeout:
+                continue
+            key = message.data().decode()
+            self.after.append(key)
+            seen.add(key)
+            self.consumer.acknowledge(message)
+        return not (set(self.sent) - seen)
+
+    def report(self) -> DrillReport:
+        acked = set(self.acked)
+        redelivered = [k for k in self.after if k in acked]
+        repeats = len(self.after) - len(set(self.after))
+        seen = acked | set(self.after)
+        failover_s = time.monotonic() - self._failed_at if self._failed_at else 0.0
+        return DrillReport(
+            sent=len(self.sent), acked_before_failover=len(self.acked), received_after_failover=len(self.after),
+            duplicates=len(redelivered) + repeats, lost=tuple(sorted(set(self.sent) - seen)),
+            resumed_at=min((int(k[1:]) for k in redelivered), default=len(self.acked)),
+            failover_s=failover_s, service_url_after=self.client.get_service_info().service_url,
+        )
+
+    def close(self) -> None:
+        self.consumer.close()
+        self.producer.close()

@@ -140,6 +140,7 @@ class Lab:
         base_port: int | None = None,
         progress: Progress = _print,
         probe: bool = True,
+        configure: bool = True,
     ) -> Lab:
         """Start (or reattach to) the clusters of `topology` and return when replication works.
 
@@ -149,6 +150,8 @@ class Lab:
             base_port: publish cluster ports from here on 127.0.0.1; default: free ports.
             progress: receives one line per step.
             probe: send a message over every link before returning.
+            configure: register peers and create the tenant and namespace; False leaves bare clusters
+                for a learner to configure by hand (replication basics).
 
         Raises:
             TopologyError, EngineError, ImageError, PortInUseError: before anything starts.
@@ -171,8 +174,9 @@ class Lab:
             ports = allocate_ports(topology.clusters, base_port)
             lab = cls._provision(lab_name, topology, image, ports, settings, client, progress)
         try:
-            apply_topology(topology, lab.admins(), progress)
-            if probe and topology.links:
+            if configure:
+                apply_topology(topology, lab.admins(), progress)
+            if configure and probe and topology.links:
                 lab.last_probe = lab.probe()
         except BaseException:
             if not lab.reattached:

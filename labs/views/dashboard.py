@@ -20,9 +20,9 @@ from labs.lab import Lab
 from labs.views.charts import LiveCharts
 from labs.views.fault_controls import FaultControls
 from labs.views.flow_panel import FlowPanel
-from labs.views.sampler import LabSample, LabSampler
+from labs.views.sampler import LabSample, LabSampler, LinkSample
 from labs.views.topology_map import TopologyMap
-from labs.views.tracer import Tracer, TracerView
+from labs.views.tracer import Tracer, TraceResult, TracerView
 
 SAMPLE_INTERVAL_S = 0.5
 
@@ -40,7 +40,7 @@ class Dashboard:
         self.map = TopologyMap(lab.topology)
         self.charts = LiveCharts(lab.topology)
         self.panel = FlowPanel(self.flows, lab.clusters)
-        self.tracer = Tracer(lab.topology, clients, self.topic)
+        self.tracer = Tracer(lab.topology, clients, self.topic, lab.admins())
         self.tracer_view = TracerView(self.tracer)
         self.faults = FaultControls(lab)
         self.renders = 0
@@ -72,6 +72,40 @@ class Dashboard:
         self.tracer_view.render()
         self.faults.render()
         self.renders += 1
+
+    def wait_link(self, source: str, target: str, states: tuple[str, ...], timeout_s: float = 120.0,
+                  min_backlog: int = 0) -> LinkSample:
+        """Block until the link source->target is in one of `states` (and has at least `min_backlog`).
+
+        Raises:
+            TimeoutError: naming the link, the states expected and the last one seen.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            link = self.sample_now().links[(source, target)]
+            if link.state in states and link.backlog >= min_backlog:
+                self.refresh(self._latest)
+                return link
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"Link {source}->{target} did not reach {list(states)} (backlog >= {min_backlog}) within "
+                    f"{timeout_s:.0f} s; last seen {link.state} with backlog {link.backlog}."
+                )
+            time.sleep(0.5)
+
+    def wait_trace(self, trace_id: str | None = None, timeout_s: float = 30.0) -> TraceResult:
+        """Wait until the traced message reached every cluster it should (or the time is up) and
+        return where it went; clusters it skips are reported with the reason, not waited for."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            result = self.tracer.result(trace_id)
+            if result is None:
+                raise ValueError("No traced message yet: call board.tracer.send(cluster) first.")
+            pending = [h for h in result.hops if h.expected and h.arrived_ms is None]
+            if not pending or time.monotonic() >= deadline:
+                self.refresh()
+                return result
+            time.sleep(0.2)
 
     # ------------------------------------------------------------ background
 

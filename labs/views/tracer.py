@@ -12,6 +12,8 @@ from html import escape
 import ipywidgets as widgets
 import pulsar
 
+from labs.admin import PulsarAdmin
+from labs.errors import AdminError
 from labs.flows import ORIGIN
 from labs.topology import Topology
 
@@ -35,23 +37,49 @@ class TraceResult:
     def hop(self, cluster: str) -> TraceHop:
         return next(h for h in self.hops if h.cluster == cluster)
 
+    def _repr_html_(self) -> str:
+        return trace_table(self)
 
-def expected_path(topology: Topology, origin: str, cluster: str, replication_clusters: Sequence[str] | None,
-                  disable_replication: bool) -> tuple[bool, str]:
-    """Whether a message produced on `origin` should reach `cluster`, and why (Pulsar's rules)."""
+
+def trace_table(result: TraceResult) -> str:
+    rows = []
+    for hop in result.hops:
+        if hop.arrived_ms is not None:
+            status = f"✅ arrived after {hop.arrived_ms} ms" if hop.cluster != result.origin else "✅ produced"
+        elif hop.expected:
+            status = "⏳ on its way (or the link is down)"
+        else:
+            status = "⛔ not delivered"
+        rows.append(f"<tr><td><b>{escape(hop.cluster)}</b></td><td>{status}</td><td>{escape(hop.reason)}</td></tr>")
+    return (f"<p>trace <code>{result.trace_id}</code> from <b>{escape(result.origin)}</b></p>"
+            f"<table>{''.join(rows)}</table>")
+
+
+def targets_from(topology: Topology) -> dict[str, tuple[str, ...]]:
+    """Where each cluster replicates to, as the topology declares it."""
+    return {cluster: topology.targets(cluster) for cluster in topology.clusters}
+
+
+def expected_path(targets: Mapping[str, Sequence[str]], origin: str, cluster: str,
+                  replication_clusters: Sequence[str] | None, disable_replication: bool) -> tuple[bool, str]:
+    """Whether a message produced on `origin` should reach `cluster`, and why (Pulsar's rules).
+
+    Args:
+        targets: for each cluster, the remote clusters its namespace replicates to.
+    """
     if cluster == origin:
         return True, "produced here"
     if disable_replication:
         return False, "skipped: disable_replication keeps the message in its origin cluster"
     if replication_clusters and cluster not in replication_clusters:
         return False, f"skipped: not in the message's replication_clusters {list(replication_clusters)}"
-    if cluster in topology.targets(origin):
+    if cluster in targets.get(origin, ()):
         return True, f"replicated {origin} → {cluster}"
-    via = [hop for hop in topology.targets(origin) if cluster in topology.targets(hop)]
+    via = [hop for hop in targets.get(origin, ()) if cluster in targets.get(hop, ())]
     if via:
         return False, (f"skipped: replication is one hop; {origin} does not replicate to {cluster} itself, and "
                        f"{via[0]} does not forward messages it received by replication")
-    if origin in topology.targets(cluster):
+    if origin in targets.get(cluster, ()):
         return False, f"skipped: one-way; {cluster} replicates to {origin}, not the other way"
     return False, f"skipped: {origin}'s namespace does not list {cluster}"
 
@@ -61,14 +89,17 @@ class _Pending:
     origin: str
     sent_ms: int
     options: tuple[Sequence[str] | None, bool]
+    targets: Mapping[str, Sequence[str]]
     arrivals: dict[str, int] = field(default_factory=dict)
 
 
 class Tracer:
     """Keeps one consumer per cluster; `send()` stamps a trace id and records where it arrives."""
 
-    def __init__(self, topology: Topology, clients: Mapping[str, pulsar.Client], topic: str) -> None:
+    def __init__(self, topology: Topology, clients: Mapping[str, pulsar.Client], topic: str,
+                 admins: Mapping[str, PulsarAdmin] | None = None) -> None:
         self.topology = topology
+        self._admins = admins
         self.topic = topic
         self._clients = clients
         self._lock = threading.Lock()
@@ -98,7 +129,7 @@ class Tracer:
         try:
             with self._lock:
                 self._traces[trace_id] = _Pending(origin, int(time.time() * 1000),
-                                                  (replication_clusters, disable_replication))
+                                                  (replication_clusters, disable_replication), self._targets())
             options: dict[str, object] = {"disable_replication": disable_replication}
             if replication_clusters:
                 options["replication_clusters"] = list(replication_clusters)
@@ -107,6 +138,20 @@ class Tracer:
             producer.close()
         self.last_id = trace_id
         return trace_id
+
+    def _targets(self) -> Mapping[str, Sequence[str]]:
+        """Where each cluster replicates to now: the live namespace policies when admins are known
+        (a learner may have changed them), else the topology's links."""
+        if self._admins is None:
+            return targets_from(self.topology)
+        namespace = self.topology.qualified_namespace
+        live: dict[str, tuple[str, ...]] = {}
+        for cluster, admin in self._admins.items():
+            try:
+                live[cluster] = tuple(c for c in admin.get_namespace_clusters(namespace) if c != cluster)
+            except AdminError:
+                live[cluster] = self.topology.targets(cluster)
+        return live
 
     def result(self, trace_id: str | None = None) -> TraceResult | None:
         trace_id = trace_id or self.last_id
@@ -118,7 +163,8 @@ class Tracer:
         replication_clusters, disable = pending.options
         hops = []
         for cluster in self.topology.clusters:
-            expected, reason = expected_path(self.topology, pending.origin, cluster, replication_clusters, disable)
+            expected, reason = expected_path(pending.targets, pending.origin, cluster, replication_clusters,
+                                             disable)
             hops.append(TraceHop(cluster, arrivals.get(cluster), expected, reason))
         return TraceResult(trace_id, pending.origin, tuple(hops))
 
@@ -147,14 +193,4 @@ class TracerView:
         if result is None:
             self.table.value = "<i>Send a traced message to follow it.</i>"
             return
-        rows = []
-        for hop in result.hops:
-            if hop.arrived_ms is not None:
-                status = f"✅ arrived after {hop.arrived_ms} ms" if hop.cluster != result.origin else "✅ produced"
-            elif hop.expected:
-                status = "⏳ on its way (or the link is down)"
-            else:
-                status = "⛔ not delivered"
-            rows.append(f"<tr><td><b>{escape(hop.cluster)}</b></td><td>{status}</td><td>{escape(hop.reason)}</td></tr>")
-        self.table.value = (f"<p>trace <code>{result.trace_id}</code> from <b>{escape(result.origin)}</b></p>"
-                            f"<table>{''.join(rows)}</table>")
+        self.table.value = trace_table(result)

@@ -1,26 +1,26 @@
 from __future__ import annotations
 
 from labs.topology import failover, full_mesh, one_way
-from labs.views.tracer import expected_path
+from labs.views.tracer import expected_path, targets_from
 
 
 def test_full_mesh_reaches_everyone_unless_told_otherwise() -> None:
     mesh = full_mesh("beijing", "shanghai", "guangzhou")
-    assert expected_path(mesh, "beijing", "guangzhou", None, False)[0]
-    reached, why = expected_path(mesh, "beijing", "guangzhou", ["beijing", "shanghai"], False)
+    assert expected_path(targets_from(mesh), "beijing", "guangzhou", None, False)[0]
+    reached, why = expected_path(targets_from(mesh), "beijing", "guangzhou", ["beijing", "shanghai"], False)
     assert not reached and "replication_clusters" in why
-    reached, why = expected_path(mesh, "beijing", "shanghai", None, True)
+    reached, why = expected_path(targets_from(mesh), "beijing", "shanghai", None, True)
     assert not reached and "disable_replication" in why
 
 
 def test_one_hop_rule_in_a_chain() -> None:
     chain = one_way("beijing", "shanghai", "guangzhou")
-    assert expected_path(chain, "beijing", "shanghai", None, False)[0]
-    reached, why = expected_path(chain, "beijing", "guangzhou", None, False)
+    assert expected_path(targets_from(chain), "beijing", "shanghai", None, False)[0]
+    reached, why = expected_path(targets_from(chain), "beijing", "guangzhou", None, False)
     assert not reached and "one hop" in why and "shanghai" in why
 
 
 def test_one_way_does_not_flow_back() -> None:
-    reached, why = expected_path(one_way("beijing", "shanghai"), "shanghai", "beijing", None, False)
+    reached, why = expected_path(targets_from(one_way("beijing", "shanghai")), "shanghai", "beijing", None, False)
     assert not reached and "one-way" in why
-    assert expected_path(failover(), "shanghai", "beijing", None, False)[0]
+    assert expected_path(targets_from(failover()), "shanghai", "beijing", None, False)[0]

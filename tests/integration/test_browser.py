@@ -1,0 +1,117 @@
+"""A real browser: JupyterLab served on 127.0.0.1, Debian's Chromium driven by Playwright, runs a
+notebook with the live dashboard and sees the topology map and the charts render and change."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import nbformat
+import pytest
+
+from labs.lab import down
+
+CHROMIUM = "/usr/bin/chromium"
+# Flags that work on an offline machine (no background networking, no component updates).
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "ui"
+LAB_NAME = "it-ui"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ui_notebook(path: Path) -> None:
+    cells = [
+        "from labs import Lab, dashboard, full_mesh",
+        f'lab = Lab.start(full_mesh("beijing", "shanghai", config_store="independent"), name="{LAB_NAME}")',
+        'board = dashboard(lab, topic="ui")',
+        "board",
+        'board.flows.start_consumer("shanghai")',
+        'board.flows.start_producer("beijing", rate_per_s=20)',
+    ]
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    notebook.metadata = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    nbformat.write(notebook, path)
+
+
+@pytest.fixture
+def jupyter(tmp_path: Path, pulsar_image: str) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`).", pytrace=False)
+    ui_notebook(tmp_path / "ui_dashboard.ipynb")
+    port, token = free_port(), secrets.token_hex(16)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", "--allow-root"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if httpx.get(f"{base}/api/status", params={"token": token}, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert server.poll() is None, "JupyterLab exited while starting"
+            assert time.monotonic() < deadline, "JupyterLab did not answer within 90 s"
+            time.sleep(0.5)
+        yield f"{base}/lab/tree/ui_dashboard.ipynb?token={token}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        down(LAB_NAME, progress=lambda _m: None)
+        shutil.rmtree(tmp_path / ".ipynb_checkpoints", ignore_errors=True)
+
+
+def test_dashboard_renders_and_moves_in_a_real_browser(jupyter: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 2200})
+        try:
+            page.goto(jupyter)
+            page.wait_for_selector(".jp-Notebook", timeout=90_000)
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+            page.click(".jp-Notebook")
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            # two plotly figures: the topology map and the charts
+            page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=240_000)
+            annotation = page.locator(".js-plotly-plot .annotation-text", has_text="produced").first
+            annotation.wait_for(timeout=120_000)
+            page.wait_for_function(
+                "[...document.querySelectorAll('.js-plotly-plot .annotation-text')]"
+                ".some(e => /produced [1-9]/.test(e.textContent))", timeout=120_000)
+            first = page.locator(".js-plotly-plot .annotation-text").all_text_contents()
+            page.screenshot(path=str(ARTIFACTS / "dashboard-1.png"), full_page=True)
+            deadline = time.monotonic() + 60
+            while True:
+                later = page.locator(".js-plotly-plot .annotation-text").all_text_contents()
+                if later != first:
+                    break
+                assert time.monotonic() < deadline, f"the map's numbers did not change: {first}"
+                page.wait_for_timeout(500)
+            page.screenshot(path=str(ARTIFACTS / "dashboard-2.png"), full_page=True)
+            link_labels = [t for t in later if "beijing→shanghai" in t]
+            assert link_labels and "msg/s" in link_labels[0]
+            traces = page.locator(".js-plotly-plot .scatterlayer .trace").count()
+            assert traces >= 4, f"expected the charts' line traces, found {traces}"
+        finally:
+            browser.close()
