@@ -15,6 +15,8 @@ from labs.views.sampler import LabSample
 
 WINDOW_POINTS = 120  # at 4 Hz: the last 30 seconds
 LATENCY_WINDOW_S = 10.0
+PALETTE = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#1b7c83", "#e16f24", "#6e7781",
+           "#a475f9", "#57ab5a", "#d4a72c", "#539bf5")
 
 
 class LiveCharts:
@@ -31,12 +33,14 @@ class LiveCharts:
         self.series: dict[tuple[int, str], deque[float]] = {}
         self.times: deque[float] = deque(maxlen=window)
         self.trace_index: dict[tuple[int, str], int] = {}
+        names_in_order = (*topology.clusters, *self.links)
+        colour = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names_in_order)}
         for row, names in ((1, topology.clusters), (2, self.links), (3, self.links), (4, self.links)):
             for name in names:
                 self.trace_index[(row, name)] = len(self.figure.data)
                 self.series[(row, name)] = deque(maxlen=window)
                 self.figure.add_scatter(x=[], y=[], mode="lines", name=name, legendgroup=name,
-                                        showlegend=row in (1, 2), row=row, col=1)
+                                        line={"color": colour[name]}, showlegend=row in (1, 2), row=row, col=1)
         self.figure.update_layout(height=640, margin={"l": 40, "r": 10, "t": 40, "b": 30})
         self.figure.update_xaxes(title_text="seconds", row=4, col=1)
         self._t0 = time.monotonic()
@@ -48,15 +52,16 @@ class LiveCharts:
         return tuple(self.figure.data[self.trace_index[(row, name)]].y or ())
 
     def render(self, sample: LabSample, counts: FlowCounts) -> None:
-        elapsed = sample.at - self._last_at
-        self.times.append(round(sample.at - self._t0, 2))
+        now = time.monotonic()  # counts move between samples, so rates use the render time
+        elapsed = now - self._last_at
+        self.times.append(round(now - self._t0, 2))
         for cluster in self.topology.clusters:
             produced = counts.produced.get(cluster, 0)
             delta = produced - self._last_produced[cluster]
             self.series[(1, cluster)].append(delta / elapsed if elapsed > 0 else 0.0)
             self._last_produced[cluster] = produced
-        self._last_at = sample.at
-        recent = [s for s in counts.latencies if s.at >= sample.at - LATENCY_WINDOW_S]
+        self._last_at = now
+        recent = [s for s in counts.latencies if s.at >= now - LATENCY_WINDOW_S]
         for link in self.topology.links:
             key = f"{link.source}->{link.target}"
             stats = sample.links[(link.source, link.target)]

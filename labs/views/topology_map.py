@@ -59,9 +59,11 @@ class TopologyMap:
             })
         for source, target in self.links:
             a, b = self.positions[source], self.positions[target]
-            ox, oy = _offset(a, b, 0.2)
+            ox, oy = _offset(a, b, 0.12)
+            # each label sits on its own arrow's side, a third of the way from the source
             annotations.append({
-                "x": (a[0] + b[0]) / 2 + ox, "y": (a[1] + b[1]) / 2 + oy, "xref": "x", "yref": "y",
+                "x": a[0] + (b[0] - a[0]) * 0.36 + ox, "y": a[1] + (b[1] - a[1]) * 0.36 + oy,
+                "xanchor": "left" if ox >= 0 else "right", "xref": "x", "yref": "y",
                 "text": f"{source}→{target}<br>idle", "showarrow": False, "font": {"size": 11},
             })
         for cluster in topology.clusters:
