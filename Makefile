@@ -46,6 +46,7 @@ typecheck: install
 
 bench: image
 	$(PY) benchmarks/bench_lab.py
+	$(PY) benchmarks/bench_views.py
 
 clean:
 	-$(GEOLAB) down --all
