@@ -69,7 +69,11 @@ def test_cut_link_turns_red_and_backlog_grows_then_drains(lab: Lab, board: Dashb
     board.flows.start_producer("beijing", 20)
     refresh_until(board, lambda: board.sampler.sample().links[("beijing", "shanghai")].state == CONNECTED
                   and board.flows.counts().replicated_in["shanghai"] > 0, 60, "a live replicated flow")
-    lab.cut_link("beijing", "shanghai")
+    # through the fault controls, as a learner would press "cut"
+    board.faults.link.value = "beijing ↔ shanghai"
+    board.faults.buttons["cut"].click()
+    refresh_until(board, lambda: board.faults.status == "cut beijing ↔ shanghai", 30, "the cut to be done")
+    assert "cut beijing" in board.faults.label.value
     try:
         refresh_until(board, lambda: board.map.link_state("beijing", "shanghai")[0] == RED, 60,
                       "the link drawn red after the cut")
@@ -81,7 +85,9 @@ def test_cut_link_turns_red_and_backlog_grows_then_drains(lab: Lab, board: Dashb
         assert later.backlog > first.backlog > 0
         assert max(board.charts.values(3, "beijing->shanghai")) >= first.backlog
     finally:
-        lab.heal_link("beijing", "shanghai")
+        board.faults.buttons["heal"].click()
+        refresh_until(board, lambda: board.faults.status.startswith(("healed", "failed")), 30, "the heal")
+    assert board.faults.status == "healed beijing ↔ shanghai"
     board.flows.stop_producer("beijing")
     refresh_until(board, lambda: (lambda s: s.state == CONNECTED and s.backlog == 0)(
         board.sampler.sample().links[("beijing", "shanghai")]), 120, "the backlog drained after healing")
