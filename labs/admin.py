@@ -88,6 +88,16 @@ class CursorInfo:
     messages_consumed_counter: int
 
 
+@dataclass(frozen=True)
+class ExaminedMessage:
+    """One stored message with the metadata the examine endpoint reports."""
+
+    payload: bytes
+    replicated_from: str | None
+    replicated_to: tuple[str, ...]
+    publish_time: str
+
+
 def _f(data: Mapping[str, JSON], key: str, default: float = 0.0) -> float:
     value = data.get(key, default)
     return float(value) if isinstance(value, (int, float)) else default
@@ -338,6 +348,19 @@ class PulsarAdmin:
         """`pulsar-admin namespaces remove-replicator-dispatch-rate`."""
         self._call("DELETE", f"/admin/v2/namespaces/{namespace}/replicatorDispatchRate")
 
+    def get_namespace_properties(self, namespace: str) -> dict[str, str]:
+        """`pulsar-admin namespaces get-properties`."""
+        return dict(self._json("GET", f"/admin/v2/namespaces/{namespace}/properties") or {})
+
+    def set_namespace_properties(self, namespace: str, properties: Mapping[str, str]) -> None:
+        """`pulsar-admin namespaces set-properties -p k=v` (merged with existing properties)."""
+        self._call("PUT", f"/admin/v2/namespaces/{namespace}/properties", body=dict(properties))
+
+    def delete_subscription(self, topic: str, subscription: str, force: bool = False) -> None:
+        """`pulsar-admin topics unsubscribe -s SUB`."""
+        self._call("DELETE", f"/admin/v2/{topic_path(topic)}/subscription/{quote(subscription, safe='')}",
+                   params={"force": str(force).lower()})
+
     def unload_namespace(self, namespace: str) -> None:
         """`pulsar-admin namespaces unload`."""
         self._call("PUT", f"/admin/v2/namespaces/{namespace}/unload")
@@ -391,6 +414,28 @@ class PulsarAdmin:
     def set_topic_replication_clusters(self, topic: str, clusters: Sequence[str]) -> None:
         """`pulsar-admin topics set-replication-clusters --clusters ...` (a local topic policy)."""
         self._call("POST", f"/admin/v2/{topic_path(topic)}/replication", body=list(clusters))
+
+    def remove_topic_replication_clusters(self, topic: str) -> None:
+        """`pulsar-admin topics remove-replication-clusters`."""
+        self._call("DELETE", f"/admin/v2/{topic_path(topic)}/replication")
+
+    def examine_message(self, topic: str, position: int = 1, initial: str = "latest") -> ExaminedMessage | None:
+        """`pulsar-admin topics examine-message -i latest -m N`: the Nth message from the end (or start),
+        with the metadata Pulsar returns in headers; None when there is no such message."""
+        response = self._call(
+            "GET", f"/admin/v2/{topic_path(topic)}/examinemessage",
+            params={"initialPosition": initial, "messagePosition": str(position)}, ok=(404, 412, 500),
+        )
+        if response.status_code >= 400:
+            return None
+        headers = response.headers
+        replicated_to = headers.get("X-Pulsar-replicated-to")
+        return ExaminedMessage(
+            payload=response.content,
+            replicated_from=headers.get("X-Pulsar-replicated-from"),
+            replicated_to=tuple(c.strip() for c in replicated_to.split(",")) if replicated_to else (),
+            publish_time=headers.get("X-Pulsar-publish-time", ""),
+        )
 
     def delete_topic(self, topic: str, force: bool = False) -> None:
         """`pulsar-admin topics delete`."""

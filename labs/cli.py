@@ -106,6 +106,27 @@ def cmd_image(args: argparse.Namespace) -> int:
     return 0 if (status.official or status.local) else 1
 
 
+def cmd_grade(args: argparse.Namespace) -> int:
+    # the grader sits above the lab runtime; imported here so `geolab up` does not load it
+    from pathlib import Path
+
+    from checks.engine.batch import GradeOptions, grade, self_test
+
+    options = GradeOptions(cell_timeout_s=args.cell_timeout, submission_timeout_s=args.timeout,
+                           hidden_dir=Path(args.hidden) if args.hidden else None)
+    out = Path(args.out)
+    if args.self_test:
+        notebooks = Path(args.notebooks)
+        ok = self_test(notebooks, out, options, lambda line: print(line, flush=True), args.only or None)
+        print("\nself-test passed" if ok else "\nself-test FAILED")
+        return 0 if ok else 1
+    if not args.submissions:
+        raise LabError("Give submission notebooks or folders to grade (or --self-test).")
+    grade([Path(p) for p in args.submissions], out, options, lambda line: print(line, flush=True))
+    print(f"\ngradebook: {out / 'gradebook.csv'}; feedback: {out / 'feedback'}/")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="geolab", description="Real Pulsar clusters for learning geo-replication.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -132,6 +153,18 @@ def parser() -> argparse.ArgumentParser:
     doctor.add_argument("--clusters", type=int, default=3)
     doctor.add_argument("--base-port", type=int)
     doctor.set_defaults(func=cmd_doctor)
+
+    grade = sub.add_parser("grade", help="grade submitted notebooks against their own labs")
+    grade.add_argument("submissions", nargs="*", help="notebook files or folders of them")
+    grade.add_argument("--out", default="grading", help="folder for gradebook.csv and feedback/")
+    grade.add_argument("--hidden", help="folder of extra check modules learners never saw")
+    grade.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run")
+    grade.add_argument("--timeout", type=int, default=600, help="seconds one submission may run")
+    grade.add_argument("--self-test", action="store_true",
+                       help="prove solutions score full marks and untouched notebooks do not")
+    grade.add_argument("--notebooks", default="notebooks", help="with --self-test: the course notebooks")
+    grade.add_argument("--only", action="append", help="with --self-test: only this notebook stem (repeatable)")
+    grade.set_defaults(func=cmd_grade)
 
     image = sub.add_parser("image", help="build the Pulsar image offline, or show which images exist")
     image.add_argument("action", choices=["build", "status"])

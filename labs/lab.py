@@ -162,8 +162,8 @@ class Lab:
             raise TopologyError(
                 f"Lab.start expects a Topology such as full_mesh('beijing', 'shanghai'); got {topology!r}."
             )
-        lab_name = validate_lab_name(name or topology.name)
         settings = load_settings()
+        lab_name = validate_lab_name(settings.lab_prefix + (name or topology.name))
         client = docker_client()
         started = time.monotonic()
         existing = lab_containers(client, lab_name)
@@ -312,8 +312,9 @@ class Lab:
             raise LabError(f"No lab named {name!r} is running. Start it with `geolab up` or Lab.start(...).")
         return cls._from_containers(name, containers, load_settings(), client)
 
-    def stop(self, progress: Progress = _print) -> None:
-        """Close clients and remove every container and network of this lab."""
+    def stop(self, progress: Progress = _print, force: bool = False) -> None:
+        """Close clients and remove every container and network of this lab (kept when
+        GEOLAB_KEEP_LABS=1, as batch grading sets it, unless `force`)."""
         for client in self._clients.values():
             try:
                 client.close()
@@ -323,6 +324,9 @@ class Lab:
         for admin in self._admins.values():
             admin.close()
         self._admins.clear()
+        if self.settings.keep_labs and not force:
+            progress(f"Lab {self.name!r} kept running for grading (GEOLAB_KEEP_LABS=1).")
+            return
         containers, networks = remove_lab(self._docker, self.name)
         progress(f"Lab {self.name!r} stopped: removed {containers} container(s) and {networks} network(s).")
 

@@ -42,6 +42,10 @@ class LabSettings:
         broker_gc: JVM collector and JIT flags for each Pulsar container (``GEOLAB_PULSAR_GC``);
             the default C1-only JIT cuts start-up CPU by about a third on two cores (benchmarks/).
         cache_dir: where image build inputs are cached (``GEOLAB_CACHE``).
+        lab_prefix: put before every lab name (``GEOLAB_LAB_PREFIX``); batch grading gives each
+            submission its own labs this way.
+        keep_labs: `Lab.stop()` leaves the clusters running (``GEOLAB_KEEP_LABS=1``), so a grader can
+            read their state after the notebook ended.
     """
 
     image: str | None
@@ -49,6 +53,8 @@ class LabSettings:
     broker_memory: str
     broker_gc: str
     cache_dir: Path
+    lab_prefix: str = ""
+    keep_labs: bool = False
 
 
 def load_settings() -> LabSettings:
@@ -71,4 +77,6 @@ def load_settings() -> LabSettings:
             "GEOLAB_PULSAR_GC", "-XX:+UseSerialGC -XX:TieredStopAtLevel=1"
         ),
         cache_dir=Path(os.environ.get("GEOLAB_CACHE", Path.home() / ".cache" / "geolab")),
+        lab_prefix=os.environ.get("GEOLAB_LAB_PREFIX", ""),
+        keep_labs=os.environ.get("GEOLAB_KEEP_LABS", "") in ("1", "true", "yes"),
     )

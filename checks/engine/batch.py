@@ -1,0 +1,273 @@
+"""Batch grading: each submission runs in its own process, kernel and labs; checks then read the
+labs' state; results go to a gradebook CSV and one feedback file per learner.
+
+One bad submission never stops the batch: invalid JSON, a time-out, a dead kernel or a notebook
+that wrecks its own clusters is recorded with a reason and the next submission is graded.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from checks.engine.model import Exercise, ExerciseResult, NotebookReport
+from checks.engine.runner import run_exercise
+from checks.exercises import ALL, for_notebook
+from checks.notebooks import with_solutions
+from labs.cluster import lab_names, remove_lab
+from labs.engine import docker_client
+from labs.errors import LabError
+from labs.lab import Lab
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    cell_timeout_s: int = 120
+    submission_timeout_s: int = 600
+    hidden_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Submission:
+    learner: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class Graded:
+    learner: str
+    report: NotebookReport
+
+
+def discover(paths: Iterable[Path]) -> list[Submission]:
+    """Submissions from files and folders (every *.ipynb below a folder, checkpoints excluded)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        elif path.exists():
+            found.append(path)
+        else:
+            raise FileNotFoundError(f"Submission {path} does not exist; pass notebook files or folders of them.")
+    return [Submission(p.stem, p) for p in found]
+
+
+def identify_notebook(path: Path, notebook: nbformat.NotebookNode | None) -> str | None:
+    """Which course notebook a submission is: from its exercise ids, else from its file name."""
+    if notebook is not None:
+        for cell in notebook.cells:
+            exercise_id = (cell.get("metadata", {}).get("geolab") or {}).get("exercise")
+            if exercise_id in ALL:
+                return ALL[exercise_id].notebook
+    stems = {e.notebook for e in ALL.values()}
+    return next((stem for stem in sorted(stems) if stem in path.name), None)
+
+
+def load_hidden(folder: Path) -> list[Exercise]:
+    """Extra exercises (or extra cases for known ids) from an instructor's folder of modules."""
+    extra: list[Exercise] = []
+    for module_path in sorted(folder.glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"geolab_hidden_{module_path.stem}", module_path)
+        if spec is None or spec.loader is None:
+            raise ImportError(f"Cannot load hidden checks from {module_path}.")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        extra += list(getattr(module, "EXERCISES", []))
+    return extra
+
+
+def exercises_for(notebook: str, hidden: list[Exercise]) -> list[Exercise]:
+    merged = {e.exercise_id: e for e in for_notebook(notebook)}
+    for extra in hidden:
+        if extra.notebook != notebook:
+            continue
+        if extra.exercise_id in merged:
+            base = merged[extra.exercise_id]
+            merged[extra.exercise_id] = Exercise(base.exercise_id, base.notebook, base.title,
+                                                 base.cases + tuple(c for c in extra.cases), base.hint,
+                                                 base.solve, base.reset)
+        else:
+            merged[extra.exercise_id] = extra
+    return list(merged.values())
+
+
+def zero(exercises: list[Exercise], reason: str) -> tuple[ExerciseResult, ...]:
+    from checks.engine.model import CaseResult
+
+    return tuple(
+        ExerciseResult(e.exercise_id, e.title, tuple(
+            CaseResult(c.name, c.points, 0.0, False, "a lab to check", reason, c.hidden) for c in e.cases))
+        for e in exercises
+    )
+
+
+def _remove_prefixed(prefix: str) -> None:
+    client = docker_client()
+    for name in lab_names(client):
+        if name.startswith(prefix):
+            remove_lab(client, name)
+
+
+def execute(path: Path, prefix: str, options: GradeOptions, workdir: Path) -> dict[str, object]:
+    """Run the notebook in a child process group; kill the whole group at the submission time limit."""
+    copy = workdir / "submission.ipynb"
+    shutil.copyfile(path, copy)
+    env = {**os.environ, "GEOLAB_LAB_PREFIX": prefix, "GEOLAB_KEEP_LABS": "1"}
+    command = [sys.executable, "-m", "checks.engine.execute", str(copy),
+               "--cell-timeout", str(options.cell_timeout_s), "--out", str(workdir / "executed.ipynb")]
+    process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               start_new_session=True, text=True)
+    try:
+        stdout, _ = process.communicate(timeout=options.submission_timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return {"status": "timeout", "reason": f"the submission ran longer than {options.submission_timeout_s} s"}
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        return {"status": "kernel-died", "reason": f"the runner exited with {process.returncode} and no report"}
+    result: dict[str, object] = json.loads(lines[-1])
+    return result
+
+
+def grade_one(submission: Submission, index: int, options: GradeOptions, hidden: list[Exercise]) -> NotebookReport:
+    started = time.monotonic()
+    prefix = f"grade{index}-"
+    try:
+        notebook: nbformat.NotebookNode | None = nbformat.read(submission.path, as_version=4)
+    except Exception as exc:  # broken JSON or not a notebook: recorded, never fatal
+        notebook = None
+        read_error = f"not a readable notebook: {type(exc).__name__}: {exc}"[:300]
+    else:
+        read_error = ""
+    stem = identify_notebook(submission.path, notebook)
+    if stem is None:
+        return NotebookReport("unknown", (), "unknown-notebook",
+                              read_error or "no exercise of any course notebook found in it",
+                              time.monotonic() - started)
+    exercises = exercises_for(stem, hidden)
+    if notebook is None:
+        return NotebookReport(stem, zero(exercises, read_error), "invalid-notebook", read_error,
+                              time.monotonic() - started)
+    _remove_prefixed(prefix)
+    with tempfile.TemporaryDirectory(prefix="geolab-grade-") as workdir:
+        outcome = execute(submission.path, prefix, options, Path(workdir))
+    status, reason = str(outcome.get("status", "error")), str(outcome.get("reason", ""))
+    try:
+        names = [n for n in lab_names(docker_client()) if n.startswith(prefix)]
+        if not names:
+            results = zero(exercises, "the notebook left no lab to check (it never started one, or removed it)")
+            reason = reason or "no lab found after running the notebook"
+        else:
+            lab = Lab.attach(names[0])
+            results = tuple(run_exercise(e, lab) for e in exercises)
+    except LabError as exc:
+        results = zero(exercises, f"the lab could not be read: {exc}"[:300])
+    finally:
+        _remove_prefixed(prefix)
+    return NotebookReport(stem, results, status, reason, time.monotonic() - started)
+
+
+def feedback(learner: str, report: NotebookReport) -> str:
+    lines = [f"# Feedback for {learner}: {report.notebook}", "",
+             f"**Score: {report.earned:g} / {report.points:g}** · status: {report.status}"
+             + (f" ({report.reason})" if report.reason else ""), ""]
+    for result in report.results:
+        lines.append(f"## {result.exercise_id}: {result.title} — {result.earned:g}/{result.points:g}"
+                     + (" (reference solution applied: no points)" if result.solved_by_solution else ""))
+        for case in result.cases:
+            if case.hidden and case.passed:
+                lines.append(f"- ✅ {case.name}")
+            elif case.passed:
+                lines.append(f"- ✅ {case.name}")
+            else:
+                lines.append(f"- ❌ {case.name}: expected {case.expected}; found {case.actual}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_gradebook(out: Path, graded: list[Graded]) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "feedback").mkdir(exist_ok=True)
+    exercise_ids = sorted({r.exercise_id for g in graded for r in g.report.results})
+    path = out / "gradebook.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["learner", "notebook", *exercise_ids, "total", "max", "status", "reason", "seconds"])
+        for g in graded:
+            by_id = {r.exercise_id: r for r in g.report.results}
+            writer.writerow([g.learner, g.report.notebook,
+                             *[f"{by_id[e].earned:g}" if e in by_id else "" for e in exercise_ids],
+                             f"{g.report.earned:g}", f"{g.report.points:g}", g.report.status, g.report.reason,
+                             f"{g.report.seconds:.1f}"])
+    for g in graded:
+        (out / "feedback" / f"{g.learner}.md").write_text(feedback(g.learner, g.report), encoding="utf-8")
+    return path
+
+
+def grade(paths: Iterable[Path], out: Path, options: GradeOptions, progress: Progress = print) -> list[Graded]:
+    submissions = discover(paths)
+    if not submissions:
+        raise FileNotFoundError("No notebooks (*.ipynb) found in the given paths.")
+    hidden = load_hidden(options.hidden_dir) if options.hidden_dir else []
+    graded: list[Graded] = []
+    learners: set[str] = set()
+    for index, submission in enumerate(submissions, start=1):
+        learner = submission.learner
+        while learner in learners:
+            learner += "_"
+        learners.add(learner)
+        bar = "#" * (20 * index // len(submissions))
+        progress(f"[{bar:<20}] {index}/{len(submissions)} {learner} ...")
+        report = grade_one(submission, index, options, hidden)
+        graded.append(Graded(learner, report))
+        progress(f"    {learner}: {report.earned:g}/{report.points:g} ({report.status}"
+                 + (f": {report.reason}" if report.reason else "") + f") in {report.seconds:.0f} s")
+        write_gradebook(out, graded)  # written after every submission: a crash loses nothing graded
+    width = max(len(g.learner) for g in graded)
+    progress("\n" + "learner".ljust(width) + "  notebook                score   status")
+    for g in graded:
+        score = f"{g.report.earned:g}/{g.report.points:g}"
+        progress(f"{g.learner.ljust(width)}  {g.report.notebook:<22}  {score:<7} {g.report.status}")
+    return graded
+
+
+def self_test(notebooks_dir: Path, out: Path, options: GradeOptions, progress: Progress = print,
+              only: Iterable[str] | None = None) -> bool:
+    """Each notebook with its reference solutions must score full marks; untouched, it must not."""
+    wanted = set(only) if only else None
+    work = out / "self-test-submissions"
+    work.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for path in sorted(notebooks_dir.glob("*.ipynb")):
+        if not for_notebook(path.stem) or (wanted and path.stem not in wanted):
+            continue
+        solved = work / f"{path.stem}__solutions.ipynb"
+        nbformat.write(with_solutions(nbformat.read(path, as_version=4)), solved)
+        untouched = work / f"{path.stem}__untouched.ipynb"
+        shutil.copyfile(path, untouched)
+        paths += [solved, untouched]
+    graded = grade(paths, out, options, progress)
+    ok = True
+    for g in graded:
+        solved_case = g.learner.endswith("__solutions")
+        good = (g.report.earned == g.report.points) if solved_case else (g.report.earned < g.report.points)
+        ok &= good
+        progress(f"{'ok  ' if good else 'FAIL'} {g.learner}: {g.report.earned:g}/{g.report.points:g} "
+                 f"({'expected full marks' if solved_case else 'expected less than full marks'})")
+    return ok

@@ -1,0 +1,129 @@
+"""Exercises, their check cases, and results: typed data, separate from how checks run.
+
+A check case reads live cluster state (admin API, topic stats, probe messages with a deadline)
+through an explicit `Lab` handle and returns an `Outcome`; it never reads notebook variables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from html import escape
+
+from labs.lab import Lab
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one case found: pass or fail, in the learner's terms."""
+
+    passed: bool
+    expected: str
+    actual: str
+
+
+@dataclass(frozen=True)
+class Case:
+    """One checked fact of an exercise, worth `points`."""
+
+    name: str
+    check: Callable[[Lab], Outcome]
+    points: float = 1.0
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """An exercise of a notebook: its cases, a hint, the reference solution and a reset."""
+
+    exercise_id: str
+    notebook: str
+    title: str
+    cases: tuple[Case, ...]
+    hint: str
+    solve: Callable[[Lab], None]
+    reset: Callable[[Lab], None] | None = None
+
+    @property
+    def points(self) -> float:
+        return sum(c.points for c in self.cases)
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    name: str
+    points: float
+    earned: float
+    passed: bool
+    expected: str
+    actual: str
+    hidden: bool = False
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    exercise_id: str
+    title: str
+    cases: tuple[CaseResult, ...]
+    solved_by_solution: bool = False
+    attempts: int = 1
+    hint: str = ""
+    show_hint: bool = False
+
+    @property
+    def points(self) -> float:
+        return sum(c.points for c in self.cases)
+
+    @property
+    def earned(self) -> float:
+        return 0.0 if self.solved_by_solution else sum(c.earned for c in self.cases)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.cases)
+
+    def _repr_html_(self) -> str:
+        head = "✅ all checks pass" if self.passed else "❌ not yet"
+        if self.solved_by_solution:
+            head += " (solved with the reference solution: no points)"
+        rows = []
+        for case in self.cases:
+            mark = "✅" if case.passed else "❌"
+            detail = "" if case.passed else (
+                f"<br><small>expected: {escape(case.expected)}<br>actual: {escape(case.actual)}</small>")
+            rows.append(f"<tr><td>{mark}</td><td>{escape(case.name)}{detail}</td>"
+                        f"<td>{case.earned:g}/{case.points:g}</td></tr>")
+        hint = (f"<p>💡 <b>Hint</b> (after {self.attempts} tries): {escape(self.hint)}</p>"
+                if self.show_hint and not self.passed else "")
+        return (f"<div><p><b>{escape(self.exercise_id)}</b> · {escape(self.title)}: {head} — "
+                f"{self.earned:g}/{self.points:g} points</p><table>{''.join(rows)}</table>{hint}</div>")
+
+
+@dataclass(frozen=True)
+class NotebookReport:
+    """Every exercise of one notebook for one learner."""
+
+    notebook: str
+    results: tuple[ExerciseResult, ...]
+    status: str = "ok"
+    reason: str = ""
+    seconds: float = 0.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def points(self) -> float:
+        return sum(r.points for r in self.results)
+
+    @property
+    def earned(self) -> float:
+        return sum(r.earned for r in self.results)
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{'✅' if r.passed else ('🔑' if r.solved_by_solution else '⬜')}</td>"
+            f"<td>{escape(r.exercise_id)}</td><td>{escape(r.title)}</td><td>{r.earned:g}/{r.points:g}</td></tr>"
+            for r in self.results
+        )
+        return (f"<p><b>{escape(self.notebook)}</b>: {self.earned:g}/{self.points:g} points</p>"
+                f"<table>{rows}</table>")

@@ -1,0 +1,49 @@
+"""Running an exercise's cases against a lab; a case that raises fails with the error as its actual."""
+
+from __future__ import annotations
+
+from checks.engine.model import CaseResult, Exercise, ExerciseResult
+from labs.errors import LabError
+from labs.lab import Lab
+
+GRADING_TENANT = "geolab-grading"
+GRADING_NAMESPACE = f"{GRADING_TENANT}/marks"
+
+
+def run_exercise(exercise: Exercise, lab: Lab, include_hidden: bool = True) -> ExerciseResult:
+    results = []
+    for case in exercise.cases:
+        if case.hidden and not include_hidden:
+            continue
+        try:
+            outcome = case.check(lab)
+            results.append(CaseResult(case.name, case.points, case.points if outcome.passed else 0.0,
+                                      outcome.passed, outcome.expected, outcome.actual, case.hidden))
+        except Exception as exc:  # a broken cluster or missing object fails the case, not the grader
+            results.append(CaseResult(case.name, case.points, 0.0, False, "the check to run",
+                                      f"{type(exc).__name__}: {exc}"[:400], case.hidden, error=str(exc)))
+    solved = solution_marks(lab)
+    return ExerciseResult(exercise.exercise_id, exercise.title, tuple(results),
+                          solved_by_solution=exercise.exercise_id in solved, hint=exercise.hint)
+
+
+def _marks_key(exercise_id: str) -> str:
+    return "solved." + exercise_id.replace("/", ".")
+
+
+def mark_solved_by_solution(lab: Lab, exercise_id: str) -> None:
+    """Record on the lab's first cluster that the reference solution was applied (no points)."""
+    cluster = lab.clusters[0]
+    admin = lab.admin(cluster)
+    admin.create_tenant(GRADING_TENANT, [cluster])
+    admin.create_namespace(GRADING_NAMESPACE, [cluster])
+    admin.set_namespace_properties(GRADING_NAMESPACE, {_marks_key(exercise_id): "reference-solution"})
+
+
+def solution_marks(lab: Lab) -> set[str]:
+    """Exercises solved with the reference solution in this lab."""
+    try:
+        properties = lab.admin(lab.clusters[0]).get_namespace_properties(GRADING_NAMESPACE)
+    except LabError:
+        return set()
+    return {key[len("solved."):].replace(".", "/", 1) for key in properties if key.startswith("solved.")}

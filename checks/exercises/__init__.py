@@ -1,0 +1,17 @@
+"""The exercises of every notebook, by id (``"03-one-way/1"``)."""
+
+from __future__ import annotations
+
+from checks.engine.model import Exercise
+from checks.exercises import basics, failover, full_mesh, one_way, operations
+
+ALL: dict[str, Exercise] = {
+    exercise.exercise_id: exercise
+    for module in (basics, full_mesh, one_way, failover, operations)
+    for exercise in module.EXERCISES
+}
+
+
+def for_notebook(notebook: str) -> list[Exercise]:
+    """The exercises of a notebook, by its file stem (``"03_one_way"``), in order."""
+    return [e for e in ALL.values() if e.notebook == notebook]

@@ -1,0 +1,83 @@
+"""01_replication_basics: register the peers; replicate the namespace both ways."""
+
+from __future__ import annotations
+
+from checks.engine.model import Case, Exercise, Outcome
+from checks.engine.probes import delivery
+from labs.errors import AdminError
+from labs.lab import Lab
+
+NOTEBOOK = "01_replication_basics"
+NAMESPACE = "geolab/geo"
+PAIR = ("beijing", "shanghai")
+
+
+def registered(local: str, peer: str) -> Case:
+    def check(lab: Lab) -> Outcome:
+        expected = f"cluster {peer} registered in {local} as http://{peer}:8080 and pulsar://{peer}:6650"
+        try:
+            data = lab.admin(local).get_cluster(peer)
+        except AdminError as exc:
+            return Outcome(False, expected, f"{local} does not know {peer} (HTTP {exc.status})")
+        actual = f"registered as {data.service_url} and {data.broker_service_url}"
+        return Outcome((data.service_url, data.broker_service_url) == (f"http://{peer}:8080", f"pulsar://{peer}:6650"),
+                       expected, actual)
+
+    return Case(f"{local} knows {peer}", check)
+
+
+def namespace_both_ways(cluster: str) -> Case:
+    def check(lab: Lab) -> Outcome:
+        expected = f"namespace {NAMESPACE} on {cluster} replicates to {list(PAIR)}"
+        try:
+            clusters = lab.admin(cluster).get_namespace_clusters(NAMESPACE)
+        except AdminError as exc:
+            return Outcome(False, expected, f"no namespace {NAMESPACE} on {cluster} (HTTP {exc.status})")
+        return Outcome(sorted(clusters) == sorted(PAIR), expected, f"replicates to {clusters}")
+
+    return Case(f"namespace replicated on {cluster}", check)
+
+
+def delivered(source: str, target: str) -> Case:
+    return Case(f"a message goes {source} → {target}", lambda lab: delivery(lab, source, target, NAMESPACE))
+
+
+def solve_register(lab: Lab) -> None:
+    lab.admin("beijing").create_cluster("shanghai", "http://shanghai:8080", "pulsar://shanghai:6650")
+    lab.admin("shanghai").create_cluster("beijing", "http://beijing:8080", "pulsar://beijing:6650")
+
+
+def solve_namespace(lab: Lab) -> None:
+    for cluster in PAIR:
+        lab.admin(cluster).create_tenant("geolab", list(PAIR))
+        lab.admin(cluster).create_namespace(NAMESPACE, list(PAIR))
+        lab.admin(cluster).set_namespace_clusters(NAMESPACE, list(PAIR))
+
+
+def reset_namespace(lab: Lab) -> None:
+    for cluster in PAIR:
+        admin = lab.admin(cluster)
+        if "geolab" in admin.list_tenants():
+            if NAMESPACE in admin.list_namespaces("geolab"):
+                admin.delete_namespace(NAMESPACE, force=True)
+            admin.delete_tenant("geolab", force=True)
+
+
+def reset_register(lab: Lab) -> None:
+    reset_namespace(lab)
+    for local, peer in (PAIR, PAIR[::-1]):
+        if peer in lab.admin(local).list_clusters():
+            lab.admin(local).delete_cluster(peer)
+
+
+EXERCISES = [
+    Exercise("01-basics/1", NOTEBOOK, "register the peers",
+             (registered("beijing", "shanghai"), registered("shanghai", "beijing")),
+             "create_cluster(name, service_url='http://<name>:8080', broker_service_url='pulsar://<name>:6650'), "
+             "on both clusters.", solve_register, reset_register),
+    Exercise("01-basics/2", NOTEBOOK, "replicate the namespace both ways",
+             (namespace_both_ways("beijing"), namespace_both_ways("shanghai"),
+              delivered("beijing", "shanghai"), delivered("shanghai", "beijing")),
+             "With independent stores, create the tenant and the namespace on each cluster, listing both clusters.",
+             solve_namespace, reset_namespace),
+]

@@ -1,0 +1,45 @@
+"""04_failover: a replicated subscription on both clusters."""
+
+from __future__ import annotations
+
+from checks.engine.model import Case, Exercise, Outcome
+from labs.errors import AdminError
+from labs.lab import Lab
+
+NOTEBOOK = "04_failover"
+SUBSCRIPTION = "billing"
+
+
+def replicated_on(cluster: str) -> Case:
+    def check(lab: Lab) -> Outcome:
+        expected = f"subscription {SUBSCRIPTION} on payments in {cluster}, replicated"
+        try:
+            subscriptions = lab.admin(cluster).get_topic_stats(lab.topic("payments")).subscriptions
+        except AdminError as exc:
+            return Outcome(False, expected, f"no topic payments in {cluster} (HTTP {exc.status})")
+        found = subscriptions.get(SUBSCRIPTION)
+        if found is None:
+            return Outcome(False, expected, f"subscriptions in {cluster}: {sorted(subscriptions) or 'none'}")
+        return Outcome(found.replicated, expected, "replicated" if found.replicated else "exists, not replicated")
+
+    return Case(f"replicated subscription in {cluster}", check)
+
+
+def solve(lab: Lab) -> None:
+    lab.create_replicated_subscription(lab.topic("payments"), SUBSCRIPTION)
+
+
+def reset(lab: Lab) -> None:
+    for cluster in lab.clusters:
+        try:
+            lab.admin(cluster).delete_subscription(lab.topic("payments"), SUBSCRIPTION, force=True)
+        except AdminError as exc:
+            if exc.status != 404:
+                raise
+
+
+EXERCISES = [
+    Exercise("04-failover/1", NOTEBOOK, "a replicated subscription on both clusters",
+             (replicated_on("beijing"), replicated_on("shanghai")),
+             "create_subscription(topic, 'billing', replicated=True) on beijing and on shanghai.", solve, reset),
+]

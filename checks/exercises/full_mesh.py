@@ -1,0 +1,104 @@
+"""02_full_mesh: a namespace created once; a message for shanghai only."""
+
+from __future__ import annotations
+
+import time
+
+import pulsar
+
+from checks.engine.model import Case, Exercise, Outcome
+from labs.admin import ExaminedMessage
+from labs.errors import AdminError
+from labs.flows import collect
+from labs.lab import Lab
+
+NOTEBOOK = "02_full_mesh"
+CLUSTERS = ("beijing", "shanghai", "guangzhou")
+PAYMENTS = "geolab/payments"
+SELECTIVE = b"for shanghai"
+SEARCH_DEPTH = 50
+
+
+def payments_everywhere(lab: Lab) -> Outcome:
+    expected = f"namespace {PAYMENTS} listed by every cluster"
+    seen = {c: PAYMENTS in lab.admin(c).list_namespaces("geolab") for c in CLUSTERS}
+    return Outcome(all(seen.values()), expected, f"listed by {[c for c, ok in seen.items() if ok] or 'none'}")
+
+
+def payments_replicated(lab: Lab) -> Outcome:
+    expected = f"{PAYMENTS} replicates to {sorted(CLUSTERS)}"
+    try:
+        clusters = lab.admin("beijing").get_namespace_clusters(PAYMENTS)
+    except AdminError as exc:
+        return Outcome(False, expected, f"no namespace {PAYMENTS} (HTTP {exc.status})")
+    return Outcome(sorted(clusters) == sorted(CLUSTERS), expected, f"replicates to {clusters}")
+
+
+def last_selective(lab: Lab) -> ExaminedMessage | None:
+    """The latest b'for shanghai' message stored in beijing's greetings topic."""
+    topic = lab.topic("greetings")
+    for position in range(1, SEARCH_DEPTH + 1):
+        message = lab.admin("beijing").examine_message(topic, position)
+        if message is None:
+            return None
+        if message.payload == SELECTIVE:
+            return message
+    return None
+
+
+def limited_to_shanghai(lab: Lab) -> Outcome:
+    expected = "the latest 'for shanghai' message sent from beijing with replication_clusters [beijing, shanghai]"
+    message = last_selective(lab)
+    if message is None:
+        return Outcome(False, expected, "no 'for shanghai' message in beijing's greetings topic")
+    targets = message.replicated_to
+    ok = bool(targets) and "guangzhou" not in targets and "shanghai" in targets
+    return Outcome(ok, expected, f"replication_clusters {list(message.replicated_to) or 'not set (all clusters)'}")
+
+
+def arrived_in_shanghai(lab: Lab, timeout_s: float = 15.0) -> Outcome:
+    expected = "shanghai holds a 'for shanghai' message"
+    reader = lab.client("shanghai").create_reader(lab.topic("greetings"), pulsar.MessageId.earliest)
+    payloads: list[bytes] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while SELECTIVE not in payloads and time.monotonic() < deadline:
+            try:
+                payloads.append(reader.read_next(timeout_millis=1_000).data())
+            except pulsar.Timeout:
+                continue
+    finally:
+        reader.close()
+    return Outcome(SELECTIVE in payloads, expected, f"shanghai holds {len(payloads)} messages, "
+                   f"{'including' if SELECTIVE in payloads else 'none of them'} 'for shanghai'")
+
+
+def solve_payments(lab: Lab) -> None:
+    lab.admin("guangzhou").create_namespace(PAYMENTS, list(CLUSTERS))
+
+
+def reset_payments(lab: Lab) -> None:
+    if PAYMENTS in lab.admin("beijing").list_namespaces("geolab"):
+        lab.admin("beijing").delete_namespace(PAYMENTS, force=True)
+
+
+def solve_selective(lab: Lab) -> None:
+    producer = lab.client("beijing").create_producer(lab.topic("greetings"))
+    producer.send(SELECTIVE, replication_clusters=["beijing", "shanghai"])
+    producer.close()
+    consumer = lab.client("shanghai").subscribe(lab.topic("greetings"), "geolab-solution")
+    collect(consumer, [SELECTIVE], timeout_s=30)
+    consumer.unsubscribe()
+
+
+EXERCISES = [
+    Exercise("02-mesh/1", NOTEBOOK, "create a namespace once, see it everywhere",
+             (Case("visible on every cluster", payments_everywhere),
+              Case("replicated to all three", payments_replicated)),
+             "create_namespace('geolab/payments', lab.clusters) through guangzhou's admin.", solve_payments,
+             reset_payments),
+    Exercise("02-mesh/2", NOTEBOOK, "a message for shanghai only",
+             (Case("sent with replication_clusters that leave out guangzhou", limited_to_shanghai),
+              Case("arrived in shanghai", arrived_in_shanghai)),
+             "producer.send(b'for shanghai', replication_clusters=['beijing', 'shanghai'])", solve_selective),
+]

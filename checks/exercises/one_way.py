@@ -1,0 +1,46 @@
+"""03_one_way: deliver beijing's messages to guangzhou past the one-hop rule."""
+
+from __future__ import annotations
+
+from checks.engine.model import Case, Exercise, Outcome
+from checks.engine.probes import delivery
+from labs.lab import Lab
+
+NOTEBOOK = "03_one_way"
+NAMESPACE = "geolab/geo"
+ALL = ["beijing", "guangzhou", "shanghai"]
+
+
+def allowed(lab: Lab) -> Outcome:
+    clusters = lab.admin("beijing").get_namespace_allowed_clusters(NAMESPACE)
+    return Outcome("guangzhou" in clusters, "beijing's allowed clusters include guangzhou", f"allowed: {clusters}")
+
+
+def replicates(lab: Lab) -> Outcome:
+    clusters = lab.admin("beijing").get_namespace_clusters(NAMESPACE)
+    return Outcome("guangzhou" in clusters, "beijing's namespace replicates to guangzhou", f"replicates to {clusters}")
+
+
+def still_one_way(lab: Lab) -> Outcome:
+    clusters = lab.admin("shanghai").get_namespace_clusters(NAMESPACE)
+    return Outcome("beijing" not in clusters, "shanghai still does not replicate back to beijing",
+                   f"shanghai replicates to {clusters}")
+
+
+def solve(lab: Lab) -> None:
+    lab.admin("beijing").set_namespace_allowed_clusters(NAMESPACE, ALL)
+    lab.admin("beijing").set_namespace_clusters(NAMESPACE, ALL)
+
+
+def reset(lab: Lab) -> None:
+    lab.admin("beijing").set_namespace_clusters(NAMESPACE, ["beijing", "shanghai"])
+    lab.admin("beijing").set_namespace_allowed_clusters(NAMESPACE, ["beijing", "shanghai"])
+
+
+EXERCISES = [
+    Exercise("03-one-way/1", NOTEBOOK, "deliver beijing's messages to guangzhou",
+             (Case("allowed clusters include guangzhou", allowed), Case("replication lists guangzhou", replicates),
+              Case("a message goes beijing → guangzhou", lambda lab: delivery(lab, "beijing", "guangzhou", NAMESPACE)),
+              Case("nothing flows back to beijing", still_one_way, hidden=True)),
+             "Set beijing's allowed clusters first, then its replication clusters, both with guangzhou.", solve, reset),
+]
