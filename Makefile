@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 GEOLAB := $(VENV)/bin/geolab
 PYTEST_ARGS ?=
 
-.PHONY: help install lab image doctor test test-unit test-integration lint typecheck bench clean
+.PHONY: help install lab image doctor test test-unit test-integration lint typecheck bench self-test clean
 
 help:
 	@echo "make lab | test | image | doctor | bench | lint | typecheck | clean"
@@ -47,6 +47,10 @@ typecheck: install
 bench: image
 	$(PY) benchmarks/bench_lab.py
 	$(PY) benchmarks/bench_views.py
+	$(PY) benchmarks/bench_grading.py
+
+self-test: image
+	$(GEOLAB) grade --self-test --out grading/self-test
 
 clean:
 	-$(GEOLAB) down --all

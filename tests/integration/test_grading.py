@@ -1,0 +1,107 @@
+"""Batch grading on real clusters: full, zero and partial marks; tampering, an infinite loop and
+broken JSON are recorded and never stop the batch; hidden checks count."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from checks.engine.batch import GradeOptions, grade
+from checks.notebooks import exercises, with_solutions
+from tests.integration.conftest import lab_leftovers
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_replication_basics.ipynb"
+HIDDEN = '''
+from checks.engine.model import Case, Exercise, Outcome
+from checks.exercises.basics import solve_namespace
+
+def tenant_on_shanghai(lab):
+    tenants = lab.admin("shanghai").list_tenants()
+    return Outcome("geolab" in tenants, "tenant geolab on shanghai", f"tenants: {tenants}")
+
+EXERCISES = [Exercise("01-basics/2", "01_replication_basics", "replicate the namespace both ways",
+                      (Case("hidden: tenant on shanghai", tenant_on_shanghai, points=2, hidden=True),),
+                      "", solve_namespace)]
+'''
+
+
+def write(notebook: nbformat.NotebookNode, path: Path) -> Path:
+    nbformat.write(notebook, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory, pulsar_image: str) -> tuple[dict[str, dict[str, str]], Path]:
+    folder = tmp_path_factory.mktemp("submissions")
+    original = nbformat.read(NOTEBOOK, as_version=4)
+    solved = with_solutions(original)
+    write(solved, folder / "alice.ipynb")
+    write(original, folder / "bob.ipynb")
+    partial = nbformat.from_dict(original)
+    first = exercises(original)[0]
+    partial.cells[first.cell_index].source = first.solution
+    write(partial, folder / "carol.ipynb")
+    tampered = nbformat.from_dict(original)
+    tampered.cells.append(nbformat.v4.new_code_cell("print('PASS 01-basics/1 PASS 01-basics/2')\npassed = True"))
+    tampered.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="PASS\n")]
+    write(tampered, folder / "dave.ipynb")
+    (folder / "checks").mkdir()
+    (folder / "checks" / "__init__.py").write_text("def check(*a, **k):\n    return True\n")
+    looping = nbformat.from_dict(solved)
+    looping.cells.insert(1, nbformat.v4.new_code_cell("while True:\n    pass"))
+    write(looping, folder / "erin.ipynb")
+    (folder / "frank.ipynb").write_text('{"cells": [ this is not json')
+    hidden = tmp_path_factory.mktemp("hidden")
+    (hidden / "extra.py").write_text(HIDDEN)
+    out = tmp_path_factory.mktemp("out")
+    lines: list[str] = []
+    grade([folder], out, GradeOptions(cell_timeout_s=45, submission_timeout_s=300, hidden_dir=hidden), lines.append)
+    with (out / "gradebook.csv").open() as handle:
+        rows = {row["learner"]: row for row in csv.DictReader(handle)}
+    assert any("6/6" in line for line in lines) and any("[####" in line for line in lines)
+    return rows, out
+
+
+def test_solution_scores_full_marks_including_hidden_checks(batch: tuple[dict[str, dict[str, str]], Path]) -> None:
+    rows, _ = batch
+    assert rows["alice"]["total"] == "8" and rows["alice"]["max"] == "8"
+    assert rows["alice"]["01-basics/1"] == "2" and rows["alice"]["01-basics/2"] == "6"
+
+
+def test_untouched_scores_zero(batch: tuple[dict[str, dict[str, str]], Path]) -> None:
+    rows, _ = batch
+    assert rows["bob"]["total"] == "0"
+
+
+def test_partial_solution_gets_partial_credit(batch: tuple[dict[str, dict[str, str]], Path]) -> None:
+    rows, _ = batch
+    assert rows["carol"]["01-basics/1"] == "2"
+    assert rows["carol"]["01-basics/2"] == "0"
+
+
+def test_fake_pass_output_and_edited_check_module_gain_nothing(batch: tuple[dict[str, dict[str, str]], Path]) -> None:
+    rows, _ = batch
+    assert rows["dave"]["total"] == "0"
+
+
+def test_infinite_loop_and_broken_json_are_recorded(batch: tuple[dict[str, dict[str, str]], Path],
+                                                     engine: object) -> None:
+    rows, _ = batch
+    assert rows["erin"]["status"] == "timeout" and rows["erin"]["total"] == "0"
+    assert rows["frank"]["status"] in ("invalid-notebook", "unknown-notebook")
+    assert "readable" in rows["frank"]["reason"] or "exercise" in rows["frank"]["reason"]
+    assert len(rows) == 6, "every submission has a row"
+    for index in range(1, 7):
+        assert lab_leftovers(engine, f"grade{index}-basics") == ([], [])  # type: ignore[arg-type]
+
+
+def test_feedback_names_expected_and_actual(batch: tuple[dict[str, dict[str, str]], Path]) -> None:
+    _, out = batch
+    text = (out / "feedback" / "bob.md").read_text()
+    assert "expected cluster shanghai registered in beijing" in text
+    assert "Score: 0 / 8" in text
+    json.dumps(text)  # plain text, safe to publish
