@@ -10,7 +10,12 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from checks.engine.runner import run_exercise
+from checks.exercises import for_notebook
 from checks.notebooks import with_solutions
+from labs.cluster import lab_names, remove_lab
+from labs.engine import docker_client
+from labs.lab import Lab
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 CELL_TIMEOUT_S = 300
@@ -24,7 +29,10 @@ def test_every_notebook_has_a_budget() -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_unattended(path: Path, pulsar_image: str) -> None:
+def test_notebook_runs_unattended(path: Path, pulsar_image: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    prefix = f"nb{path.stem[:2]}-"
+    monkeypatch.setenv("GEOLAB_LAB_PREFIX", prefix)  # the kernel inherits these
+    monkeypatch.setenv("GEOLAB_KEEP_LABS", "1")  # lab.stop() keeps the clusters for the checks below
     notebook = with_solutions(nbformat.read(path, as_version=4))
     client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
@@ -36,3 +44,17 @@ def test_notebook_runs_unattended(path: Path, pulsar_image: str) -> None:
     assert not errors
     print(f"{path.stem}: {took:.0f} s")
     assert took < BUDGET_S[path.stem], f"{path.stem} took {took:.0f} s; its budget is {BUDGET_S[path.stem]} s"
+    # the reference solutions earn full marks on the clusters the notebook left behind
+    client = docker_client()
+    names = [n for n in lab_names(client) if n.startswith(prefix)]
+    try:
+        exercises = for_notebook(path.stem)
+        if exercises:
+            assert len(names) == 1, names
+            lab = Lab.attach(names[0])
+            results = [run_exercise(e, lab) for e in exercises]
+            failed = [(r.exercise_id, c.name, c.actual) for r in results for c in r.cases if not c.passed]
+            assert not failed
+    finally:
+        for name in names:
+            remove_lab(client, name)
