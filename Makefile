@@ -45,9 +45,9 @@ typecheck: install
 	$(VENV)/bin/mypy
 
 bench: image
-	$(PY) benchmarks/bench_lab.py
-	$(PY) benchmarks/bench_views.py
-	$(PY) benchmarks/bench_grading.py
+	$(PY) -m benchmarks.bench_lab
+	$(PY) -m benchmarks.bench_views
+	$(PY) -m benchmarks.bench_grading
 
 self-test: image
 	$(GEOLAB) grade --self-test --out grading/self-test

@@ -5,7 +5,6 @@ Run with `make bench`. Prints a table; targets are reported, never asserted.
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 
+from benchmarks.report import print_table, save
 from checks.engine.batch import GradeOptions, grade
 from checks.engine.runner import run_exercise
 from checks.exercises import for_notebook
@@ -64,14 +64,8 @@ def main() -> int:
         (f"grade a batch of {BATCH} submissions", batch_s, "s", "< 600 s"),
         (f"submissions of the batch with full marks (of {BATCH})", float(full), "", f"{BATCH}"),
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure'.ljust(width)}  {'value':>8}  unit  target")
-    for name, value, unit, target in rows:
-        print(f"{name.ljust(width)}  {value:8.1f}  {unit:<4}  {target}")
-    out = Path("benchmarks/results")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "grading.json").write_text(json.dumps({"checks_s": checks_s, "one_s": one_s, "batch_s": batch_s,
-                                                  "batch_full_marks": full}, indent=2))
+    print_table(rows)
+    save("grading", {"checks_s": checks_s, "one_s": one_s, "batch_s": batch_s, "batch_full_marks": full})
     return 0
 
 

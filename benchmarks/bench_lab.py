@@ -5,16 +5,15 @@ Run with `make bench` (the image must be present). Targets are reported, never a
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import pulsar
 
+from benchmarks.report import print_table, save
 from labs.lab import Lab, down
 from labs.topology import Topology, full_mesh, single
 
@@ -125,14 +124,9 @@ def main() -> int:
                     worst < 768))
     lab3.stop(progress=quiet)
 
-    width = max(len(r.measure) for r in rows)
-    print(f"{'measure'.ljust(width)}  {'value':>9}  unit  {'target':<10}  met")
-    for r in rows:
-        met = "" if r.met is None else ("yes" if r.met else "NO")
-        print(f"{r.measure.ljust(width)}  {r.value:9.2f}  {r.unit:<4}  {r.target:<10}  {met}")
-    out = Path("benchmarks/results")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "lab.json").write_text(json.dumps([asdict(r) for r in rows], indent=2))
+    verdict = {None: "", True: "(met)", False: "(NOT met)"}
+    print_table([(r.measure, r.value, r.unit, f"{r.target} {verdict[r.met]}".strip()) for r in rows])
+    save("lab", [asdict(r) for r in rows])
     return 0
 
 

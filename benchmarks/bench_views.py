@@ -6,12 +6,11 @@ Run with `make bench`. Prints a table; targets are reported, never asserted.
 from __future__ import annotations
 
 import asyncio
-import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
+from benchmarks.report import print_table, save
 from labs.lab import Lab, down
 from labs.topology import full_mesh
 from labs.views import Dashboard
@@ -82,13 +81,8 @@ def main() -> int:
         ("publish -> shown in tracer, p50", result["tracer_p50_ms"], "ms", ""),
         ("publish -> shown in tracer, max", result["tracer_max_ms"], "ms", ""),
     ]
-    width = max(len(r[0]) for r in rows)
-    print(f"{'measure'.ljust(width)}  {'value':>8}  unit    target")
-    for name, value, unit, target in rows:
-        print(f"{name.ljust(width)}  {value:8.1f}  {unit:<6}  {target}")
-    out = Path("benchmarks/results")
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "views.json").write_text(json.dumps(result, indent=2))
+    print_table(rows)
+    save("views", result)
     return 0
 
 
