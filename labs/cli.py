@@ -46,6 +46,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     topology = build_topology(args.preset, args.clusters, args.config_store)
     lab = Lab.start(topology, name=args.name, base_port=args.base_port)
     print_status(lab)
+    lab.close()
     print(f"\nStop it with: geolab down {lab.name}")
     return 0
 
@@ -68,7 +69,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     for index, name in enumerate(names):
         if index:
             print()
-        print_status(Lab.attach(name))
+        lab = Lab.attach(name)
+        print_status(lab)
+        lab.close()
     return 0
 
 

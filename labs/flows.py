@@ -259,8 +259,9 @@ class FailoverDrill:
     """Runs an application-like flow through a failover client: produce and consume together, then
     keep consuming after the active cluster dies and count what was lost or delivered twice."""
 
-    def __init__(self, client: pulsar.Client, topic: str, subscription: str) -> None:
+    def __init__(self, client: pulsar.Client, topic: str, subscription: str, owns_client: bool = False) -> None:
         self.client = client
+        self._owns_client = owns_client
         self.topic = topic
         self.consumer = client.subscribe(topic, subscription, consumer_type=pulsar.ConsumerType.Failover,
                                          replicate_subscription_state_enabled=True, receiver_queue_size=1)
@@ -324,3 +325,5 @@ class FailoverDrill:
     def close(self) -> None:
         self.consumer.close()
         self.producer.close()
+        if self._owns_client:
+            self.client.close()

@@ -10,6 +10,7 @@ This is the public entry point notebooks and the CLI use::
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -44,7 +45,8 @@ from labs.cluster import (
     wait_store_ready,
 )
 from labs.engine import docker_client
-from labs.errors import LabConflictError, LabError, TopologyError
+from labs.errors import AdminError, LabConflictError, LabError, TopologyError
+from labs.flows import FailoverDrill
 from labs.image import resolve_image
 from labs.replication import ProbeResult, apply_topology, create_replicated_subscription, probe_replication
 from labs.settings import LABEL_CLUSTER, LABEL_PORTS, LABEL_ROLE, LABEL_TOPOLOGY, LabSettings, load_settings
@@ -315,6 +317,15 @@ class Lab:
     def stop(self, progress: Progress = _print, force: bool = False) -> None:
         """Close clients and remove every container and network of this lab (kept when
         GEOLAB_KEEP_LABS=1, as batch grading sets it, unless `force`)."""
+        self.close()
+        if self.settings.keep_labs and not force:
+            progress(f"Lab {self.name!r} kept running for grading (GEOLAB_KEEP_LABS=1).")
+            return
+        containers, networks = remove_lab(self._docker, self.name)
+        progress(f"Lab {self.name!r} stopped: removed {containers} container(s) and {networks} network(s).")
+
+    def close(self) -> None:
+        """Close this handle's clients and admin connections; the clusters keep running."""
         for client in self._clients.values():
             try:
                 client.close()
@@ -324,11 +335,6 @@ class Lab:
         for admin in self._admins.values():
             admin.close()
         self._admins.clear()
-        if self.settings.keep_labs and not force:
-            progress(f"Lab {self.name!r} kept running for grading (GEOLAB_KEEP_LABS=1).")
-            return
-        containers, networks = remove_lab(self._docker, self.name)
-        progress(f"Lab {self.name!r} stopped: removed {containers} container(s) and {networks} network(s).")
 
     def __enter__(self) -> Lab:
         return self
@@ -380,6 +386,28 @@ class Lab:
             failover_threshold=failover_threshold, switch_back_threshold=switch_back_threshold,
         )
         return new_client(provider)
+
+    def failover_drill(self, topic: str, subscription: str, check_interval_ms: int = 500) -> FailoverDrill:
+        """A failover drill on its own failover client, once `subscription` is a replicated
+        subscription on every cluster (without that, the standby cannot resume it).
+
+        Raises:
+            LabError: the subscription is missing or not replicated on some cluster.
+        """
+        for cluster in self.clusters:
+            try:
+                found = self.admin(cluster).get_topic_stats(topic).subscriptions.get(subscription)
+            except AdminError:
+                found = None
+            if found is None or not found.replicated:
+                state = "missing" if found is None else "not replicated"
+                raise LabError(
+                    f"Subscription {subscription!r} on {topic} is {state} in {cluster}; expected a replicated "
+                    f"subscription on every cluster {list(self.clusters)}. Create it first, e.g. "
+                    f"lab.admin({cluster!r}).create_subscription(topic, {subscription!r}, replicated=True)."
+                )
+        client = self.failover_client(check_interval_ms=check_interval_ms)
+        return FailoverDrill(client, topic, subscription, owns_client=True)
 
     def topic(self, name: str) -> str:
         """The full name of a topic in the lab's replicated namespace."""
@@ -458,13 +486,19 @@ class Lab:
                 pass
 
 
+#: The pulsar-client's log goes through Python logging under this name (warnings and errors by
+#: default); the batch grader silences it, since probing a learner's broken lab logs expected errors.
+CLIENT_LOGGER = logging.getLogger("labs.pulsar-client")
+CLIENT_LOGGER.setLevel(logging.WARNING)
+
+
 def new_client(service: str | pulsar.AutoClusterFailover) -> pulsar.Client:
-    """A pulsar-client for host use: external listener, warnings-only logging."""
+    """A pulsar-client for host use: external listener, logging through `CLIENT_LOGGER`."""
     return pulsar.Client(
         service,
         listener_name="external",
         operation_timeout_seconds=30,
-        logger=pulsar.ConsoleLogger(pulsar.LoggerLevel.Warn),
+        logger=CLIENT_LOGGER,
     )
 
 

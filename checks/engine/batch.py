@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import logging
 import os
 import shutil
 import signal
@@ -30,7 +31,7 @@ from checks.notebooks import with_solutions
 from labs.cluster import lab_names, remove_lab
 from labs.engine import docker_client
 from labs.errors import LabError
-from labs.lab import Lab
+from labs.lab import CLIENT_LOGGER, Lab
 
 Progress = Callable[[str], None]
 
@@ -175,7 +176,10 @@ def grade_one(submission: Submission, index: int, options: GradeOptions, hidden:
             reason = reason or "no lab found after running the notebook"
         else:
             lab = Lab.attach(names[0])
-            results = tuple(run_exercise(e, lab) for e in exercises)
+            try:
+                results = tuple(run_exercise(e, lab) for e in exercises)
+            finally:
+                lab.close()
     except LabError as exc:
         results = zero(exercises, f"the lab could not be read: {exc}"[:300])
     finally:
@@ -221,6 +225,7 @@ def write_gradebook(out: Path, graded: list[Graded]) -> Path:
 
 
 def grade(paths: Iterable[Path], out: Path, options: GradeOptions, progress: Progress = print) -> list[Graded]:
+    CLIENT_LOGGER.setLevel(logging.CRITICAL)  # probing broken submissions logs expected client errors
     submissions = discover(paths)
     if not submissions:
         raise FileNotFoundError("No notebooks (*.ipynb) found in the given paths.")
