@@ -105,3 +105,20 @@ def test_feedback_names_expected_and_actual(batch: tuple[dict[str, dict[str, str
     assert "expected cluster shanghai registered in beijing" in text
     assert "Score: 0 / 8" in text
     json.dumps(text)  # plain text, safe to publish
+
+
+def test_untouched_notebooks_do_not_earn_full_marks(tmp_path: Path, pulsar_image: str) -> None:
+    """The other half of the self-test (the solutions half runs in test_notebooks): a notebook whose
+    exercises were left alone must not pass its checks, whatever its later cells do."""
+    from checks.exercises import for_notebook
+
+    folder = tmp_path / "untouched"
+    folder.mkdir()
+    for path in sorted(NOTEBOOK.parent.glob("*.ipynb")):
+        if for_notebook(path.stem):
+            (folder / path.name).write_bytes(path.read_bytes())
+    graded = grade([folder], tmp_path / "out", GradeOptions(cell_timeout_s=120, submission_timeout_s=400),
+                   lambda _line: None)
+    assert len(graded) == 5
+    scores = {g.learner: (g.report.earned, g.report.points) for g in graded}
+    assert all(earned < points for earned, points in scores.values()), scores
