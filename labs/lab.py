@@ -10,7 +10,6 @@ This is the public entry point notebooks and the CLI use::
 from __future__ import annotations
 
 import json
-import logging
 import re
 import time
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from docker.types import EndpointConfig
 import docker
 from labs import faults
 from labs.admin import PulsarAdmin
+from labs.client import new_client
 from labs.cluster import (
     ROLE_BROKER,
     ROLE_STORE,
@@ -484,22 +484,6 @@ class Lab:
                 client.close()
             except pulsar.PulsarException:
                 pass
-
-
-#: The pulsar-client's log goes through Python logging under this name (warnings and errors by
-#: default); the batch grader silences it, since probing a learner's broken lab logs expected errors.
-CLIENT_LOGGER = logging.getLogger("labs.pulsar-client")
-CLIENT_LOGGER.setLevel(logging.WARNING)
-
-
-def new_client(service: str | pulsar.AutoClusterFailover) -> pulsar.Client:
-    """A pulsar-client for host use: external listener, logging through `CLIENT_LOGGER`."""
-    return pulsar.Client(
-        service,
-        listener_name="external",
-        operation_timeout_seconds=30,
-        logger=CLIENT_LOGGER,
-    )
 
 
 def down(name: str | None = None, progress: Progress = _print) -> tuple[int, int]:

@@ -12,11 +12,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
 
 import pulsar
 
 from labs.admin import PulsarAdmin
+from labs.client import with_retry
 from labs.errors import ProvisioningError
 from labs.settings import BROKER_PORT, HTTP_PORT
 from labs.topology import ConfigStore, Topology
@@ -100,23 +100,6 @@ class ProbeResult:
     @property
     def slowest_s(self) -> float:
         return max(self.seconds_by_link.values(), default=0.0)
-
-
-T = TypeVar("T")
-RETRIED = (pulsar.ConnectError, pulsar.LookupError, pulsar.ServiceUnitNotReady, pulsar.Timeout)
-
-
-def with_retry(call: Callable[[], T], timeout_s: float) -> T:
-    """Run `call`, retrying connect/lookup errors until `timeout_s` (a topic's first lookup can race
-    the broker's policy cache, and a restarted cluster refuses lookups for a moment)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return call()
-        except (pulsar.ConnectError, pulsar.LookupError, pulsar.ServiceUnitNotReady, pulsar.Timeout):
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.5)
 
 
 def probe_replication(

@@ -28,10 +28,11 @@ from checks.engine.model import Exercise, ExerciseResult, NotebookReport
 from checks.engine.runner import run_exercise
 from checks.exercises import ALL, for_notebook
 from checks.notebooks import with_solutions
+from labs.client import CLIENT_LOGGER
 from labs.cluster import lab_names, remove_lab
 from labs.engine import docker_client
 from labs.errors import LabError
-from labs.lab import CLIENT_LOGGER, Lab
+from labs.lab import Lab
 
 Progress = Callable[[str], None]
 
