@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 import docker
+from labs.cluster import lab_names, remove_lab
 from labs.engine import docker_client
 from labs.errors import EngineError, ImageError
 from labs.image import resolve_image
@@ -32,6 +33,18 @@ def engine() -> docker.DockerClient:
         return docker_client()
     except EngineError as exc:
         pytest.fail(f"Real-cluster tests need a Docker engine: {exc}", pytrace=False)
+
+
+#: Lab names the tests create; leftovers from an interrupted earlier run are removed first, so a
+#: test never reattaches to a stale lab.
+TEST_LAB_PREFIXES = ("it-", "grade", "nb0", "port-taken", "too-slow", "crashed", "no-image", "no-engine")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_stale_test_labs(engine: docker.DockerClient) -> None:
+    for name in lab_names(engine):
+        if name.startswith(TEST_LAB_PREFIXES):
+            remove_lab(engine, name)
 
 
 @pytest.fixture(scope="session")
