@@ -317,10 +317,3 @@ def remove_lab(client: docker.DockerClient, lab: str | None = None) -> tuple[int
 def create_network(client: docker.DockerClient, name: str, lab: str) -> None:
     client.networks.create(name, driver="bridge", labels={LABEL_LAB: lab, "org.testcontainers": "true"})
 
-
-def connect(client: docker.DockerClient, network: str, container: Container, alias: str) -> None:
-    client.networks.get(network).connect(container, aliases=[alias])
-
-
-def disconnect(client: docker.DockerClient, network: str, container: Container) -> None:
-    client.networks.get(network).disconnect(container, force=True)

@@ -196,9 +196,7 @@ def feedback(learner: str, report: NotebookReport) -> str:
         lines.append(f"## {result.exercise_id}: {result.title} — {result.earned:g}/{result.points:g}"
                      + (" (reference solution applied: no points)" if result.solved_by_solution else ""))
         for case in result.cases:
-            if case.hidden and case.passed:
-                lines.append(f"- ✅ {case.name}")
-            elif case.passed:
+            if case.passed:
                 lines.append(f"- ✅ {case.name}")
             else:
                 lines.append(f"- ❌ {case.name}: expected {case.expected}; found {case.actual}")
