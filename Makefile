@@ -1,57 +1,75 @@
 # Pulsar GeoLab: the one entry point for humans and CI.
 #   make lab     install, check the machine, get the Pulsar image, open JupyterLab on the notebooks
-#   make test    install, get the image, run unit and real-cluster tests
+#   make test    install, get the image, lint, type-check, run unit and real-cluster tests
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 GEOLAB := $(VENV)/bin/geolab
+# installed as a learner gets it (a wheel, not editable), once, and again only when its inputs change
+STAMP := $(VENV)/.geolab-installed
+SOURCES := pyproject.toml $(shell find labs/ checks/ docker/ notebooks/ -type f -not -path '*/__pycache__/*' \
+                                  -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: help install lab image doctor test test-unit test-integration lint typecheck bench self-test clean
+.PHONY: help install lab image doctor test test-unit test-integration lint typecheck bench self-test wheel \
+        crash-cleanup failover-drills clean
 
-help:
-	@echo "make lab | test | image | doctor | bench | lint | typecheck | clean"
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
 
 $(PY):
 	python3 -m venv $(VENV)
 
-install: $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+$(STAMP): $(SOURCES) | $(PY)
+	@echo "Installing pulsar-geolab into $(VENV) (again only when its files change) ..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@$(PY) -m pip install --quiet --disable-pip-version-check '.[test]'
+	@touch $@
 
-image: install
-	$(GEOLAB) image status >/dev/null 2>&1 || $(GEOLAB) image build
+install: $(STAMP)  ## create .venv and install the package (only when its files changed)
 
-doctor: install
+image: install  ## get the Pulsar image: present, or built offline from Maven Central
+	@$(GEOLAB) image status >/dev/null 2>&1 || $(GEOLAB) image build
+
+doctor: install  ## check Docker, memory, CPUs, image and ports
 	$(GEOLAB) doctor
 
-lab: image
+lab: image  ## open JupyterLab on the notebooks
 	$(GEOLAB) doctor
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
 
-test: image lint typecheck
+test: image lint typecheck  ## the whole suite: lint, types, unit and real-cluster tests
 	$(PY) -m pytest tests $(PYTEST_ARGS)
 
-test-unit: install
+test-unit: install  ## unit tests only (no Docker)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-test-integration: image
+test-integration: image  ## real-cluster tests only
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
-lint: install
+lint: install  ## ruff
 	$(VENV)/bin/ruff check labs checks tests benchmarks
 
-typecheck: install
+typecheck: install  ## mypy --strict
 	$(VENV)/bin/mypy
 
-bench: image
+bench: image  ## start-up, memory, latency, views and grading benchmarks (tables)
 	$(PY) -m benchmarks.bench_lab
 	$(PY) -m benchmarks.bench_views
 	$(PY) -m benchmarks.bench_grading
 
-self-test: image
+crash-cleanup: image  ## SIGKILL Lab.start at random points, count what is left behind
+	$(PY) -m benchmarks.crash_cleanup
+
+failover-drills: image  ## the failover drill 20 times in a row: lost and duplicates per run
+	$(PY) -m benchmarks.failover_drills
+
+self-test: image  ## grade every notebook with its solutions (full marks) and untouched (less)
 	$(GEOLAB) grade --self-test --out grading/self-test
 
-clean:
+wheel: install  ## build the wheel a learner installs (dist/)
+	$(PY) -m build --wheel --outdir dist .
+
+clean:  ## remove labs, the venv and caches
 	-$(GEOLAB) down --all
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info build dist

@@ -1,22 +1,30 @@
 """The Docker engine connection (the only place a Docker client is created).
 
-Owns: connecting to the engine with a clear error when none answers, and turning off the
-Testcontainers reaper (its image cannot be pulled on offline machines; the lab cleans up by label).
+Owns: connecting to the engine with a clear error when none answers, turning engine failures in the
+middle of an operation into lab errors, and turning off the Testcontainers reaper (its image cannot
+be pulled on offline machines; the lab cleans up by label).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from docker.errors import DockerException
+import requests
+from docker.errors import APIError, DockerException
 from testcontainers.core.config import testcontainers_config
 
 import docker
-from labs.errors import EngineError
+from labs.errors import EngineError, LabError, ProvisioningError
 
 # The lab removes what it creates by label (`geolab down`), so the Ryuk reaper is never needed.
 testcontainers_config.ryuk_disabled = True
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+
+def engine_address() -> str:
+    return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
 
 
 def docker_client(timeout_s: int = 120) -> docker.DockerClient:
@@ -25,14 +33,37 @@ def docker_client(timeout_s: int = 120) -> docker.DockerClient:
     Raises:
         EngineError: no engine answers at DOCKER_HOST (or the default socket).
     """
-    where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    where = engine_address()
     try:
         client = docker.from_env(timeout=timeout_s)
         client.ping()
-    except DockerException as exc:
+    except (DockerException, requests.RequestException) as exc:
         raise EngineError(
-            f"No Docker engine answers at {where}: {exc}. Expected a running engine. "
+            f"No Docker engine answers at {where}: {str(exc).splitlines()[0][:200]}. Expected a running engine. "
             "Start Docker Desktop, or on Linux `sudo systemctl start docker` (or `sudo dockerd &`), "
             "then run `geolab doctor`."
         ) from exc
     return client
+
+
+@contextmanager
+def engine_calls(what: str, next_step: str) -> Iterator[None]:
+    """Turn a Docker failure inside the block into a lab error that names `what` was being done.
+
+    A dropped connection becomes `EngineError` (the engine stopped answering); a refusal by the
+    engine becomes `ProvisioningError` with the engine's explanation. Lab errors pass through.
+    """
+    try:
+        yield
+    except LabError:
+        raise
+    except APIError as exc:
+        raise ProvisioningError(
+            f"The Docker engine refused to {what}: {exc.explanation or exc}. {next_step}"
+        ) from exc
+    except (DockerException, requests.RequestException) as exc:
+        raise EngineError(
+            f"The Docker engine at {engine_address()} stopped answering while trying to {what} "
+            f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'no answer'}); expected "
+            f"it to keep running. Start it again, then {next_step[0].lower()}{next_step[1:]}"
+        ) from exc

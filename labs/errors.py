@@ -1,16 +1,24 @@
-"""Errors raised by the lab runtime.
+"""Errors raised by the lab runtime: one tree, rooted at `LabError`.
 
-Every message says what failed, where, what was expected against what was found, and the next
-step. The tree::
+Every error a learner, an instructor or a grader can cause is a `LabError`. Each message says what
+failed, where, what was expected against what was found, and the next step; the CLI prints it in
+one or two lines, never a traceback. The tree::
 
     LabError
+    ├── SettingsError       a GEOLAB_* environment value is invalid (read before anything starts)
+    ├── UsageError          a lab API got an argument it cannot use (a malformed topic, a rate out of range)
     ├── TopologyError       bad cluster names, links or presets (raised before anything starts)
-    ├── EngineError         no Docker engine answers
+    ├── EngineError         no Docker engine answers, or it stopped answering mid-start
     ├── ImageError          no Pulsar image can be found, pulled or built
-    ├── PortInUseError      a requested host port on 127.0.0.1 is taken
+    ├── PortInUseError      a requested host port on 127.0.0.1 is taken, or out of range
     ├── LabConflictError    a lab of that name runs with another topology
+    ├── LabNotFoundError    no lab of that name, a cluster not in the lab, a container gone
     ├── ProvisioningError   a container did not become healthy in time (carries its last log lines)
-    └── AdminError          the Pulsar admin REST API refused a call (carries method, url, status, reason)
+    ├── WaitTimeout         a wait reached its deadline (names what it waited for and the last value)
+    ├── AdminError          a call to the Pulsar admin REST API failed (method, url, status, reason)
+    │   ├── AdminUnreachable    no HTTP answer: the broker is down, starting, or the port is wrong
+    │   └── AdminRefused        the broker answered with an error status and Pulsar's reason
+    └── (checks) GradingError   submissions, notebooks or hidden checks a grader cannot use
 """
 
 from __future__ import annotations
@@ -20,12 +28,20 @@ class LabError(Exception):
     """Base of every error the lab raises on purpose."""
 
 
+class SettingsError(LabError, ValueError):
+    """A GEOLAB_* environment setting has a value the lab cannot use."""
+
+
+class UsageError(LabError, ValueError):
+    """A lab API was called with an argument it cannot use; nothing was changed."""
+
+
 class TopologyError(LabError, ValueError):
     """A topology is invalid; raised before any container or network is created."""
 
 
 class EngineError(LabError):
-    """The Docker engine cannot be reached."""
+    """The Docker engine cannot be reached, or stopped answering while a lab started."""
 
 
 class ImageError(LabError):
@@ -33,15 +49,38 @@ class ImageError(LabError):
 
 
 class PortInUseError(LabError):
-    """A host port the lab was asked to publish on 127.0.0.1 is already taken."""
+    """A host port the lab was asked to publish on 127.0.0.1 is taken or outside the usable range."""
 
 
 class LabConflictError(LabError):
     """A lab with the same name is running with a different topology."""
 
 
+class LabNotFoundError(LabError, LookupError):
+    """No lab of that name runs, a cluster is not part of the lab, or one of its containers is gone."""
+
+
 class ProvisioningError(LabError):
     """A cluster or the configuration store did not start or become healthy."""
+
+
+class WaitTimeout(LabError, TimeoutError):
+    """A wait reached its deadline.
+
+    Attributes:
+        what: what was waited for, in the learner's terms.
+        timeout_s: the deadline, in seconds.
+        last: the last value (or error) seen before the deadline.
+    """
+
+    def __init__(self, what: str, timeout_s: float, last: object, hint: str = "") -> None:
+        self.what = what
+        self.timeout_s = timeout_s
+        self.last = last
+        text = f"Waited {timeout_s:g} s for {what}; last seen: {_short(last)}"
+        if hint:
+            text += f". {hint}"
+        super().__init__(text)
 
 
 class AdminError(LabError):
@@ -51,7 +90,7 @@ class AdminError(LabError):
         method: HTTP method of the call.
         url: full URL that was called.
         status: HTTP status code (0 when no response arrived).
-        reason: Pulsar's own ``reason`` text, or the response body.
+        reason: Pulsar's own ``reason`` text, the response body, or the transport error.
     """
 
     def __init__(self, method: str, url: str, status: int, reason: str, hint: str = "") -> None:
@@ -65,3 +104,16 @@ class AdminError(LabError):
         if hint:
             text += f". {hint}"
         super().__init__(text)
+
+
+class AdminUnreachable(AdminError):
+    """No HTTP answer came back (connection refused, reset or timed out): nothing to retry against."""
+
+
+class AdminRefused(AdminError):
+    """The broker answered with an error status; `reason` is Pulsar's explanation."""
+
+
+def _short(value: object, limit: int = 300) -> str:
+    text = f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,19 +1,23 @@
 """The Pulsar image: choose one, pull it with progress, or build it offline from Maven Central.
 
-Owns the image contract (see docker/Dockerfile). Both the official image and the offline build
-start Pulsar the same way, so the rest of the lab never asks which one it got.
+Owns the image contract (docker/Dockerfile, shipped in the package as labs/dockerfiles). Both the
+official image and the offline build start Pulsar the same way, so the rest of the lab never asks
+which one it got.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from docker.errors import APIError, ImageNotFound
 
@@ -27,16 +31,23 @@ from labs.settings import (
     LabSettings,
 )
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
 Progress = Callable[[str], None]
 
 #: Base image made by debootstrap when no JRE image can be pulled.
 DEBIAN_BASE_IMAGE = "geolab/debian-jre:bookworm-17"
 #: JRE image tried first as a base where a registry is reachable.
 JRE_BASE_IMAGE = "eclipse-temurin:17-jre"
+DEBIAN_SUITE = "bookworm"
 DEBIAN_PACKAGES = "openjdk-17-jre-headless,python3,procps,ca-certificates,netbase"
-DEBIAN_MIRROR = os.environ.get("GEOLAB_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+#: Debian release names a host's apt source may carry (its mirror then serves bookworm too).
+DEBIAN_RELEASES = frozenset({"buster", "bullseye", "bookworm", "trixie", "forky", "sid",
+                             "oldstable", "stable", "testing", "unstable"})
 LABEL_RECIPE = "org.geolab.image-recipe"
-DOCKER_DIR = Path(__file__).resolve().parent.parent / "docker"
+#: The image build files, shipped as package data (`labs/dockerfiles`, the repository's docker/).
+IMAGE_FILES = ("Dockerfile", "apply-config-from-env.py")
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,22 @@ class ImageStatus:
     local: bool
     forced: str | None
     forced_present: bool
+
+
+def image_files() -> Traversable:
+    """The folder of image build files inside the installed package (a wheel or a checkout alike).
+
+    Raises:
+        ImageError: the package was installed without them.
+    """
+    folder = resources.files("labs") / "dockerfiles"
+    missing = [name for name in IMAGE_FILES if not (folder / name).is_file()]
+    if missing:
+        raise ImageError(
+            f"The installed geolab package lacks its image files {missing} (expected in {folder}). "
+            "Reinstall it: `pip install --force-reinstall pulsar-geolab` (or `make install` in a checkout)."
+        )
+    return folder
 
 
 def _present(client: docker.DockerClient, name: str) -> bool:
@@ -138,29 +165,114 @@ def _run(command: list[str], what: str, progress: Progress) -> None:
     try:
         subprocess.run(command, check=True)
     except FileNotFoundError as exc:
-        raise ImageError(f"{what} failed: `{command[0]}` is not installed. Install it and retry.") from exc
+        raise ImageError(
+            f"{what} failed: `{command[0]}` is not installed. Install it (Debian/Ubuntu: `sudo apt-get install "
+            f"{'maven' if command[0] == 'mvn' else command[0]}`) and run `geolab image build` again."
+        ) from exc
     except subprocess.CalledProcessError as exc:
-        raise ImageError(f"{what} failed: `{' '.join(command)}` exited with {exc.returncode}.") from exc
+        raise ImageError(
+            f"{what} failed: `{' '.join(command)}` exited with {exc.returncode}; expected 0. "
+            "Read its output above, fix the cause (network, disk space, mirror) and run `geolab image build` again."
+        ) from exc
+
+
+def cache_folder(settings: LabSettings, *parts: str) -> Path:
+    """A folder under GEOLAB_CACHE, created (with its parents) when missing.
+
+    Raises:
+        ImageError: it cannot be created (permissions, a file in the way, a read-only disk).
+    """
+    folder = settings.cache_dir.joinpath(*parts)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ImageError(
+            f"Cannot create the cache folder {folder}: {exc.strerror or exc}. Expected a writable folder; "
+            "set GEOLAB_CACHE to one (for example GEOLAB_CACHE=$HOME/.cache/geolab)."
+        ) from exc
+    return folder
+
+
+def maven_repository(settings: LabSettings) -> Path:
+    """Maven's local repository for the image build: inside GEOLAB_CACHE, so an empty cache means a
+    first run (Maven still reads the user's settings.xml, mirrors and proxies included)."""
+    return cache_folder(settings, "maven")
+
+
+def distribution_path(settings: LabSettings) -> Path:
+    """Where Maven keeps the Pulsar distribution in the lab's local repository."""
+    group, artifact, version, packaging, classifier = DISTRIBUTION_ARTIFACT.split(":")
+    return (settings.cache_dir / "maven" / Path(*group.split(".")) / artifact / version
+            / f"{artifact}-{version}-{classifier}.{packaging}")
 
 
 def fetch_distribution(settings: LabSettings, progress: Progress) -> Path:
-    """Download Pulsar's binary distribution from Maven Central (cached; Maven verifies checksums)."""
-    target = settings.cache_dir / "dist"
-    tarball = target / f"pulsar-server-distribution-{PULSAR_VERSION}-bin.tar.gz"
+    """Download Pulsar's binary distribution from Maven Central into the cache (Maven checks checksums)."""
+    tarball = distribution_path(settings)
     if tarball.exists():
         progress(f"Pulsar {PULSAR_VERSION} distribution: cached at {tarball}")
         return tarball
-    target.mkdir(parents=True, exist_ok=True)
-    progress(f"Downloading {DISTRIBUTION_ARTIFACT} from Maven Central (about 245 MB) ...")
+    repository = maven_repository(settings)
+    progress(f"Downloading {DISTRIBUTION_ARTIFACT} from Maven Central (about 245 MB) into {repository} ...")
     _run(
-        ["mvn", "-B", "--strict-checksums", "dependency:copy",
-         f"-Dartifact={DISTRIBUTION_ARTIFACT}", f"-DoutputDirectory={target}"],
+        ["mvn", "-B", "-q", "--no-transfer-progress", "-Dstyle.color=never", "--strict-checksums",
+         f"-Dmaven.repo.local={repository}",
+         "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:get",
+         f"-Dartifact={DISTRIBUTION_ARTIFACT}", "-Dtransitive=false"],
         "Downloading the Pulsar distribution with Maven",
         progress,
     )
     if not tarball.exists():
-        raise ImageError(f"Maven finished but {tarball} is missing. Check the Maven output above.")
+        raise ImageError(f"Maven finished but {tarball} is missing; expected the distribution there. "
+                         "Check the Maven output above, then run `geolab image build` again.")
     return tarball
+
+
+def _apt_source_entries(root: Path) -> Iterator[tuple[list[str], list[str], list[str]]]:
+    """(types, URIs, suites) of every apt source of the host, one-line and deb822 formats."""
+    sources = root / "etc" / "apt"
+    one_line = [sources / "sources.list", *sorted((sources / "sources.list.d").glob("*.list"))]
+    for path in one_line:
+        try:
+            lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            words = re.sub(r"\[[^\]]*\]", " ", line.split("#", 1)[0]).split()  # drop [options]
+            if len(words) >= 3:
+                yield [words[0]], [words[1]], [words[2]]
+    for path in sorted((sources / "sources.list.d").glob("*.sources")):
+        try:
+            stanzas = path.read_text(encoding="utf-8", errors="replace").split("\n\n")
+        except OSError:
+            continue
+        for stanza in stanzas:
+            fields: dict[str, list[str]] = {}
+            for line in stanza.splitlines():
+                if line.startswith("#") or ":" not in line or line[:1].isspace():
+                    continue
+                key, _, value = line.partition(":")
+                fields[key.strip().lower()] = value.split()
+            if fields.get("enabled", ["yes"])[0].lower() == "no":
+                continue
+            yield fields.get("types", []), fields.get("uris", []), fields.get("suites", [])
+
+
+def host_debian_mirror(root: Path = Path("/")) -> str | None:
+    """The Debian mirror this host's apt already uses (its main archive, not security or updates);
+    None when the host has none (not Debian, or no readable sources)."""
+    for types, uris, suites in _apt_source_entries(root):
+        if "deb" not in types or not any(s in DEBIAN_RELEASES for s in suites):
+            continue
+        for uri in uris:
+            if "security" not in uri and re.match(r"^(https?|file)://", uri):
+                return uri.rstrip("/")
+    return None
+
+
+def debian_mirror(settings: LabSettings) -> str | None:
+    """GEOLAB_DEBIAN_MIRROR, else the host's apt mirror, else None (debootstrap's own default)."""
+    return settings.debian_mirror or host_debian_mirror()
 
 
 def ensure_base_image(client: docker.DockerClient, settings: LabSettings, progress: Progress) -> str:
@@ -176,15 +288,20 @@ def ensure_base_image(client: docker.DockerClient, settings: LabSettings, progre
         progress(f"No JRE image from a registry ({str(exc).splitlines()[0][:120]}); using debootstrap.")
     if os.geteuid() != 0:
         raise ImageError(
-            "Building the Debian base image needs root (debootstrap). Run `sudo make image`, "
-            f"or pull {JRE_BASE_IMAGE} / {OFFICIAL_IMAGE} where a registry is reachable."
+            "Building the Debian base image needs root (debootstrap); this process is not root. Run "
+            f"`sudo make image`, or pull {JRE_BASE_IMAGE} or {OFFICIAL_IMAGE} where a registry is reachable."
         )
-    rootfs = Path(tempfile.mkdtemp(prefix="geolab-rootfs-", dir=settings.cache_dir))
+    work = cache_folder(settings, "work")
+    debs = cache_folder(settings, "debs")
+    mirror = debian_mirror(settings)
+    rootfs = Path(tempfile.mkdtemp(prefix="geolab-rootfs-", dir=work))
+    archive = rootfs.with_suffix(".tar")
     try:
-        progress(f"debootstrap: Debian bookworm + {DEBIAN_PACKAGES} into {rootfs} (a few minutes) ...")
+        progress(f"debootstrap: Debian {DEBIAN_SUITE} + {DEBIAN_PACKAGES} from "
+                 f"{mirror or 'debootstrap default mirror'} into {rootfs} (a few minutes) ...")
         _run(
-            ["debootstrap", "--variant=minbase", f"--include={DEBIAN_PACKAGES}", "bookworm",
-             str(rootfs), DEBIAN_MIRROR],
+            ["debootstrap", "--variant=minbase", f"--include={DEBIAN_PACKAGES}", f"--cache-dir={debs}",
+             DEBIAN_SUITE, str(rootfs), *([mirror] if mirror else [])],
             "debootstrap of the Debian base",
             progress,
         )
@@ -192,7 +309,6 @@ def ensure_base_image(client: docker.DockerClient, settings: LabSettings, progre
             for item in (rootfs / leftover).glob("*"):
                 if item.is_file():
                     item.unlink()
-        archive = rootfs.with_suffix(".tar")
         _run(["tar", "-C", str(rootfs), "-cf", str(archive), "."], "Packing the Debian root filesystem",
              progress)
         progress(f"docker import {archive} -> {DEBIAN_BASE_IMAGE}")
@@ -206,9 +322,12 @@ def ensure_base_image(client: docker.DockerClient, settings: LabSettings, progre
                 'CMD ["bash"]',
             ],
         )
-        archive.unlink()
     finally:
         shutil.rmtree(rootfs, ignore_errors=True)
+        archive.unlink(missing_ok=True)
+    if not _present(client, DEBIAN_BASE_IMAGE):
+        raise ImageError(f"docker import finished but {DEBIAN_BASE_IMAGE} is not on the engine; expected it there. "
+                         "Check `docker images` and the engine's log, then run `geolab image build` again.")
     return DEBIAN_BASE_IMAGE
 
 
@@ -216,15 +335,15 @@ def _recipe(base_id: str) -> str:
     digest = hashlib.sha256()
     for part in (PULSAR_VERSION, base_id):
         digest.update(part.encode())
-    for name in ("Dockerfile", "apply-config-from-env.py"):
-        digest.update((DOCKER_DIR / name).read_bytes())
+    files = image_files()
+    for name in IMAGE_FILES:
+        digest.update((files / name).read_bytes())
     return digest.hexdigest()[:16]
 
 
 def build_image(client: docker.DockerClient, settings: LabSettings, progress: Progress) -> str:
     """Build LOCAL_IMAGE offline; a second build with nothing changed returns in seconds."""
-    if not (DOCKER_DIR / "Dockerfile").exists():
-        raise ImageError(f"{DOCKER_DIR}/Dockerfile is missing: build from a checkout of the project.")
+    files = image_files()
     base = ensure_base_image(client, settings, progress)
     recipe = _recipe(client.images.get(base).id)
     try:
@@ -235,25 +354,32 @@ def build_image(client: docker.DockerClient, settings: LabSettings, progress: Pr
     except ImageNotFound:
         pass
     tarball = fetch_distribution(settings, progress)
-    with tempfile.TemporaryDirectory(prefix="geolab-build-", dir=settings.cache_dir) as context:
+    with tempfile.TemporaryDirectory(prefix="geolab-build-", dir=cache_folder(settings, "work")) as context:
         ctx = Path(context)
         inside = ctx / f"apache-pulsar-{PULSAR_VERSION}-bin.tar.gz"
         try:
             os.link(tarball, inside)
         except OSError:
             shutil.copy2(tarball, inside)
-        for name in ("Dockerfile", "apply-config-from-env.py"):
-            shutil.copy2(DOCKER_DIR / name, ctx / name)
+        for name in IMAGE_FILES:
+            target = ctx / name
+            target.write_bytes((files / name).read_bytes())
+            target.chmod(0o755 if name.endswith(".py") else 0o644)
         progress(f"Building {LOCAL_IMAGE} on {base} ...")
-        stream = client.api.build(
-            path=str(ctx), tag=LOCAL_IMAGE, rm=True, decode=True,
-            buildargs={"BASE_IMAGE": base, "PULSAR_VERSION": PULSAR_VERSION},
-            labels={LABEL_RECIPE: recipe, "org.opencontainers.image.version": PULSAR_VERSION},
-        )
-        for event in stream:
-            if "error" in event:
-                raise ImageError(f"Building {LOCAL_IMAGE} failed: {event['error'].strip()}")
-            text = str(event.get("stream", "")).strip()
-            if text.startswith("Step ") or text.startswith("Successfully"):
-                progress(f"  {text}")
+        try:
+            stream = client.api.build(
+                path=str(ctx), tag=LOCAL_IMAGE, rm=True, decode=True,
+                buildargs={"BASE_IMAGE": base, "PULSAR_VERSION": PULSAR_VERSION},
+                labels={LABEL_RECIPE: recipe, "org.opencontainers.image.version": PULSAR_VERSION},
+            )
+            for event in stream:
+                if "error" in event:
+                    raise ImageError(f"Building {LOCAL_IMAGE} failed: {event['error'].strip()}. Read the build "
+                                     "steps above, then run `geolab image build` again.")
+                text = str(event.get("stream", "")).strip()
+                if text.startswith("Step ") or text.startswith("Successfully"):
+                    progress(f"  {text}")
+        except APIError as exc:
+            raise ImageError(f"The Docker engine refused to build {LOCAL_IMAGE}: {exc.explanation or exc}. "
+                             "Check `docker info` and free disk space, then run `geolab image build` again.") from exc
     return LOCAL_IMAGE

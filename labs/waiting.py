@@ -1,0 +1,90 @@
+"""One way to wait: poll a probe until it answers, with a deadline, a poll interval and the transient
+errors it tolerates; at the deadline, an error that names what was awaited and the last value seen.
+
+Every wait of the lab goes through `wait_for` (cluster health, the configuration store, namespace
+policies, replication probes, messages to arrive, dashboard states, checks). Modelled on
+testcontainers' wait strategies. Imports nothing of the lab but its errors.
+
+    wait_for(admin.healthcheck, what="beijing's health check to answer ok", timeout_s=240)
+    wait_for(lambda: admin.get_namespace_clusters(ns), what=f"{ns} on shanghai", timeout_s=60,
+             accept=lambda clusters: clusters == ["beijing", "shanghai"], tolerate=(AdminError,))
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from labs.errors import WaitTimeout
+
+T = TypeVar("T")
+
+
+def _truthy(value: object) -> bool:
+    return bool(value)
+
+
+class Deadline:
+    """A point in time `timeout_s` from now (monotonic clock)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self.timeout_s = timeout_s
+        self._at = time.monotonic() + timeout_s
+
+    @property
+    def remaining_s(self) -> float:
+        return max(0.0, self._at - time.monotonic())
+
+    @property
+    def expired(self) -> bool:
+        return time.monotonic() >= self._at
+
+    def remaining_ms(self, cap_ms: int) -> int:
+        """Milliseconds left, at most `cap_ms` and at least 1 (for client calls that take a timeout)."""
+        return max(1, min(cap_ms, int(self.remaining_s * 1000)))
+
+
+def wait_for(
+    probe: Callable[[], T],
+    *,
+    what: str,
+    timeout_s: float,
+    interval_s: float = 0.5,
+    tolerate: tuple[type[BaseException], ...] = (),
+    accept: Callable[[T], bool] = _truthy,
+    halt: Callable[[], None] | None = None,
+    hint: str = "",
+) -> T:
+    """Call `probe` every `interval_s` until `accept(value)` holds; return that value.
+
+    Args:
+        probe: reads the state once; may raise one of `tolerate` while the state is not there yet.
+        what: what is awaited, in the learner's terms ("shanghai's health check to answer ok").
+        timeout_s: the deadline.
+        interval_s: pause between probes (0: probe again at once, for probes that block themselves).
+        tolerate: errors that mean "not yet" (others propagate at once).
+        accept: when the probed value is good enough (default: truthy).
+        halt: called before each probe; raises to give up early (for example, the container exited).
+        hint: the next step, appended to the timeout message.
+
+    Raises:
+        WaitTimeout: the deadline passed; carries `what`, the timeout and the last value or error.
+    """
+    deadline = Deadline(timeout_s)
+    last: object = None
+    while True:
+        if halt is not None:
+            halt()
+        try:
+            value = probe()
+        except tolerate as exc:
+            last = exc
+        else:
+            if accept(value):
+                return value
+            last = value
+        if deadline.expired:
+            raise WaitTimeout(what, timeout_s, last, hint)
+        if interval_s > 0:
+            time.sleep(min(interval_s, deadline.remaining_s))
