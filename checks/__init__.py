@@ -9,62 +9,6 @@
 Checks read cluster state through the explicit `lab` handle, never notebook variables or output.
 """
 
-from __future__ import annotations
-
-from collections import Counter
-
-from checks.engine.model import Exercise, ExerciseResult, NotebookReport
-from checks.engine.runner import mark_solved_by_solution, run_exercise
-from checks.exercises import ALL, for_notebook
-from labs.lab import Lab
-
-HINT_AFTER_FAILURES = 2
-_failures: Counter[str] = Counter()
-
-
-def _exercise(exercise_id: str) -> Exercise:
-    if exercise_id not in ALL:
-        raise KeyError(f"No exercise {exercise_id!r}; the exercises are {sorted(ALL)}.")
-    return ALL[exercise_id]
-
-
-def check(exercise_id: str, lab: Lab) -> ExerciseResult:
-    """Run one exercise's visible checks; a hint appears after repeated failures."""
-    exercise = _exercise(exercise_id)
-    result = run_exercise(exercise, lab, include_hidden=False)
-    if not result.passed:
-        _failures[exercise_id] += 1
-    attempts = _failures[exercise_id] + (1 if result.passed else 0)
-    return ExerciseResult(result.exercise_id, result.title, result.cases, result.solved_by_solution,
-                          attempts=max(attempts, 1), hint=exercise.hint,
-                          show_hint=_failures[exercise_id] >= HINT_AFTER_FAILURES)
-
-
-def progress(notebook: str, lab: Lab) -> NotebookReport:
-    """Every exercise of a notebook (file stem, e.g. "03_one_way"), checked now."""
-    exercises = for_notebook(notebook)
-    if not exercises:
-        raise KeyError(f"No exercises for notebook {notebook!r}; notebooks with exercises: "
-                       f"{sorted({e.notebook for e in ALL.values()})}.")
-    return NotebookReport(notebook, tuple(run_exercise(e, lab, include_hidden=False) for e in exercises))
-
-
-def solve(exercise_id: str, lab: Lab) -> ExerciseResult:
-    """Apply the reference solution and record it as solved-by-solution (it earns no points)."""
-    exercise = _exercise(exercise_id)
-    exercise.solve(lab)
-    mark_solved_by_solution(lab, exercise_id)
-    return run_exercise(exercise, lab, include_hidden=False)
-
-
-def reset(exercise_id: str, lab: Lab) -> None:
-    """Put the clusters back to the exercise's starting state."""
-    exercise = _exercise(exercise_id)
-    if exercise.reset is None:
-        raise ValueError(f"Exercise {exercise_id} cannot be reset: its state is messages already sent. "
-                         "Send the message again; the check looks at the latest one.")
-    exercise.reset(lab)
-    _failures.pop(exercise_id, None)
-
+from checks.engine.notebook import check, progress, reset, solve
 
 __all__ = ["check", "progress", "reset", "solve"]

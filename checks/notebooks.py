@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import nbformat
 
+from checks.errors import GradingError
+
 FENCE = re.compile(r"```python\n(.*?)\n```", re.DOTALL)
 
 
@@ -32,7 +34,7 @@ def exercises(notebook: nbformat.NotebookNode) -> list[Exercise]:
     """The notebook's exercises in order, each with its reference solution.
 
     Raises:
-        ValueError: an exercise without exactly one solution block.
+        GradingError: an exercise without exactly one solution block.
     """
     solutions: dict[str, str] = {}
     for cell in notebook.cells:
@@ -40,14 +42,16 @@ def exercises(notebook: nbformat.NotebookNode) -> list[Exercise]:
             exercise_id = _exercise_id(cell)
             blocks = FENCE.findall(cell.source)
             if exercise_id is None or len(blocks) != 1:
-                raise ValueError(f"Solution cell {cell.source[:60]!r} needs a geolab.exercise id and one python block.")
+                raise GradingError(f"Solution cell {cell.source[:60]!r} needs a geolab.exercise id and one python "
+                                   "block; expected both. Fix the notebook's solution cell.")
             solutions[exercise_id] = blocks[0]
     found = []
     for index, cell in enumerate(notebook.cells):
         if cell.cell_type == "code" and "exercise" in cell.get("metadata", {}).get("tags", []):
             exercise_id = _exercise_id(cell)
             if exercise_id is None or exercise_id not in solutions:
-                raise ValueError(f"Exercise cell {index} ({exercise_id}) has no reference solution.")
+                raise GradingError(f"Exercise cell {index} ({exercise_id}) has no reference solution; expected a "
+                                   "solution cell tagged 'solution' with the same geolab.exercise id.")
             found.append(Exercise(exercise_id, index, solutions[exercise_id]))
     return found
 

@@ -6,26 +6,31 @@ Public API::
     lab = Lab.start(full_mesh("beijing", "shanghai", "guangzhou"))
 """
 
-from typing import TYPE_CHECKING
+import typing as _typing
 
 from labs.doctor import doctor
 from labs.errors import (
     AdminError,
+    AdminRefused,
+    AdminUnreachable,
     EngineError,
     ImageError,
     LabConflictError,
     LabError,
+    LabNotFoundError,
     PortInUseError,
     ProvisioningError,
+    SettingsError,
     TopologyError,
+    UsageError,
+    WaitTimeout,
 )
 from labs.lab import ClusterEndpoint, Lab, LabStatus, down
 from labs.settings import PULSAR_VERSION
 from labs.topology import ConfigStore, Link, Topology, failover, full_mesh, one_way, single
 
-if TYPE_CHECKING:
+if _typing.TYPE_CHECKING:
     from labs.views import Dashboard
-
 
 
 def dashboard(lab: Lab, topic: str = "live", refresh_hz: float = 4.0) -> "Dashboard":
@@ -36,26 +41,32 @@ def dashboard(lab: Lab, topic: str = "live", refresh_hz: float = 4.0) -> "Dashbo
 
 
 __all__ = [
-    "PULSAR_VERSION",
     "AdminError",
+    "AdminRefused",
+    "AdminUnreachable",
     "ClusterEndpoint",
     "ConfigStore",
+    "dashboard",
+    "doctor",
+    "down",
     "EngineError",
+    "failover",
+    "full_mesh",
     "ImageError",
     "Lab",
     "LabConflictError",
     "LabError",
+    "LabNotFoundError",
     "LabStatus",
     "Link",
+    "one_way",
     "PortInUseError",
     "ProvisioningError",
+    "PULSAR_VERSION",
+    "SettingsError",
+    "single",
     "Topology",
     "TopologyError",
-    "dashboard",
-    "doctor",
-    "down",
-    "failover",
-    "full_mesh",
-    "one_way",
-    "single",
+    "UsageError",
+    "WaitTimeout",
 ]

@@ -1,13 +1,13 @@
 """A typed client for Pulsar's admin REST API v2; one method per `pulsar-admin` verb.
 
 Owns HTTP only: it never imports the Docker side of the lab. Data that leaves this module is a
-frozen dataclass. Errors are `AdminError` carrying method, URL, status and Pulsar's reason.
+frozen dataclass. Errors are `AdminUnreachable` (no HTTP answer) or `AdminRefused` (the broker
+answered with an error status), both `AdminError`s carrying method, URL, status and Pulsar's reason.
 """
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from labs.errors import AdminError
+from labs.errors import AdminRefused, AdminUnreachable, UsageError
 
 JSON = Any
 
@@ -149,8 +149,9 @@ def topic_path(topic: str) -> str:
         domain, _, name = topic.partition("://")
     parts = name.split("/")
     if len(parts) != 3 or not all(parts):
-        raise ValueError(
-            f"Topic {topic!r} is not a full topic name; expected persistent://<tenant>/<namespace>/<topic>."
+        raise UsageError(
+            f"Topic {topic!r} is not a full topic name; expected persistent://<tenant>/<namespace>/<topic>. "
+            "In a notebook, lab.topic('orders') gives the full name of a topic in the lab's namespace."
         )
     return f"{domain}/" + "/".join(quote(p, safe="") for p in parts)
 
@@ -207,12 +208,13 @@ class PulsarAdmin:
             )
         except httpx.HTTPError as exc:
             where = f" of cluster {self.cluster!r}" if self.cluster else ""
-            raise AdminError(
+            raise AdminUnreachable(
                 method, url, 0, f"{type(exc).__name__}: {exc}",
-                hint or f"Is the broker{where} running? Check `geolab status`.",
+                f"Expected the broker{where} to answer; it is stopped, still starting, or the URL is wrong. "
+                "Check `geolab status`",
             ) from exc
         if response.status_code >= 400 and response.status_code not in ok:
-            raise AdminError(method, url, response.status_code, _reason(response), hint)
+            raise AdminRefused(method, url, response.status_code, _reason(response), hint)
         return response
 
     def _json(self, method: str, path: str, **kwargs: Any) -> JSON:
@@ -440,27 +442,6 @@ class PulsarAdmin:
     def delete_topic(self, topic: str, force: bool = False) -> None:
         """`pulsar-admin topics delete`."""
         self._call("DELETE", f"/admin/v2/{topic_path(topic)}", params={"force": str(force).lower()})
-
-    def wait_until(self, predicate: Any, timeout_s: float, what: str, interval_s: float = 0.25) -> Any:
-        """Poll `predicate()` (which may call this client) until it returns a truthy value.
-
-        Raises:
-            TimeoutError: with `what` and the last value or error when the deadline passes.
-        """
-        deadline = time.monotonic() + timeout_s
-        last: object = None
-        while True:
-            try:
-                value = predicate()
-                if value:
-                    return value
-                last = value
-            except AdminError as exc:
-                last = exc
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"{what}: not reached within {timeout_s:.0f} s on {self.cluster or self.base_url}; "
-                                   f"last seen: {last!r}")
-            time.sleep(interval_s)
 
 
 def _reason(response: httpx.Response) -> str:

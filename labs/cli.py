@@ -1,18 +1,29 @@
-"""`geolab`: start, inspect and stop labs from a terminal; check the machine; build the image."""
+"""`geolab`: start, inspect and stop labs from a terminal; check the machine; build the image; hand
+out the notebooks.
+
+The grader adds its `grade` command from above (`checks.cli`), so the lab runtime never imports the
+grader. Every error a user can cause is a `LabError`: printed in one or two lines, exit code 2, never
+a traceback (details that do not fit, such as a cluster's last log lines, go to a file).
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
+from labs.course import copy_notebooks
 from labs.doctor import diagnose
 from labs.engine import docker_client
-from labs.errors import LabError
+from labs.errors import LabError, LabNotFoundError, UsageError
 from labs.image import build_image, image_status
 from labs.lab import Lab, down
 from labs.settings import LOCAL_IMAGE, OFFICIAL_IMAGE, load_settings
-from labs.topology import Topology, failover, full_mesh, one_way, single
+from labs.topology import MAX_CLUSTERS, Topology, failover, full_mesh, one_way, single
 
 DEFAULT_CLUSTERS = {
     "single": ["beijing"],
@@ -20,20 +31,24 @@ DEFAULT_CLUSTERS = {
     "one-way": ["beijing", "shanghai"],
     "failover": ["beijing", "shanghai"],
 }
+EXIT_USER_ERROR = 2
+EXIT_BUG = 70
+Extend = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
 
 
 def build_topology(preset: str, clusters: Sequence[str], config_store: str) -> Topology:
     names = list(clusters) or DEFAULT_CLUSTERS[preset]
     if preset == "single":
         if len(names) != 1:
-            raise LabError(f"The single preset takes one cluster; got {names}.")
+            raise UsageError(f"The single preset takes one cluster; got {names}. Example: `geolab up single beijing`.")
         return single(names[0])
     if preset == "full-mesh":
         return full_mesh(*names, config_store=config_store)
     if preset == "one-way":
         return one_way(*names)
     if len(names) != 2:
-        raise LabError(f"The failover preset takes two clusters (active, standby); got {names}.")
+        raise UsageError(f"The failover preset takes two clusters (active, standby); got {names}. "
+                         "Example: `geolab up failover beijing shanghai`.")
     return failover(names[0], names[1])
 
 
@@ -54,7 +69,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 def print_status(lab: Lab) -> None:
     status = lab.status()
     print(f"lab {status.name}: {status.kind}, configuration store {status.config_store}, namespace {status.namespace}")
-    rows = [("cluster", "state", "healthy", "service URL (listener 'external')", "admin URL")]
+    rows = [("cluster", "state", "healthy", "service URL", "admin URL")]
     rows += [(c.name, c.state, "yes" if c.healthy else "no", c.service_url, c.admin_url) for c in status.clusters]
     print(_table(rows))
 
@@ -77,12 +92,15 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_down(args: argparse.Namespace) -> int:
     if not args.name and not args.all:
-        raise LabError("Say which lab to remove: `geolab down NAME`, or `geolab down --all` for every GeoLab lab.")
+        raise UsageError("Say which lab to remove: `geolab down NAME`, or `geolab down --all` for every GeoLab lab.")
     down(None if args.all else args.name)
     return 0
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    if not 1 <= args.clusters <= MAX_CLUSTERS:
+        raise UsageError(f"--clusters {args.clusters} is outside 1..{MAX_CLUSTERS}; a lab runs 1 to {MAX_CLUSTERS} "
+                         "clusters. Example: `geolab doctor --clusters 3`.")
     findings = diagnose(args.clusters, args.base_port)
     marks = {"ok": "ok", "warn": "WARN", "fail": "FAIL"}
     rows = [("check", "result", "detail", "fix")]
@@ -94,8 +112,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_image(args: argparse.Namespace) -> int:
-    client = docker_client()
     settings = load_settings()
+    client = docker_client()
     if args.action == "build":
         name = build_image(client, settings, lambda line: print(line, flush=True))
         print(f"Image ready: {name}")
@@ -109,28 +127,31 @@ def cmd_image(args: argparse.Namespace) -> int:
     return 0 if (status.official or status.local) else 1
 
 
-def cmd_grade(args: argparse.Namespace) -> int:
-    # the grader sits above the lab runtime; imported here so `geolab up` does not load it
-    from pathlib import Path
-
-    from checks.engine.batch import GradeOptions, grade, self_test
-
-    options = GradeOptions(cell_timeout_s=args.cell_timeout, submission_timeout_s=args.timeout,
-                           hidden_dir=Path(args.hidden) if args.hidden else None)
-    out = Path(args.out)
-    if args.self_test:
-        notebooks = Path(args.notebooks)
-        ok = self_test(notebooks, out, options, lambda line: print(line, flush=True), args.only or None)
-        print("\nself-test passed" if ok else "\nself-test FAILED")
-        return 0 if ok else 1
-    if not args.submissions:
-        raise LabError("Give submission notebooks or folders to grade (or --self-test).")
-    grade([Path(p) for p in args.submissions], out, options, lambda line: print(line, flush=True))
-    print(f"\ngradebook: {out / 'gradebook.csv'}; feedback: {out / 'feedback'}/")
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    target = Path(args.folder).expanduser().resolve()
+    copied = copy_notebooks(target, args.force)
+    print(f"Copied {len(copied)} notebooks into {target}:")
+    for path in copied:
+        print(f"  {path.name}")
+    print(f"\nOpen them with: geolab lab {args.folder}   (or: jupyter lab {args.folder})")
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
+def cmd_lab(args: argparse.Namespace) -> int:
+    target = Path(args.folder).expanduser().resolve()
+    if not target.is_dir() or not any(target.glob("*.ipynb")):
+        copy_notebooks(target)
+        print(f"Copied the course notebooks into {target}.")
+    jupyter = shutil.which("jupyter", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]))
+    if jupyter is None:
+        raise LabNotFoundError("JupyterLab is not installed next to geolab; expected the `jupyter` command. "
+                               "Install it with `pip install pulsar-geolab` (it depends on jupyterlab).")
+    sys.stdout.flush()
+    os.execv(jupyter, [jupyter, "lab", "--ip=127.0.0.1", f"--notebook-dir={target}"])
+    return 0  # not reached: exec replaces this process
+
+
+def parser(extend: Extend | None = None) -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="geolab", description="Real Pulsar clusters for learning geo-replication.")
     sub = root.add_subparsers(dest="command", required=True)
 
@@ -157,33 +178,53 @@ def parser() -> argparse.ArgumentParser:
     doctor.add_argument("--base-port", type=int)
     doctor.set_defaults(func=cmd_doctor)
 
-    grade = sub.add_parser("grade", help="grade submitted notebooks against their own labs")
-    grade.add_argument("submissions", nargs="*", help="notebook files or folders of them")
-    grade.add_argument("--out", default="grading", help="folder for gradebook.csv and feedback/")
-    grade.add_argument("--hidden", help="folder of extra check modules learners never saw")
-    grade.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run")
-    grade.add_argument("--timeout", type=int, default=600, help="seconds one submission may run")
-    grade.add_argument("--self-test", action="store_true",
-                       help="prove solutions score full marks and untouched notebooks do not")
-    grade.add_argument("--notebooks", default="notebooks", help="with --self-test: the course notebooks")
-    grade.add_argument("--only", action="append", help="with --self-test: only this notebook stem (repeatable)")
-    grade.set_defaults(func=cmd_grade)
-
     image = sub.add_parser("image", help="build the Pulsar image offline, or show which images exist")
     image.add_argument("action", choices=["build", "status"])
     image.set_defaults(func=cmd_image)
+
+    notebooks = sub.add_parser("notebooks", help="copy the course notebooks into a folder")
+    notebooks.add_argument("folder", help="where to put them (created when missing)")
+    notebooks.add_argument("--force", action="store_true", help="replace notebooks already there")
+    notebooks.set_defaults(func=cmd_notebooks)
+
+    lab = sub.add_parser("lab", help="open JupyterLab on the course notebooks (copied into FOLDER first)")
+    lab.add_argument("folder", nargs="?", default="geolab-notebooks", help="default: ./geolab-notebooks")
+    lab.set_defaults(func=cmd_lab)
+
+    if extend is not None:
+        extend(sub)
     return root
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+def report(exc: LabError) -> None:
+    """Print a lab error in one or two lines; what does not fit goes to a file named in the second."""
+    lines = str(exc).splitlines() or [type(exc).__name__]
+    print(f"geolab: {lines[0]}", file=sys.stderr)
+    if len(lines) > 1:
+        handle, path = tempfile.mkstemp(prefix="geolab-error-", suffix=".log")
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(str(exc) + "\n")
+        print(f"geolab: details ({len(lines) - 1} more lines, e.g. the cluster's last log lines): {path}",
+              file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None, extend: Extend | None = None) -> int:
+    args = parser(extend).parse_args(argv)
     try:
         return int(args.func(args))
     except LabError as exc:
-        print(f"geolab: {exc}", file=sys.stderr)
-        return 2
+        report(exc)
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if os.environ.get("GEOLAB_DEBUG"):
+            raise
+        first = (str(exc).splitlines() or [""])[0][:200]
+        print(f"geolab: unexpected {type(exc).__name__}: {first}", file=sys.stderr)
+        print("geolab: this is a bug in geolab; run again with GEOLAB_DEBUG=1 to see where, and report it.",
+              file=sys.stderr)
+        return EXIT_BUG
 
 
 if __name__ == "__main__":

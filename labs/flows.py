@@ -13,6 +13,9 @@ from dataclasses import dataclass
 
 import pulsar
 
+from labs.errors import LabNotFoundError, WaitTimeout
+from labs.waiting import wait_for
+
 
 @dataclass(frozen=True)
 class Received:
@@ -43,22 +46,24 @@ def collect(consumer: pulsar.Consumer, expected: Iterable[bytes] | None = None, 
     """Receive until every `expected` payload arrived or `timeout_s` passed (all of the window when
     `expected` is None). Returns everything received, in order, duplicates included."""
     wanted = set(expected) if expected is not None else None
-    deadline = time.monotonic() + timeout_s
     got: list[Received] = []
-    while True:
+
+    def receive_one() -> bool:
         if wanted is not None and wanted.issubset({r.data for r in got}):
-            return got
-        remaining_ms = int((deadline - time.monotonic()) * 1000)
-        if remaining_ms <= 0:
-            return got
-        try:
-            message = consumer.receive(timeout_millis=min(remaining_ms, 1000))
-        except pulsar.Timeout:
-            continue
+            return True
+        message = consumer.receive(timeout_millis=500)
         got.append(Received(message.data(), dict(message.properties()), message.publish_timestamp(),
                             int(time.time() * 1000)))
         if acknowledge:
             consumer.acknowledge(message)
+        return wanted is not None and wanted.issubset({r.data for r in got})
+
+    what = f"{len(wanted)} expected messages" if wanted is not None else "messages for the whole window"
+    try:
+        wait_for(receive_one, what=what, timeout_s=timeout_s, interval_s=0, tolerate=(pulsar.Timeout,))
+    except WaitTimeout:
+        pass  # what arrived in the window is the answer
+    return got
 
 
 # ------------------------------------------------------------------------------ live flows
@@ -191,7 +196,7 @@ class Flows:
 
     def _require(self, cluster: str) -> None:
         if cluster not in self._clients:
-            raise ValueError(f"Cluster {cluster!r} is not in this lab; its clusters are {sorted(self._clients)}.")
+            raise LabNotFoundError(f"Cluster {cluster!r} is not in this lab; expected one of {sorted(self._clients)}.")
 
 
 class _ProducerLoop(threading.Thread):
@@ -297,17 +302,23 @@ class FailoverDrill:
     def receive_rest(self, timeout_s: float = 60.0) -> bool:
         """Receive until every confirmed message arrived or `timeout_s` passed; True when complete."""
         seen = set(self.acked) | set(self.after)
-        deadline = time.monotonic() + timeout_s
-        while set(self.sent) - seen and time.monotonic() < deadline:
-            try:
-                message = self.consumer.receive(timeout_millis=2_000)
-            except pulsar.Timeout:
-                continue
+
+        def receive_one() -> bool:
+            if not set(self.sent) - seen:
+                return True
+            message = self.consumer.receive(timeout_millis=1_000)
             key = message.data().decode()
             self.after.append(key)
             seen.add(key)
             self.consumer.acknowledge(message)
-        return not (set(self.sent) - seen)
+            return not set(self.sent) - seen
+
+        try:
+            wait_for(receive_one, what="every confirmed message on the failover consumer", timeout_s=timeout_s,
+                     interval_s=0, tolerate=(pulsar.Timeout,))
+        except WaitTimeout:
+            return False
+        return True
 
     def report(self) -> DrillReport:
         acked = set(self.acked)

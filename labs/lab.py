@@ -44,8 +44,16 @@ from labs.cluster import (
     wait_healthy,
     wait_store_ready,
 )
-from labs.engine import docker_client
-from labs.errors import AdminError, LabConflictError, LabError, TopologyError
+from labs.engine import docker_client, engine_calls
+from labs.errors import (
+    AdminError,
+    LabConflictError,
+    LabError,
+    LabNotFoundError,
+    PortInUseError,
+    TopologyError,
+    UsageError,
+)
 from labs.flows import FailoverDrill
 from labs.image import resolve_image
 from labs.replication import ProbeResult, apply_topology, create_replicated_subscription, probe_replication
@@ -111,6 +119,31 @@ def validate_lab_name(name: str) -> str:
     return name
 
 
+def check_base_port(base_port: object, clusters: int) -> None:
+    """Refuse a base port that is not a usable port number, before anything starts."""
+    if base_port is None:
+        return
+    if isinstance(base_port, bool) or not isinstance(base_port, int):
+        raise PortInUseError(
+            f"base_port={base_port!r} is a {type(base_port).__name__}; expected a port number such as 16650, "
+            "or none to let the lab pick free ports."
+        )
+    highest = 65535 - 2 * clusters + 1
+    if not 1024 <= base_port <= highest:
+        raise PortInUseError(
+            f"base_port={base_port} is outside 1024..{highest}; expected a port with room for {2 * clusters} ports "
+            "after it. Pick e.g. base_port=16650, or leave it out to let the lab pick free ports."
+        )
+
+
+def _remove_quietly(client: docker.DockerClient, lab: str, progress: Progress) -> None:
+    """Remove what a failed start made; when even that fails (the engine is gone), say how to finish it."""
+    try:
+        remove_lab(client, lab)
+    except Exception as exc:  # the original error matters more; this one only changes the advice
+        progress(f"Could not remove lab {lab!r} ({type(exc).__name__}); run `geolab down {lab}` once Docker answers.")
+
+
 def _pair_networks(lab: str, topology: Topology) -> dict[tuple[str, str], str]:
     """One network per cluster pair: the link between them, which `cut_link` removes."""
     return {(a, b): link_network(lab, a, b) for a, b in combinations(topology.clusters, 2)}
@@ -164,26 +197,31 @@ class Lab:
             raise TopologyError(
                 f"Lab.start expects a Topology such as full_mesh('beijing', 'shanghai'); got {topology!r}."
             )
+        if name is not None and not isinstance(name, str):
+            raise UsageError(f"name={name!r} is a {type(name).__name__}; expected a lab name such as 'workshop-1'.")
+        check_base_port(base_port, len(topology.clusters))
         settings = load_settings()
         lab_name = validate_lab_name(settings.lab_prefix + (name or topology.name))
         client = docker_client()
         started = time.monotonic()
-        existing = lab_containers(client, lab_name)
-        if existing:
-            lab = cls._reattach(lab_name, topology, existing, settings, client, progress)
-        else:
-            image = resolve_image(client, settings, progress)
-            ports = allocate_ports(topology.clusters, base_port)
-            lab = cls._provision(lab_name, topology, image, ports, settings, client, progress)
-        try:
-            if configure:
-                apply_topology(topology, lab.admins(), progress)
-            if configure and probe and topology.links:
-                lab.last_probe = lab.probe()
-        except BaseException:
-            if not lab.reattached:
-                lab.stop(progress=lambda _m: None)
-            raise
+        with engine_calls(f"start lab {lab_name!r}", f"Run `geolab down {lab_name}`, then start the lab again."):
+            existing = lab_containers(client, lab_name)
+            if existing:
+                lab = cls._reattach(lab_name, topology, existing, settings, client, progress)
+            else:
+                image = resolve_image(client, settings, progress)
+                ports = allocate_ports(topology.clusters, base_port)
+                lab = cls._provision(lab_name, topology, image, ports, settings, client, progress)
+            try:
+                if configure:
+                    apply_topology(topology, lab.admins(), progress)
+                if configure and probe and topology.links:
+                    lab.last_probe = lab.probe()
+            except BaseException:
+                if not lab.reattached:
+                    _remove_quietly(client, lab_name, progress)
+                lab.close()
+                raise
         lab.started_in_s = time.monotonic() - started
         verb = "Reattached to" if lab.reattached else "Started"
         progress(f"{verb} lab {lab_name!r} ({topology.kind}, {len(topology.clusters)} cluster(s)) "
@@ -253,7 +291,7 @@ class Lab:
                     future.result()
         except BaseException:
             progress(f"Start of lab {name!r} failed; removing its containers and networks.")
-            remove_lab(client, name)
+            _remove_quietly(client, name, progress)
             raise
         endpoints = {
             c: ClusterEndpoint(c, f"pulsar://127.0.0.1:{ports[c].broker}", f"http://127.0.0.1:{ports[c].http}",
@@ -267,18 +305,28 @@ class Lab:
                          client: docker.DockerClient) -> Lab:
         brokers = [c for c in containers if c.labels.get(LABEL_ROLE) == ROLE_BROKER]
         if not brokers:
-            raise LabError(f"Lab {name!r} has no cluster containers left. Run `geolab down {name}` and start again.")
-        topology = Topology.from_json(brokers[0].labels[LABEL_TOPOLOGY])
-        endpoints = {}
-        for container in brokers:
-            cluster = container.labels[LABEL_CLUSTER]
-            ports = json.loads(container.labels[LABEL_PORTS])
-            endpoints[cluster] = ClusterEndpoint(
-                cluster, f"pulsar://127.0.0.1:{ports['broker']}", f"http://127.0.0.1:{ports['http']}", container.name
+            raise LabNotFoundError(
+                f"Lab {name!r} has no cluster containers left; expected one per cluster. "
+                f"Run `geolab down {name}` and start it again."
             )
+        endpoints = {}
+        try:
+            topology = Topology.from_json(brokers[0].labels[LABEL_TOPOLOGY])
+            for container in brokers:
+                cluster = container.labels[LABEL_CLUSTER]
+                ports = json.loads(container.labels[LABEL_PORTS])
+                endpoints[cluster] = ClusterEndpoint(
+                    cluster, f"pulsar://127.0.0.1:{int(ports['broker'])}", f"http://127.0.0.1:{int(ports['http'])}",
+                    container.name,
+                )
+        except (LookupError, TypeError, ValueError) as exc:  # labels this version cannot read
+            raise LabConflictError(
+                f"Lab {name!r} carries labels this version of geolab cannot read ({type(exc).__name__}: {exc}); "
+                f"expected the labels `geolab up` writes. Remove it with `geolab down {name}` and start it again."
+            ) from exc
         missing = [c for c in topology.clusters if c not in endpoints]
         if missing:
-            raise LabError(
+            raise LabNotFoundError(
                 f"Lab {name!r} is incomplete: clusters {missing} have no container. "
                 f"Run `geolab down {name}` and start the lab again."
             )
@@ -311,7 +359,10 @@ class Lab:
         client = docker_client()
         containers = lab_containers(client, validate_lab_name(name))
         if not containers:
-            raise LabError(f"No lab named {name!r} is running. Start it with `geolab up` or Lab.start(...).")
+            raise LabNotFoundError(
+                f"No lab named {name!r} is running (`geolab status` lists the running ones). "
+                "Start it with `geolab up` or Lab.start(...)."
+            )
         return cls._from_containers(name, containers, load_settings(), client)
 
     def stop(self, progress: Progress = _print, force: bool = False) -> None:
@@ -350,8 +401,8 @@ class Lab:
 
     def _check(self, cluster: str) -> str:
         if cluster not in self.endpoints:
-            raise LabError(
-                f"Cluster {cluster!r} is not part of lab {self.name!r}; its clusters are {list(self.clusters)}."
+            raise LabNotFoundError(
+                f"Cluster {cluster!r} is not part of lab {self.name!r}; expected one of {list(self.clusters)}."
             )
         return cluster
 
@@ -378,7 +429,10 @@ class Lab:
         The caller closes it.
         """
         if self.topology.active is None:
-            raise LabError(f"Lab {self.name!r} is a {self.topology.kind} lab; failover_client needs failover(...).")
+            raise UsageError(
+                f"Lab {self.name!r} is a {self.topology.kind} lab; failover_client needs a failover(...) lab. "
+                "Start one with Lab.start(failover('beijing', 'shanghai'))."
+            )
         primary = pulsar.ServiceInfo(self.endpoints[self.topology.active].service_url)
         secondary = [pulsar.ServiceInfo(self.endpoints[c].service_url) for c in self.topology.standby]
         provider = pulsar.AutoClusterFailover(
@@ -425,8 +479,9 @@ class Lab:
         try:
             return self._docker.containers.get(self.endpoints[self._check(cluster)].container)
         except NotFound:
-            raise LabError(
-                f"The container of cluster {cluster!r} is gone. Run `geolab down {self.name}` and start the lab again."
+            raise LabNotFoundError(
+                f"The container of cluster {cluster!r} ({self.endpoints[cluster].container}) is gone; expected it "
+                f"to exist, running or stopped. Run `geolab down {self.name}` and start the lab again."
             ) from None
 
     def status(self) -> LabStatus:

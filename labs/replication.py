@@ -16,10 +16,10 @@ from functools import partial
 import pulsar
 
 from labs.admin import PulsarAdmin
-from labs.client import with_retry
-from labs.errors import ProvisioningError
+from labs.errors import AdminError, ProvisioningError, WaitTimeout
 from labs.settings import BROKER_PORT, HTTP_PORT
 from labs.topology import ConfigStore, Topology
+from labs.waiting import wait_for
 
 Progress = Callable[[str], None]
 PROBE_TOPIC = "geolab-probe"
@@ -83,11 +83,11 @@ def wait_policies_visible(topology: Topology, admins: Mapping[str, PulsarAdmin],
             topology.clusters if topology.config_store is ConfigStore.SHARED
             else topology.replication_clusters(cluster)
         )
-        admin = admins[cluster]
         try:
-            admin.wait_until(lambda a=admin, e=expected: a.get_namespace_clusters(namespace) == e, timeout_s,
-                             f"namespace {namespace} with replication clusters {expected}")
-        except TimeoutError as exc:
+            wait_for(partial(admins[cluster].get_namespace_clusters, namespace),
+                     what=f"namespace {namespace} on {cluster} to replicate to {expected}", timeout_s=timeout_s,
+                     interval_s=0.25, tolerate=(AdminError,), accept=expected.__eq__)
+        except WaitTimeout as exc:
             raise ProvisioningError(f"{exc}. Run `geolab status` and check the broker logs.") from exc
 
 
@@ -115,11 +115,10 @@ def probe_replication(
     topic = f"persistent://{topology.qualified_namespace}/{PROBE_TOPIC}"
     run = uuid.uuid4().hex[:8]
     subscription = f"geolab-probe-{run}"
-    consumers: dict[str, pulsar.Consumer] = {}
-    for cluster in topology.clusters:
-        if topology.sources(cluster):
-            client = clients[cluster]
-            consumers[cluster] = with_retry(partial(client.subscribe, topic, subscription), timeout_s)
+    consumers: dict[str, pulsar.Consumer] = {
+        cluster: clients[cluster].subscribe(topic, subscription)
+        for cluster in topology.clusters if topology.sources(cluster)
+    }
     results: dict[str, float] = {}
     try:
         for source in topology.clusters:
@@ -127,28 +126,28 @@ def probe_replication(
             if not targets:
                 continue
             started = time.monotonic()
-            producer = with_retry(partial(clients[source].create_producer, topic), timeout_s)
+            producer = clients[source].create_producer(topic)
             payload = f"probe {run} from {source}".encode()
             producer.send(payload, properties={"origin": source})
             producer.close()
             for target in targets:
-                deadline = started + timeout_s
-                while True:
-                    remaining_ms = int((deadline - time.monotonic()) * 1000)
-                    if remaining_ms <= 0:
-                        raise ProvisioningError(
-                            f"Replication probe {source} -> {target} on {topic} did not arrive within "
-                            f"{timeout_s:.0f} s; expected the message on {target}. Check the link with "
-                            f"`geolab status` and the topic stats' replication section on {source}."
-                        )
-                    try:
-                        message = consumers[target].receive(timeout_millis=min(remaining_ms, 1000))
-                    except pulsar.Timeout:
-                        continue
-                    consumers[target].acknowledge(message)
-                    if message.data() == payload:
-                        results[f"{source}->{target}"] = time.monotonic() - started
-                        break
+                consumer = consumers[target]
+
+                def arrived(consumer: pulsar.Consumer = consumer, payload: bytes = payload) -> bool:
+                    message = consumer.receive(timeout_millis=500)
+                    consumer.acknowledge(message)
+                    return bool(message.data() == payload)
+
+                try:
+                    wait_for(arrived, what=f"the replication probe {source} -> {target} on {topic}",
+                             timeout_s=max(1.0, timeout_s - (time.monotonic() - started)), interval_s=0,
+                             tolerate=(pulsar.Timeout,))
+                except WaitTimeout as exc:
+                    raise ProvisioningError(
+                        f"{exc}; expected the message on {target}. Check the link with `geolab status` and the "
+                        f"topic stats' replication section on {source}."
+                    ) from exc
+                results[f"{source}->{target}"] = time.monotonic() - started
     finally:
         for consumer in consumers.values():
             try:

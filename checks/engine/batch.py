@@ -26,10 +26,12 @@ import nbformat
 
 from checks.engine.model import Exercise, ExerciseResult, NotebookReport
 from checks.engine.runner import run_exercise
+from checks.errors import GradingError
 from checks.exercises import ALL, for_notebook
 from checks.notebooks import with_solutions
 from labs.client import CLIENT_LOGGER
 from labs.cluster import lab_names, remove_lab
+from labs.course import course_notebooks
 from labs.engine import docker_client
 from labs.errors import LabError
 from labs.lab import Lab
@@ -65,7 +67,8 @@ def discover(paths: Iterable[Path]) -> list[Submission]:
         elif path.exists():
             found.append(path)
         else:
-            raise FileNotFoundError(f"Submission {path} does not exist; pass notebook files or folders of them.")
+            raise GradingError(f"Submission {path} does not exist; expected notebook files or folders of them. "
+                               "Check the path (`ls` it) and run `geolab grade` again.")
     return [Submission(p.stem, p) for p in found]
 
 
@@ -86,10 +89,21 @@ def load_hidden(folder: Path) -> list[Exercise]:
     for module_path in sorted(folder.glob("*.py")):
         spec = importlib.util.spec_from_file_location(f"geolab_hidden_{module_path.stem}", module_path)
         if spec is None or spec.loader is None:
-            raise ImportError(f"Cannot load hidden checks from {module_path}.")
+            raise GradingError(f"Cannot load hidden checks from {module_path}; expected a Python module.")
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        extra += list(getattr(module, "EXERCISES", []))
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # an instructor's module with any error: named, nothing graded
+            raise GradingError(
+                f"Hidden checks {module_path} failed to load: {type(exc).__name__}: {exc}; expected a module that "
+                "defines EXERCISES. Fix it (`python {module_path}` shows where) and grade again."
+                .replace("{module_path}", str(module_path))
+            ) from exc
+        found = getattr(module, "EXERCISES", None)
+        if not isinstance(found, (list, tuple)) or not all(isinstance(e, Exercise) for e in found):
+            raise GradingError(f"Hidden checks {module_path} define no EXERCISES list of Exercise objects; "
+                               "expected EXERCISES = [Exercise(...), ...].")
+        extra += list(found)
     return extra
 
 
@@ -141,9 +155,13 @@ def execute(path: Path, prefix: str, options: GradeOptions, workdir: Path) -> di
         process.communicate()
         return {"status": "timeout", "reason": f"the submission ran longer than {options.submission_timeout_s} s"}
     lines = [line for line in stdout.splitlines() if line.startswith("{")]
-    if not lines:
-        return {"status": "kernel-died", "reason": f"the runner exited with {process.returncode} and no report"}
-    result: dict[str, object] = json.loads(lines[-1])
+    try:
+        result = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        result = None
+    if not isinstance(result, dict):
+        reason = f"the runner exited with {process.returncode} and no readable report"
+        return {"status": "kernel-died", "reason": reason}
     return result
 
 
@@ -223,11 +241,12 @@ def write_gradebook(out: Path, graded: list[Graded]) -> Path:
     return path
 
 
-def grade(paths: Iterable[Path], out: Path, options: GradeOptions, progress: Progress = print) -> list[Graded]:
+def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progress = print) -> list[Graded]:
     CLIENT_LOGGER.setLevel(logging.CRITICAL)  # probing broken submissions logs expected client errors
     submissions = discover(paths)
     if not submissions:
-        raise FileNotFoundError("No notebooks (*.ipynb) found in the given paths.")
+        raise GradingError(f"No notebooks (*.ipynb) in {[str(p) for p in paths]}; expected submitted notebooks. "
+                           "Check the folder, then run `geolab grade` again.")
     hidden = load_hidden(options.hidden_dir) if options.hidden_dir else []
     graded: list[Graded] = []
     learners: set[str] = set()
@@ -251,14 +270,29 @@ def grade(paths: Iterable[Path], out: Path, options: GradeOptions, progress: Pro
     return graded
 
 
-def self_test(notebooks_dir: Path, out: Path, options: GradeOptions, progress: Progress = print,
+def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, progress: Progress = print,
               only: Iterable[str] | None = None) -> bool:
-    """Each notebook with its reference solutions must score full marks; untouched, it must not."""
+    """Each notebook with its reference solutions must score full marks; untouched, it must not.
+
+    Args:
+        notebooks_dir: the course notebooks; None: the ones shipped in the package.
+    """
     wanted = set(only) if only else None
+    if notebooks_dir is None:
+        sources = course_notebooks()
+    elif notebooks_dir.is_dir():
+        sources = sorted(notebooks_dir.glob("*.ipynb"))
+    else:
+        raise GradingError(f"--notebooks {notebooks_dir} is not a folder; expected the course notebooks. "
+                           "Leave it out to use the notebooks shipped with geolab.")
+    unknown = sorted(set(wanted or ()) - {e.notebook for e in ALL.values()})
+    if unknown:
+        raise GradingError(f"--only {unknown} names no notebook with exercises; expected some of "
+                           f"{sorted({e.notebook for e in ALL.values()})}.")
     work = out / "self-test-submissions"
     work.mkdir(parents=True, exist_ok=True)
     paths = []
-    for path in sorted(notebooks_dir.glob("*.ipynb")):
+    for path in sources:
         if not for_notebook(path.stem) or (wanted and path.stem not in wanted):
             continue
         solved = work / f"{path.stem}__solutions.ipynb"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import pulsar
 
 from checks.engine.model import Case, Exercise, Outcome
 from labs.admin import ExaminedMessage
-from labs.errors import AdminError
+from labs.errors import AdminError, WaitTimeout
 from labs.flows import collect
 from labs.lab import Lab
+from labs.waiting import wait_for
 
 NOTEBOOK = "02_full_mesh"
 CLUSTERS = ("beijing", "shanghai", "guangzhou")
@@ -60,13 +59,16 @@ def arrived_in_shanghai(lab: Lab, timeout_s: float = 15.0) -> Outcome:
     expected = "shanghai holds a 'for shanghai' message"
     reader = lab.client("shanghai").create_reader(lab.topic("greetings"), pulsar.MessageId.earliest)
     payloads: list[bytes] = []
-    deadline = time.monotonic() + timeout_s
+
+    def read_one() -> bool:
+        payloads.append(reader.read_next(timeout_millis=500).data())
+        return SELECTIVE in payloads
+
     try:
-        while SELECTIVE not in payloads and time.monotonic() < deadline:
-            try:
-                payloads.append(reader.read_next(timeout_millis=1_000).data())
-            except pulsar.Timeout:
-                continue
+        wait_for(read_one, what="a 'for shanghai' message in shanghai", timeout_s=timeout_s, interval_s=0,
+                 tolerate=(pulsar.Timeout,))
+    except WaitTimeout:
+        pass  # what shanghai holds is the outcome
     finally:
         reader.close()
     return Outcome(SELECTIVE in payloads, expected, f"shanghai holds {len(payloads)} messages, "

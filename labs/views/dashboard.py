@@ -15,6 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from labs.errors import UsageError, WaitTimeout
 from labs.flows import Flows
 from labs.lab import Lab
 from labs.views.charts import LiveCharts
@@ -23,6 +24,7 @@ from labs.views.flow_panel import FlowPanel
 from labs.views.sampler import LabSample, LabSampler, LinkSample
 from labs.views.topology_map import TopologyMap
 from labs.views.tracer import Tracer, TraceResult, TracerView
+from labs.waiting import wait_for
 
 SAMPLE_INTERVAL_S = 0.5
 
@@ -30,7 +32,7 @@ SAMPLE_INTERVAL_S = 0.5
 class Dashboard:
     def __init__(self, lab: Lab, topic: str = "live", refresh_hz: float = 4.0) -> None:
         if not 0.5 <= refresh_hz <= 10:
-            raise ValueError(f"refresh_hz={refresh_hz} is out of range; expected 0.5 to 10 (views refresh 2-5 Hz).")
+            raise UsageError(f"refresh_hz={refresh_hz} is out of range; expected 0.5 to 10 (views refresh 2-5 Hz).")
         self.lab = lab
         self.topic = lab.topic(topic)
         self.refresh_hz = refresh_hz
@@ -78,34 +80,32 @@ class Dashboard:
         """Block until the link source->target is in one of `states` (and has at least `min_backlog`).
 
         Raises:
-            TimeoutError: naming the link, the states expected and the last one seen.
+            WaitTimeout: naming the link, the states expected and the last one seen.
         """
-        deadline = time.monotonic() + timeout_s
-        while True:
-            link = self.sample_now().links[(source, target)]
-            if link.state in states and link.backlog >= min_backlog:
-                self.refresh(self._latest)
-                return link
-            if time.monotonic() >= deadline:
-                raise TimeoutError(
-                    f"Link {source}->{target} did not reach {list(states)} (backlog >= {min_backlog}) within "
-                    f"{timeout_s:.0f} s; last seen {link.state} with backlog {link.backlog}."
-                )
-            time.sleep(0.5)
+        link = wait_for(lambda: self.sample_now().links[(source, target)],
+                        what=f"link {source}->{target} to be {' or '.join(states)} with backlog >= {min_backlog}",
+                        timeout_s=timeout_s, accept=lambda seen: seen.state in states and seen.backlog >= min_backlog)
+        self.refresh(self._latest)
+        return link
 
     def wait_trace(self, trace_id: str | None = None, timeout_s: float = 30.0) -> TraceResult:
         """Wait until the traced message reached every cluster it should (or the time is up) and
         return where it went; clusters it skips are reported with the reason, not waited for."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            result = self.tracer.result(trace_id)
-            if result is None:
-                raise ValueError("No traced message yet: call board.tracer.send(cluster) first.")
-            pending = [h for h in result.hops if h.expected and h.arrived_ms is None]
-            if not pending or time.monotonic() >= deadline:
-                self.refresh()
-                return result
-            time.sleep(0.2)
+        first = self.tracer.result(trace_id)
+        if first is None:
+            raise UsageError("No traced message yet; expected one. Call board.tracer.send(cluster) first.")
+
+        def current() -> TraceResult:
+            return self.tracer.result(trace_id) or first
+
+        try:
+            result = wait_for(current, what="the traced message to reach every cluster it should",
+                              timeout_s=timeout_s, interval_s=0.2,
+                              accept=lambda r: not [h for h in r.hops if h.expected and h.arrived_ms is None])
+        except WaitTimeout:
+            result = current()  # the hops still missing are part of the answer, not an error
+        self.refresh()
+        return result
 
     # ------------------------------------------------------------ background
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import pulsar
 import pytest
 
 from labs.admin import PulsarAdmin
+from labs.errors import AdminError
 from labs.flows import collect, send_all
 from labs.lab import Lab
 from labs.topology import ConfigStore, full_mesh
+from labs.waiting import wait_for
 from tests.integration.conftest import start_lab
 
 CLUSTERS = ("beijing", "shanghai", "guangzhou")
@@ -37,8 +40,8 @@ def test_namespace_created_through_one_cluster_appears_on_all(lab: Lab, unique: 
     lab.admin("beijing").create_namespace(namespace, list(CLUSTERS))
     for cluster in ("shanghai", "guangzhou"):
         admin = lab.admin(cluster)
-        admin.wait_until(lambda a=admin: namespace in a.list_namespaces(lab.topology.tenant), 30,
-                         f"namespace {namespace} visible on {cluster}")
+        wait_for(partial(admin.list_namespaces, lab.topology.tenant), timeout_s=30,
+                 what=f"namespace {namespace} visible on {cluster}", accept=lambda found: namespace in found)
         assert admin.get_namespace_clusters(namespace) == sorted(CLUSTERS)
     # the tenant exists once, with every cluster allowed, as seen from each cluster
     for cluster in CLUSTERS:
@@ -104,6 +107,7 @@ def test_topic_stats_show_a_connected_replicator_per_peer(lab: Lab, unique: str)
         return set(replication) == {"beijing", "shanghai"} and all(
             r.connected and r.replication_backlog == 0 for r in replication.values())
 
-    admin.wait_until(connected, 60, "replicators to beijing and shanghai connected with no backlog")
+    wait_for(connected, what="replicators to beijing and shanghai connected with no backlog", timeout_s=60,
+             tolerate=(AdminError,))
     cursors = admin.get_cursors(topic)
     assert {"pulsar.repl.beijing", "pulsar.repl.shanghai"} <= set(cursors)

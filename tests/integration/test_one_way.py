@@ -3,15 +3,15 @@ own CLI inside the container, and a conflicting lab name."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from labs.errors import LabConflictError
+from labs.errors import AdminError, LabConflictError
 from labs.flows import collect
 from labs.lab import Lab
 from labs.topology import full_mesh, one_way
+from labs.waiting import wait_for
 from tests.integration.conftest import start_lab
 
 NAME = "it-one-way"
@@ -50,8 +50,8 @@ def test_replication_cursor_exists_only_on_the_source(lab: Lab, unique: str) -> 
     lab.client("beijing").create_producer(topic).send(b"x")
     lab.client("shanghai").create_producer(topic).send(b"y")
     beijing = lab.admin("beijing")
-    beijing.wait_until(lambda: "pulsar.repl.shanghai" in beijing.get_cursors(topic), 30,
-                       "replication cursor pulsar.repl.shanghai on beijing")
+    wait_for(lambda: "pulsar.repl.shanghai" in beijing.get_cursors(topic),
+             what="replication cursor pulsar.repl.shanghai on beijing", timeout_s=30, tolerate=(AdminError,))
     shanghai_cursors = lab.admin("shanghai").get_cursors(topic)
     assert not [c for c in shanghai_cursors if c.startswith("pulsar.repl.")]
     assert set(lab.admin("shanghai").get_topic_stats(topic).replication) == set()
@@ -76,13 +76,11 @@ def test_pulsar_perf_is_in_the_image(lab: Lab) -> None:
 
 def test_restarting_the_same_lab_reattaches(lab: Lab) -> None:
     before = {c.id for c in lab._docker.containers.list(filters={"label": f"org.geolab.lab={NAME}"})}
-    started = time.monotonic()
     again = Lab.start(one_way("beijing", "shanghai"), name=NAME)
     assert again.reattached
     assert again.endpoints == lab.endpoints
     after = {c.id for c in lab._docker.containers.list(filters={"label": f"org.geolab.lab={NAME}"})}
     assert after == before
-    assert time.monotonic() - started < 60
 
 
 def test_same_name_with_another_topology_is_refused(lab: Lab) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -12,6 +11,7 @@ from labs.topology import full_mesh
 from labs.views import Dashboard
 from labs.views.sampler import CONNECTED, DISCONNECTED, STALLED
 from labs.views.topology_map import LINK_COLOURS, RED
+from labs.waiting import wait_for
 from tests.integration.conftest import start_lab
 
 N = 25
@@ -31,14 +31,12 @@ def board(lab: Lab, unique: str) -> Iterator[Dashboard]:
         dashboard.stop()
 
 
-def refresh_until(board: Dashboard, done: object, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
+def refresh_until(board: Dashboard, done: Callable[[], bool], timeout_s: float, what: str) -> None:
+    def refreshed() -> bool:
         board.refresh(board.sample_now())
-        if done():  # type: ignore[operator]
-            return
-        assert time.monotonic() < deadline, f"{what}: not reached within {timeout_s} s"
-        time.sleep(0.25)
+        return done()
+
+    wait_for(refreshed, what=what, timeout_s=timeout_s, interval_s=0.25)
 
 
 def test_counts_and_figures_show_the_messages_produced(board: Dashboard) -> None:

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from labs.admin import PulsarAdmin, topic_path
-from labs.errors import AdminError
+from labs.errors import AdminRefused, AdminUnreachable, UsageError
 
 
 def admin_with(handler: httpx.MockTransport) -> PulsarAdmin:
@@ -17,7 +17,7 @@ def test_error_carries_method_url_status_and_pulsar_reason() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(412, json={"reason": "Clusters do not exist"})
 
-    with pytest.raises(AdminError) as info:
+    with pytest.raises(AdminRefused) as info:
         admin_with(httpx.MockTransport(handler)).create_tenant("geolab", ["tokyo"])
     error = info.value
     assert error.status == 412
@@ -31,10 +31,36 @@ def test_connection_failure_names_the_cluster() -> None:
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused", request=request)
 
-    with pytest.raises(AdminError) as info:
+    with pytest.raises(AdminUnreachable) as info:
         admin_with(httpx.MockTransport(handler)).list_clusters()
     assert info.value.status == 0
     assert "'beijing'" in str(info.value)
+
+
+def test_a_timeout_is_unreachable_not_refused() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    with pytest.raises(AdminUnreachable):
+        admin_with(httpx.MockTransport(handler)).list_tenants()
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 409, 412, 500, 503])
+def test_every_error_status_is_refused_with_pulsars_reason(status: int) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json={"reason": f"reason {status}"})
+
+    with pytest.raises(AdminRefused) as info:
+        admin_with(httpx.MockTransport(handler)).get_namespace_clusters("geolab/geo")
+    assert (info.value.status, info.value.reason) == (status, f"reason {status}")
+
+
+def test_non_json_error_body_is_kept_as_the_reason() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, text="<html>HTTP ERROR 401 Unauthorized</html>")
+
+    with pytest.raises(AdminRefused, match="HTTP ERROR 401"):
+        admin_with(httpx.MockTransport(handler)).list_clusters()
 
 
 def test_create_cluster_updates_when_it_exists() -> None:
@@ -77,7 +103,7 @@ def test_topic_stats_parse_replication_section() -> None:
 
 def test_topic_path_rejects_short_names() -> None:
     assert topic_path("persistent://geolab/geo/orders") == "persistent/geolab/geo/orders"
-    with pytest.raises(ValueError, match="full topic name"):
+    with pytest.raises(UsageError, match="full topic name"):
         topic_path("orders")
 
 

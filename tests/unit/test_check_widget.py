@@ -8,7 +8,9 @@ import pytest
 
 import checks
 from checks.engine.model import Case, Exercise, Outcome
-from labs.errors import AdminError
+from checks.errors import GradingError
+from checks.exercises import ALL
+from labs.errors import AdminRefused
 
 
 class NoGradingMarks:
@@ -20,7 +22,7 @@ class NoGradingMarks:
         return self
 
     def get_namespace_properties(self, namespace: str) -> dict[str, str]:
-        raise AdminError("GET", f"http://127.0.0.1/admin/v2/namespaces/{namespace}/properties", 404, "not found")
+        raise AdminRefused("GET", f"http://127.0.0.1/admin/v2/namespaces/{namespace}/properties", 404, "not found")
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def exercise(monkeypatch: pytest.MonkeyPatch) -> Exercise:
                                                           "replicates to [beijing]"), points=2),
          Case("always fine", lambda lab: Outcome(True, "x", "x"))),
         "use set_namespace_clusters", solve=lambda lab: state.update(ok=True))
-    monkeypatch.setitem(checks.ALL, found.exercise_id, found)
+    monkeypatch.setitem(ALL, found.exercise_id, found)
     return found
 
 
@@ -55,5 +57,5 @@ def test_passing_exercise(exercise: Exercise) -> None:
 
 
 def test_unknown_exercise_lists_the_known_ones() -> None:
-    with pytest.raises(KeyError, match="01-basics/1"):
+    with pytest.raises(GradingError, match="01-basics/1"):
         checks.check("nope/1", NoGradingMarks())  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ import pytest
 from labs.cluster import allocate_ports
 from labs.engine import docker_client
 from labs.errors import EngineError, PortInUseError
+from labs.lab import check_base_port
 
 
 def test_free_ports_are_distinct() -> None:
@@ -28,7 +29,15 @@ def test_taken_base_port_is_reported_with_the_cluster() -> None:
 
 def test_base_port_out_of_range() -> None:
     with pytest.raises(PortInUseError, match="outside"):
-        allocate_ports(["beijing"], 80)
+        check_base_port(80, 1)
+    with pytest.raises(PortInUseError, match="outside"):
+        check_base_port(65535, 2)
+    check_base_port(65532, 2)  # room for exactly four ports
+
+
+def test_base_port_that_pulsar_uses_inside_its_container() -> None:
+    with pytest.raises(PortInUseError, match="inside its container"):
+        allocate_ports(["beijing", "shanghai"], 8078)  # shanghai's broker port would be 8080
 
 
 def test_unreachable_engine_says_how_to_fix(monkeypatch: pytest.MonkeyPatch) -> None:

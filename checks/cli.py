@@ -1,0 +1,62 @@
+"""`geolab`, with the grader's `grade` command added to the lab runtime's commands.
+
+This module sits above both packages: it imports `labs.cli` and `checks.engine`, and neither imports
+it. The `geolab` console script points here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from checks.errors import GradingError
+from labs import cli
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from checks.engine.batch import GradeOptions, grade, self_test
+
+    if args.cell_timeout < 1 or args.timeout < 1:
+        raise GradingError(f"--cell-timeout {args.cell_timeout} and --timeout {args.timeout} must be positive "
+                           "numbers of seconds; expected e.g. --cell-timeout 120 --timeout 600.")
+    hidden = Path(args.hidden) if args.hidden else None
+    if hidden is not None and not hidden.is_dir():
+        raise GradingError(f"--hidden {hidden} is not a folder; expected a folder of Python modules defining "
+                           "EXERCISES. Check the path.")
+    options = GradeOptions(cell_timeout_s=args.cell_timeout, submission_timeout_s=args.timeout, hidden_dir=hidden)
+    out = Path(args.out)
+    if args.self_test:
+        notebooks = Path(args.notebooks) if args.notebooks else None
+        ok = self_test(notebooks, out, options, lambda line: print(line, flush=True), args.only or None)
+        print("\nself-test passed" if ok else "\nself-test FAILED")
+        return 0 if ok else 1
+    if not args.submissions:
+        raise GradingError("No submissions given; expected notebook files or folders of them. "
+                           "Example: `geolab grade submissions/ --out grading/` (or --self-test).")
+    grade([Path(p) for p in args.submissions], out, options, lambda line: print(line, flush=True))
+    print(f"\ngradebook: {out / 'gradebook.csv'}; feedback: {out / 'feedback'}/")
+    return 0
+
+
+def add_grade(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    grade = sub.add_parser("grade", help="grade submitted notebooks against their own labs")
+    grade.add_argument("submissions", nargs="*", help="notebook files or folders of them")
+    grade.add_argument("--out", default="grading", help="folder for gradebook.csv and feedback/")
+    grade.add_argument("--hidden", help="folder of extra check modules learners never saw")
+    grade.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run")
+    grade.add_argument("--timeout", type=int, default=600, help="seconds one submission may run")
+    grade.add_argument("--self-test", action="store_true",
+                       help="prove solutions score full marks and untouched notebooks do not")
+    grade.add_argument("--notebooks", help="with --self-test: the course notebooks (default: the packaged ones)")
+    grade.add_argument("--only", action="append", help="with --self-test: only this notebook stem (repeatable)")
+    grade.set_defaults(func=cmd_grade)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return cli.main(argv, extend=add_grade)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
