@@ -40,7 +40,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_grade(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:
     grade = sub.add_parser("grade", help="grade submitted notebooks against their own labs")
     grade.add_argument("submissions", nargs="*", help="notebook files or folders of them")
     grade.add_argument("--out", default="grading", help="folder for gradebook.csv and feedback/")

@@ -8,6 +8,7 @@ answered with an error status), both `AdminError`s carrying method, URL, status 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,8 +100,9 @@ class ExaminedMessage:
 
 
 def _f(data: Mapping[str, JSON], key: str, default: float = 0.0) -> float:
+    """A number from Pulsar's stats; NaN and infinity (which Jackson can write) become `default`."""
     value = data.get(key, default)
-    return float(value) if isinstance(value, (int, float)) else default
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else default
 
 
 def parse_topic_stats(topic: str, data: Mapping[str, JSON]) -> TopicStats:

@@ -15,6 +15,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from labs.course import copy_notebooks
 from labs.doctor import diagnose
@@ -33,7 +34,7 @@ DEFAULT_CLUSTERS = {
 }
 EXIT_USER_ERROR = 2
 EXIT_BUG = 70
-Extend = Callable[["argparse._SubParsersAction[argparse.ArgumentParser]"], None]
+Extend = Callable[["argparse._SubParsersAction[Parser]"], None]
 
 
 def build_topology(preset: str, clusters: Sequence[str], config_store: str) -> Topology:
@@ -151,8 +152,17 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return 0  # not reached: exec replaces this process
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, answering a bad command line in two lines (what was wrong, where to read more)
+    instead of a usage screen."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: {message}\n{self.prog}: expected arguments as in "
+                                   f"`{self.prog} --help`.\n")
+
+
 def parser(extend: Extend | None = None) -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="geolab", description="Real Pulsar clusters for learning geo-replication.")
+    root = Parser(prog="geolab", description="Real Pulsar clusters for learning geo-replication.")
     sub = root.add_subparsers(dest="command", required=True)
 
     up = sub.add_parser("up", help="start (or reattach to) a lab")

@@ -8,7 +8,9 @@ retries, no special listener, so they behave exactly like a learner's `pulsar.Cl
 
 from __future__ import annotations
 
+import atexit
 import logging
+import weakref
 
 import pulsar
 
@@ -18,6 +20,22 @@ CLIENT_LOGGER = logging.getLogger("labs.pulsar-client")
 CLIENT_LOGGER.setLevel(logging.WARNING)
 
 
+_OPEN: weakref.WeakSet[pulsar.Client] = weakref.WeakSet()
+
+
 def new_client(service: str | pulsar.AutoClusterFailover) -> pulsar.Client:
     """A plain `pulsar.Client` on a lab service URL (or a failover provider), logging through Python."""
-    return pulsar.Client(service, operation_timeout_seconds=30, logger=CLIENT_LOGGER)
+    client = pulsar.Client(service, operation_timeout_seconds=30, logger=CLIENT_LOGGER)
+    _OPEN.add(client)
+    return client
+
+
+@atexit.register
+def _close_open_clients() -> None:
+    """Close the lab's clients before Python's logging shuts down: a pulsar client that outlives it
+    prints its DEBUG log to the terminal of whoever ran a script and forgot `lab.close()`."""
+    for client in list(_OPEN):
+        try:
+            client.close()
+        except pulsar.PulsarException:
+            pass

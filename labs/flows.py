@@ -240,23 +240,33 @@ class _ProducerLoop(threading.Thread):
 
 @dataclass(frozen=True)
 class DrillReport:
-    """What a failover drill measured; no loss is the goal, duplicates are expected and bounded."""
+    """What a failover drill measured; no loss is the goal, duplicates are expected and bounded.
+
+    Attributes:
+        complete: every confirmed message arrived (before the failover or after it).
+        resumed_at: the first message the consumer got after the failover (None: it got none).
+        caught_up_s: from the failure to the last missing message (None: it never caught up).
+    """
 
     sent: int
     acked_before_failover: int
     received_after_failover: int
     duplicates: int
     lost: tuple[str, ...]
-    resumed_at: int
-    failover_s: float
+    resumed_at: int | None
+    caught_up_s: float | None
     service_url_after: str
+    complete: bool
 
     def _repr_html_(self) -> str:
         verdict = "✅ no message lost" if not self.lost else f"❌ {len(self.lost)} messages lost"
+        resumed = ("the consumer received nothing after the failover" if self.resumed_at is None
+                   else f"the standby resumed at message {self.resumed_at}")
+        caught_up = ("it has not caught up yet" if self.caught_up_s is None
+                     else f"caught up {self.caught_up_s:.1f} s after the active cluster died")
         return (f"<p><b>{verdict}</b>; {self.duplicates} duplicates (redelivered after the switch)</p><ul>"
                 f"<li>sent and confirmed: {self.sent}</li><li>acknowledged before the failover: "
-                f"{self.acked_before_failover}</li><li>the standby resumed at message {self.resumed_at}</li>"
-                f"<li>caught up {self.failover_s:.1f} s after the active cluster died</li>"
+                f"{self.acked_before_failover}</li><li>{resumed}</li><li>{caught_up}</li>"
                 f"<li>client now uses {self.service_url_after}</li></ul>")
 
 
@@ -275,6 +285,7 @@ class FailoverDrill:
         self.acked: list[str] = []
         self.after: list[str] = []
         self._failed_at: float | None = None
+        self._caught_up_at: float | None = None
 
     def produce(self, count: int) -> None:
         """Send `count` messages; each send returns once the cluster confirmed it."""
@@ -318,6 +329,8 @@ class FailoverDrill:
                      interval_s=0, tolerate=(pulsar.Timeout,))
         except WaitTimeout:
             return False
+        if self._caught_up_at is None:
+            self._caught_up_at = time.monotonic()
         return True
 
     def report(self) -> DrillReport:
@@ -325,12 +338,15 @@ class FailoverDrill:
         redelivered = [k for k in self.after if k in acked]
         repeats = len(self.after) - len(set(self.after))
         seen = acked | set(self.after)
-        failover_s = time.monotonic() - self._failed_at if self._failed_at else 0.0
+        lost = tuple(sorted(set(self.sent) - seen))
+        caught_up = (self._caught_up_at - self._failed_at
+                     if self._caught_up_at is not None and self._failed_at is not None else None)
         return DrillReport(
             sent=len(self.sent), acked_before_failover=len(self.acked), received_after_failover=len(self.after),
-            duplicates=len(redelivered) + repeats, lost=tuple(sorted(set(self.sent) - seen)),
-            resumed_at=min((int(k[1:]) for k in redelivered), default=len(self.acked)),
-            failover_s=failover_s, service_url_after=self.client.get_service_info().service_url,
+            duplicates=len(redelivered) + repeats, lost=lost,
+            resumed_at=int(self.after[0][1:]) if self.after else None,
+            caught_up_s=caught_up, service_url_after=self.client.get_service_info().service_url,
+            complete=not lost,
         )
 
     def close(self) -> None:

@@ -195,7 +195,7 @@ class Lab:
         """
         if not isinstance(topology, Topology):
             raise TopologyError(
-                f"Lab.start expects a Topology such as full_mesh('beijing', 'shanghai'); got {topology!r}."
+                f"Lab.start got {topology!r}; expected a Topology such as full_mesh('beijing', 'shanghai')."
             )
         if name is not None and not isinstance(name, str):
             raise UsageError(f"name={name!r} is a {type(name).__name__}; expected a lab name such as 'workshop-1'.")
@@ -360,7 +360,7 @@ class Lab:
         containers = lab_containers(client, validate_lab_name(name))
         if not containers:
             raise LabNotFoundError(
-                f"No lab named {name!r} is running (`geolab status` lists the running ones). "
+                f"No lab named {name!r} is running; expected one of those `geolab status` lists. "
                 "Start it with `geolab up` or Lab.start(...)."
             )
         return cls._from_containers(name, containers, load_settings(), client)

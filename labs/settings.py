@@ -83,9 +83,9 @@ def _timeout(env: Mapping[str, str]) -> float:
         value = float(text)
     except ValueError:
         value = float("nan")
-    if not 5 <= value <= 3600:  # also false for NaN
+    if not 1 <= value <= 3600:  # also false for NaN
         raise SettingsError(
-            f"GEOLAB_START_TIMEOUT={text!r} is not a number of seconds between 5 and 3600; expected e.g. 240. "
+            f"GEOLAB_START_TIMEOUT={text!r} is not a number of seconds between 1 and 3600; expected e.g. 240. "
             "Unset it, or set a number such as GEOLAB_START_TIMEOUT=400 on a slow machine."
         )
     return value

@@ -142,7 +142,7 @@ def validate_cluster_name(name: object) -> str:
         )
     if name in RESERVED_NAMES:
         raise TopologyError(
-            f"Cluster name {name!r} is reserved by Pulsar or the lab; pick a region name such as 'beijing'."
+            f"Cluster name {name!r} is reserved by Pulsar or the lab; expected a region name such as 'beijing'."
         )
     if not CLUSTER_NAME.match(name):
         raise TopologyError(
@@ -187,18 +187,20 @@ def validate(topology: Topology) -> None:
     clusters = topology.clusters
     if not clusters:
         raise TopologyError(
-            "A topology needs at least one cluster; got none. Example: full_mesh('beijing', 'shanghai')."
+            f"A topology needs at least one cluster; got none, expected 1 to {MAX_CLUSTERS}. "
+            "Example: full_mesh('beijing', 'shanghai')."
         )
     if len(clusters) > MAX_CLUSTERS:
         raise TopologyError(
             f"A lab runs at most {MAX_CLUSTERS} clusters on one machine (each needs about 700 MiB); "
-            f"got {len(clusters)}: {list(clusters)}."
+            f"got {len(clusters)}: {list(clusters)}; expected 1 to {MAX_CLUSTERS}. Leave some out."
         )
     for name in clusters:
         validate_cluster_name(name)
     duplicates = sorted({c for c in clusters if clusters.count(c) > 1})
     if duplicates:
-        raise TopologyError(f"Cluster names must be unique; {duplicates} appear more than once in {list(clusters)}.")
+        raise TopologyError(f"Cluster names must be unique; {duplicates} appear more than once in {list(clusters)}; "
+                            "expected each name once. Rename or remove the repeats.")
     for part, value in (("tenant", topology.tenant), ("namespace", topology.namespace)):
         if not TENANT_NAME.match(value):
             raise TopologyError(
@@ -209,29 +211,32 @@ def validate(topology: Topology) -> None:
         for end in (link.source, link.target):
             if end not in clusters:
                 raise TopologyError(
-                    f"Link {link} names cluster {end!r}, which is not in the topology {list(clusters)}. "
-                    "Add the cluster or fix the link."
+                    f"Link {link} names cluster {end!r}, which is not in the topology; expected one of "
+                    f"{list(clusters)}. Add the cluster or fix the link."
                 )
         if link.source == link.target:
-            raise TopologyError(f"Link {link} replicates a cluster to itself; a link joins two different clusters.")
+            raise TopologyError(f"Link {link} replicates a cluster to itself; expected two different clusters.")
     if len(set(topology.links)) != len(topology.links):
-        raise TopologyError(f"Links appear twice in {[str(link) for link in topology.links]}.")
+        raise TopologyError(f"Links appear twice in {[str(link) for link in topology.links]}; expected each once.")
     if topology.kind == "one-way":
         cycle = _find_cycle(clusters, topology.links)
         if cycle:
             raise TopologyError(
                 "A one-way topology must not replicate back: the links "
-                f"{' -> '.join(cycle)} form a cycle. Remove a link, or use full_mesh() for two-way replication."
+                f"{' -> '.join(cycle)} form a cycle; expected no way back. Remove a link, or use full_mesh() for "
+                "two-way replication."
             )
     if topology.config_store is ConfigStore.SHARED:
         expected = {Link(a, b) for a in clusters for b in clusters if a != b}
         if set(topology.links) != expected:
             raise TopologyError(
                 "With a shared configuration store every cluster sees the same namespace policy, so "
-                "replication is always full mesh; use config_store='independent' for one-way links."
+                "replication is always full mesh; expected every cluster linked to every other. Use "
+                "config_store='independent' for one-way links."
             )
     if topology.active is not None and topology.active not in clusters:
-        raise TopologyError(f"Active cluster {topology.active!r} is not in the topology {list(clusters)}.")
+        raise TopologyError(f"Active cluster {topology.active!r} is not in the topology; expected one of "
+                            f"{list(clusters)}.")
 
 
 def _mesh(clusters: tuple[str, ...]) -> tuple[Link, ...]:
@@ -258,7 +263,8 @@ def full_mesh(*clusters: str, config_store: str | ConfigStore = ConfigStore.SHAR
             f"config_store={config_store!r} is not known; expected 'shared' or 'independent'."
         ) from None
     if len(clusters) < 2:
-        raise TopologyError(f"A full mesh needs at least two clusters; got {list(clusters)}.")
+        raise TopologyError(f"A full mesh needs at least two clusters; got {list(clusters)}, expected 2 to "
+                            f"{MAX_CLUSTERS}. Example: full_mesh('beijing', 'shanghai').")
     suffix = "" if store is ConfigStore.SHARED else "-independent"
     return Topology(
         kind="full-mesh", clusters=tuple(clusters), links=_mesh(tuple(clusters)), config_store=store,
@@ -274,7 +280,8 @@ def one_way(*clusters: str) -> Topology:
     messages reach b but not c.
     """
     if len(clusters) < 2:
-        raise TopologyError(f"One-way replication needs a source and a target; got {list(clusters)}.")
+        raise TopologyError(f"One-way replication needs a source and a target; got {list(clusters)}, expected at "
+                            "least two. Example: one_way('beijing', 'shanghai').")
     links = tuple(Link(a, b) for a, b in zip(clusters, clusters[1:], strict=False))
     return Topology(
         kind="one-way", clusters=tuple(dict.fromkeys(clusters)) if len(set(clusters)) != len(clusters)
@@ -285,7 +292,8 @@ def one_way(*clusters: str) -> Topology:
 def failover(active: str = "beijing", standby: str = "shanghai") -> Topology:
     """Active/standby pair: replicated both ways (subscription snapshots need it), clients on `active`."""
     if active == standby:
-        raise TopologyError(f"Failover needs two different clusters; got active={active!r}, standby={standby!r}.")
+        raise TopologyError(f"Failover needs two different clusters; got active={active!r}, standby={standby!r}, "
+                            "expected two names. Example: failover('beijing', 'shanghai').")
     return Topology(
         kind="failover", clusters=(active, standby), links=_mesh((active, standby)),
         replicated_subscriptions=True, active=active, default_name="failover",

@@ -214,7 +214,9 @@ def feedback(learner: str, report: NotebookReport) -> str:
         lines.append(f"## {result.exercise_id}: {result.title} — {result.earned:g}/{result.points:g}"
                      + (" (reference solution applied: no points)" if result.solved_by_solution else ""))
         for case in result.cases:
-            if case.passed:
+            if case.hidden:  # learners see that a hidden check passed or not, never what it checks
+                lines.append(f"- {'✅' if case.passed else '❌'} a hidden check ({case.earned:g}/{case.points:g})")
+            elif case.passed:
                 lines.append(f"- ✅ {case.name}")
             else:
                 lines.append(f"- ❌ {case.name}: expected {case.expected}; found {case.actual}")

@@ -57,7 +57,8 @@ def reset(exercise_id: str, lab: Lab) -> None:
     """Put the clusters back to the exercise's starting state."""
     exercise = _exercise(exercise_id)
     if exercise.reset is None:
-        raise GradingError(f"Exercise {exercise_id} cannot be reset: its state is messages already sent. "
-                           "Send the message again; the check looks at the latest one.")
+        raise GradingError(f"Exercise {exercise_id} cannot be reset: its state is messages already sent, and "
+                           "expected an exercise with a starting state. Send the message again; the check looks "
+                           "at the latest one.")
     exercise.reset(lab)
     _failures.pop(exercise_id, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections import deque
@@ -19,6 +20,11 @@ PALETTE = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#1b7c83", "#e
            "#a475f9", "#57ab5a", "#d4a72c", "#539bf5")
 
 
+def finite(value: float) -> float | None:
+    """The value, or None (a gap in the chart) for NaN and infinity, which JSON cannot carry."""
+    return value if math.isfinite(value) else None
+
+
 class LiveCharts:
     """Four stacked time series in one FigureWidget, updated in place (no new figures)."""
 
@@ -30,7 +36,7 @@ class LiveCharts:
             subplot_titles=("produce rate (msg/s)", "replication rate (msg/s)", "replication backlog (msgs)",
                             "replication latency p50 (ms)"),
         ))
-        self.series: dict[tuple[int, str], deque[float]] = {}
+        self.series: dict[tuple[int, str], deque[float | None]] = {}
         self.times: deque[float] = deque(maxlen=window)
         self.trace_index: dict[tuple[int, str], int] = {}
         names_in_order = (*topology.clusters, *self.links)
@@ -47,7 +53,7 @@ class LiveCharts:
         self._last_produced: dict[str, int] = {c: 0 for c in topology.clusters}
         self._last_at = self._t0
 
-    def values(self, row: int, name: str) -> tuple[float, ...]:
+    def values(self, row: int, name: str) -> tuple[float | None, ...]:
         """The y values drawn for one series (for tests)."""
         return tuple(self.figure.data[self.trace_index[(row, name)]].y or ())
 
@@ -58,17 +64,18 @@ class LiveCharts:
         for cluster in self.topology.clusters:
             produced = counts.produced.get(cluster, 0)
             delta = produced - self._last_produced[cluster]
-            self.series[(1, cluster)].append(delta / elapsed if elapsed > 0 else 0.0)
+            self.series[(1, cluster)].append(finite(delta / elapsed) if elapsed > 0 else 0.0)
             self._last_produced[cluster] = produced
         self._last_at = now
         recent = [s for s in counts.latencies if s.at >= now - LATENCY_WINDOW_S]
         for link in self.topology.links:
             key = f"{link.source}->{link.target}"
             stats = sample.links[(link.source, link.target)]
-            self.series[(2, key)].append(stats.rate_out)
-            self.series[(3, key)].append(float(stats.backlog))
+            self.series[(2, key)].append(finite(stats.rate_out))
+            self.series[(3, key)].append(finite(float(stats.backlog)))
             latencies = [s.ms for s in recent if s.link == key]
-            self.series[(4, key)].append(float(statistics.median(latencies)) if latencies else float("nan"))
+            # no sample: a gap in the line (None is JSON null; NaN would break the comm message)
+            self.series[(4, key)].append(finite(float(statistics.median(latencies))) if latencies else None)
         x = list(self.times)
         with self.figure.batch_update():
             for (row, name), index in self.trace_index.items():

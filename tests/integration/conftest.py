@@ -37,7 +37,7 @@ def engine() -> docker.DockerClient:
 
 #: Lab names the tests create; leftovers from an interrupted earlier run are removed first, so a
 #: test never reattaches to a stale lab.
-TEST_LAB_PREFIXES = ("it-", "grade", "nb0", "port-taken", "too-slow", "crashed", "no-image", "no-engine")
+TEST_LAB_PREFIXES = ("it-", "grade", "nb0", "bad-input", "crash-", "lookups")
 
 
 @pytest.fixture(scope="session", autouse=True)

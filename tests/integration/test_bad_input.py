@@ -60,9 +60,9 @@ class FakeLab:
 
 # (id, the call, the error it must raise, env to set) - all refused before Docker is touched
 API_CASES: list[tuple[str, Callable[[], object], type[LabError], dict[str, str]]] = [
-    ("cluster name uppercase", start(full_mesh("beijing", "Shanghai")), TopologyError, {}),
-    ("cluster name underscore", start(full_mesh("beijing", "shang_hai")), TopologyError, {}),
-    ("cluster name reserved", start(single("standalone")), TopologyError, {}),
+    ("cluster name uppercase", lambda: Lab.start(full_mesh("beijing", "Shanghai"), name=LAB), TopologyError, {}),
+    ("cluster name underscore", lambda: Lab.start(full_mesh("beijing", "shang_hai"), name=LAB), TopologyError, {}),
+    ("cluster name reserved", lambda: Lab.start(single("standalone"), name=LAB), TopologyError, {}),
     ("cluster name not a string", lambda: single(42), TopologyError, {}),  # type: ignore[arg-type]
     ("cluster name Chinese", lambda: single("北京"), TopologyError, {}),
     ("duplicate clusters", lambda: full_mesh("beijing", "beijing"), TopologyError, {}),
@@ -196,7 +196,7 @@ def test_missing_image(engine: docker.DockerClient, monkeypatch: pytest.MonkeyPa
 
 def test_health_deadline_removes_everything(engine: docker.DockerClient, pulsar_image: str,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("GEOLAB_START_TIMEOUT", "5")
+    monkeypatch.setenv("GEOLAB_START_TIMEOUT", "1")
     with pytest.raises(ProvisioningError) as info:
         Lab.start(full_mesh("beijing", "shanghai"), name=LAB)
     assert "GEOLAB_START_TIMEOUT" in str(info.value).splitlines()[0]

@@ -4,7 +4,6 @@ broken JSON are recorded and never stop the batch; hidden checks count."""
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 import nbformat
@@ -101,10 +100,13 @@ def test_infinite_loop_and_broken_json_are_recorded(batch: tuple[dict[str, dict[
 
 def test_feedback_names_expected_and_actual(batch: tuple[dict[str, dict[str, str]], Path]) -> None:
     _, out = batch
-    text = (out / "feedback" / "bob.md").read_text()
+    text = (out / "feedback" / "bob.md").read_text(encoding="utf-8")
     assert "expected cluster shanghai registered in beijing" in text
     assert "Score: 0 / 8" in text
-    json.dumps(text)  # plain text, safe to publish
+    # a learner's feedback names their own cases only: no hidden check leaks into it, and it is
+    # plain Markdown a course team can publish (no HTML, no control characters)
+    assert "hidden: tenant on shanghai" not in text
+    assert "<" not in text and not [c for c in text if ord(c) < 32 and c not in "\n\t"]
 
 
 def test_untouched_notebooks_do_not_earn_full_marks(tmp_path: Path, pulsar_image: str) -> None:

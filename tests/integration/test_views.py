@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -56,10 +57,25 @@ def test_counts_and_figures_show_the_messages_produced(board: Dashboard) -> None
     assert colour == LINK_COLOURS[CONNECTED]
     assert "connected" in label
     assert f"produced {N}" in board.map.figure.layout.annotations[-2].text
-    produce_rates = board.charts.values(1, "beijing")
+    produce_rates = [v for v in board.charts.values(1, "beijing") if v is not None]
     assert sum(produce_rates) > 0, "the produce-rate chart never moved"
-    latency = [v for v in board.charts.values(4, "beijing->shanghai") if v == v]
+    latency = [v for v in board.charts.values(4, "beijing->shanghai") if v is not None]
     assert latency and all(v >= 0 for v in latency)
+    assert_json_compliant(board)
+
+
+def assert_json_compliant(board: Dashboard) -> None:
+    """What the widgets send to the browser must be strict JSON: a NaN or infinity makes the kernel
+    print "Message serialization failed ... Out of range float values are not JSON compliant"."""
+    for figure in (board.map.figure, board.charts.figure):
+        json.dumps(figure.to_plotly_json(), allow_nan=False, default=list)
+
+
+def test_a_fresh_dashboard_sends_no_nan(board: Dashboard) -> None:
+    board.refresh(board.sample_now())  # no message yet: no latency, no rates
+    board.refresh(board.sample_now())
+    assert board.charts.values(4, "beijing->shanghai")[-1] is None
+    assert_json_compliant(board)
 
 
 def test_cut_link_turns_red_and_backlog_grows_then_drains(lab: Lab, board: Dashboard) -> None:

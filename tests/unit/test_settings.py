@@ -36,7 +36,7 @@ def test_settings_are_not_read_at_import(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 @pytest.mark.parametrize("name,value", [
-    ("GEOLAB_START_TIMEOUT", "nan"), ("GEOLAB_START_TIMEOUT", "1e9"), ("GEOLAB_START_TIMEOUT", "2"),
+    ("GEOLAB_START_TIMEOUT", "nan"), ("GEOLAB_START_TIMEOUT", "1e9"), ("GEOLAB_START_TIMEOUT", "0.5"),
     ("GEOLAB_KEEP_LABS", "2"), ("GEOLAB_PULSAR_IMAGE", "UPPER/case:tag"), ("GEOLAB_PULSAR_GC", "SerialGC"),
     ("GEOLAB_LAB_PREFIX", "-starts-with-dash"), ("GEOLAB_DEBIAN_MIRROR", "ftp://old.example/debian"),
 ])
