@@ -57,7 +57,15 @@ from labs.errors import (
 from labs.flows import FailoverDrill
 from labs.image import resolve_image
 from labs.replication import ProbeResult, apply_topology, create_replicated_subscription, probe_replication
-from labs.settings import LABEL_CLUSTER, LABEL_PORTS, LABEL_ROLE, LABEL_TOPOLOGY, LabSettings, load_settings
+from labs.settings import (
+    LABEL_CLUSTER,
+    LABEL_LAB,
+    LABEL_PORTS,
+    LABEL_ROLE,
+    LABEL_TOPOLOGY,
+    LabSettings,
+    load_settings,
+)
 from labs.topology import ConfigStore, Topology
 
 Progress = Callable[[str], None]
@@ -144,6 +152,27 @@ def _remove_quietly(client: docker.DockerClient, lab: str, progress: Progress) -
         progress(f"Could not remove lab {lab!r} ({type(exc).__name__}); run `geolab down {lab}` once Docker answers.")
 
 
+def _incomplete(client: docker.DockerClient, lab: str, topology: Topology, containers: list[Container]) -> str:
+    """What is missing from a lab an interrupted start left behind ("" when nothing is, or when there
+    is no lab). A lab with another topology is not judged here: reattaching refuses it."""
+    if {c.labels.get(LABEL_TOPOLOGY) for c in containers} - {topology.to_json()}:
+        return ""
+    networks = {n.name for n in client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"})}
+    if not containers:
+        return f"networks {sorted(networks)} without containers" if networks else ""
+    clusters = {c.labels.get(LABEL_CLUSTER) for c in containers if c.labels.get(LABEL_ROLE) == ROLE_BROKER}
+    missing = [c for c in topology.clusters if c not in clusters]
+    if missing:
+        return f"clusters {missing} have no container"
+    stores = [c for c in containers if c.labels.get(LABEL_ROLE) == ROLE_STORE]
+    if topology.config_store is ConfigStore.SHARED and not stores:
+        return "the configuration store has no container"
+    wanted = set(_pair_networks(lab, topology).values()) | {network_name(lab, "cluster", c) for c in topology.clusters}
+    if wanted - networks:
+        return f"networks {sorted(wanted - networks)} are missing"
+    return ""
+
+
 def _pair_networks(lab: str, topology: Topology) -> dict[tuple[str, str], str]:
     """One network per cluster pair: the link between them, which `cut_link` removes."""
     return {(a, b): link_network(lab, a, b) for a, b in combinations(topology.clusters, 2)}
@@ -206,6 +235,12 @@ class Lab:
         started = time.monotonic()
         with engine_calls(f"start lab {lab_name!r}", f"Run `geolab down {lab_name}`, then start the lab again."):
             existing = lab_containers(client, lab_name)
+            leftover = _incomplete(client, lab_name, topology, existing)
+            if leftover:
+                progress(f"Lab {lab_name!r} was left half-made by an interrupted start ({leftover}); "
+                         "removing it and starting again.")
+                remove_lab(client, lab_name)
+                existing = []
             if existing:
                 lab = cls._reattach(lab_name, topology, existing, settings, client, progress)
             else:
@@ -348,6 +383,8 @@ class Lab:
         for container in sorted(stopped, key=lambda c: c.labels.get(LABEL_ROLE) != ROLE_STORE):
             progress(f"Restarting {container.name} ...")
             container.start()
+        for a, b in combinations(topology.clusters, 2):  # a cut link (or a start cut short) is restored
+            faults.heal_link(client, link_network(name, a, b), lab._container(a), lab._container(b), (a, b))
         for cluster, endpoint in lab.endpoints.items():
             wait_healthy(lab._container(cluster), cluster, endpoint.admin_url, settings.start_timeout_s)
         progress(f"Reattached to running lab {name!r}.")
