@@ -160,20 +160,38 @@ def resolve_image(
 # --------------------------------------------------------------------------- offline build
 
 
-def _run(command: list[str], what: str, progress: Progress) -> None:
+def _stage(line: str) -> str:
+    """debootstrap's stage of a line ("I: Retrieving libc6" -> "I: Retrieving")."""
+    return " ".join(line.split()[:2])
+
+
+def _run(command: list[str], what: str, progress: Progress, condense: bool = False) -> None:
+    """Run a build step, its output shown as it comes; `condense` shows one line per stage of
+    debootstrap's output (and every warning or error) instead of one per package."""
     progress(f"$ {' '.join(command)}")
+    tail: list[str] = []
     try:
-        subprocess.run(command, check=True)
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              errors="replace") as process:
+            previous = ""
+            for raw in process.stdout or ():
+                line = raw.rstrip()
+                tail = [*tail[-29:], line]
+                if not condense or line.startswith(("W:", "E:")) or _stage(line) != previous:
+                    progress(f"  {line}")
+                previous = _stage(line)
+        code = process.returncode
     except FileNotFoundError as exc:
         raise ImageError(
             f"{what} failed: `{command[0]}` is not installed. Install it (Debian/Ubuntu: `sudo apt-get install "
             f"{'maven' if command[0] == 'mvn' else command[0]}`) and run `geolab image build` again."
         ) from exc
-    except subprocess.CalledProcessError as exc:
+    if code != 0:
+        last = "\n".join(tail)
         raise ImageError(
-            f"{what} failed: `{' '.join(command)}` exited with {exc.returncode}; expected 0. "
-            "Read its output above, fix the cause (network, disk space, mirror) and run `geolab image build` again."
-        ) from exc
+            f"{what} failed: `{' '.join(command)}` exited with {code}; expected 0. Fix the cause its last lines "
+            f"name (network, disk space, mirror) and run `geolab image build` again.\nLast lines:\n{last}"
+        )
 
 
 def cache_folder(settings: LabSettings, *parts: str) -> Path:
@@ -304,6 +322,7 @@ def ensure_base_image(client: docker.DockerClient, settings: LabSettings, progre
              DEBIAN_SUITE, str(rootfs), *([mirror] if mirror else [])],
             "debootstrap of the Debian base",
             progress,
+            condense=True,
         )
         for leftover in ("var/cache/apt/archives", "var/lib/apt/lists"):
             for item in (rootfs / leftover).glob("*"):
