@@ -19,6 +19,7 @@ from jupyter_client.manager import KernelManager
 from benchmarks.report import save
 from checks.cli import main as geolab
 from labs.engine import docker_client
+from labs.errors import LabError
 from labs.lab import Lab
 from labs.settings import LABEL_LAB
 from labs.topology import full_mesh
@@ -38,6 +39,7 @@ class Crash:
     networks_at_kill: int
     recovery: str
     recovered_lab_worked: bool | None
+    recovery_error: str
     containers_left: int
     networks_left: int
     volumes_left: int
@@ -66,16 +68,23 @@ def crash_once(run: int, kill_after_s: float, volumes_before: set[str]) -> Crash
         session.stop_channels()
         kernel.shutdown_kernel(now=True)  # reaps the dead process and removes its connection file
     worked: bool | None = None
+    error = ""
     if run % 2:
         recovery = "Lab.start again, then lab.stop()"
-        lab = Lab.start(full_mesh("beijing", "shanghai"), name=LAB, progress=lambda _line: None)
-        worked = bool(lab.probe(timeout_s=60).seconds_by_link)
-        lab.stop(progress=lambda _line: None)
+        try:
+            lab = Lab.start(full_mesh("beijing", "shanghai"), name=LAB, progress=lambda _line: None)
+        except LabError as exc:
+            worked, error = False, str(exc).splitlines()[0][:160]
+        else:
+            worked = bool(lab.probe(timeout_s=60).seconds_by_link)
+            lab.stop(progress=lambda _line: None)
     else:
         recovery = "geolab down --all"
         geolab(["down", "--all"])
     left = counts(volumes_before)
-    return Crash(run, round(kill_after_s, 1), containers, networks, recovery, worked, *left)
+    if left != (0, 0, 0):
+        geolab(["down", LAB])  # so the next run starts from nothing; this run is counted as dirty
+    return Crash(run, round(kill_after_s, 1), containers, networks, recovery, worked, error, *left)
 
 
 def main() -> int:
@@ -97,6 +106,9 @@ def main() -> int:
         print(f"{c.run:>3}  {c.killed_after_s:>8.1f}s  {at_kill:>13}  {c.recovery:<34}  {ok:<6}  "
               f"{c.containers_left}/{c.networks_left}/{c.volumes_left}")
     clean = sum(1 for c in crashes if (c.containers_left, c.networks_left, c.volumes_left) == (0, 0, 0))
+    for c in crashes:
+        if c.recovery_error:
+            print(f"run {c.run}: Lab.start after the crash failed: {c.recovery_error}")
     print(f"\n{clean} of {len(crashes)} crashes left nothing behind after recovery")
     save("crash_cleanup", {"seed": seed, "crashes": [asdict(c) for c in crashes], "clean": clean})
     return 0 if clean == len(crashes) else 1

@@ -165,8 +165,16 @@ def _incomplete(client: docker.DockerClient, lab: str, topology: Topology, conta
     if missing:
         return f"clusters {missing} have no container"
     stores = [c for c in containers if c.labels.get(LABEL_ROLE) == ROLE_STORE]
-    if topology.config_store is ConfigStore.SHARED and not stores:
-        return "the configuration store has no container"
+    if topology.config_store is ConfigStore.SHARED:
+        if not stores:
+            return "the configuration store has no container"
+        store_network = network_name(lab, "store")
+        # a broker started without its way to the store gives up on it and exits
+        cut_off = [c.labels.get(LABEL_CLUSTER) for c in containers
+                   if c.labels.get(LABEL_ROLE) == ROLE_BROKER
+                   and store_network not in (c.attrs.get("NetworkSettings", {}).get("Networks") or {})]
+        if cut_off:
+            return f"clusters {cut_off} are not on the configuration store's network"
     wanted = set(_pair_networks(lab, topology).values()) | {network_name(lab, "cluster", c) for c in topology.clusters}
     if wanted - networks:
         return f"networks {sorted(wanted - networks)} are missing"
@@ -379,12 +387,12 @@ class Lab:
             )
         lab = cls._from_containers(name, containers, settings, client)
         lab.reattached = True
+        for a, b in combinations(topology.clusters, 2):  # a cut link (or a start cut short) is restored
+            faults.heal_link(client, link_network(name, a, b), lab._container(a), lab._container(b), (a, b))
         stopped = [c for c in containers if c.status != "running"]
         for container in sorted(stopped, key=lambda c: c.labels.get(LABEL_ROLE) != ROLE_STORE):
             progress(f"Restarting {container.name} ...")
             container.start()
-        for a, b in combinations(topology.clusters, 2):  # a cut link (or a start cut short) is restored
-            faults.heal_link(client, link_network(name, a, b), lab._container(a), lab._container(b), (a, b))
         for cluster, endpoint in lab.endpoints.items():
             wait_healthy(lab._container(cluster), cluster, endpoint.admin_url, settings.start_timeout_s)
         progress(f"Reattached to running lab {name!r}.")
