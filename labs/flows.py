@@ -244,7 +244,8 @@ class DrillReport:
 
     Attributes:
         complete: every confirmed message arrived (before the failover or after it).
-        resumed_at: the first message the consumer got after the failover (None: it got none).
+        resumed_at: the earliest message the consumer got after the failover, where the standby's copy
+            of the subscription stood (None: it got none).
         caught_up_s: from the failure to the last missing message (None: it never caught up).
     """
 
@@ -344,7 +345,7 @@ class FailoverDrill:
         return DrillReport(
             sent=len(self.sent), acked_before_failover=len(self.acked), received_after_failover=len(self.after),
             duplicates=len(redelivered) + repeats, lost=lost,
-            resumed_at=int(self.after[0][1:]) if self.after else None,
+            resumed_at=min(int(key[1:]) for key in self.after) if self.after else None,
             caught_up_s=caught_up, service_url_after=self.client.get_service_info().service_url,
             complete=not lost,
         )
