@@ -42,6 +42,7 @@ from labs.cluster import (
     network_name,
     remove_lab,
     wait_healthy,
+    wait_started,
     wait_store_ready,
 )
 from labs.engine import docker_client, engine_calls
@@ -393,8 +394,12 @@ class Lab:
         for container in sorted(stopped, key=lambda c: c.labels.get(LABEL_ROLE) != ROLE_STORE):
             progress(f"Restarting {container.name} ...")
             container.start()
+        restarted = {c.labels.get(LABEL_CLUSTER) for c in stopped}
         for cluster, endpoint in lab.endpoints.items():
-            wait_healthy(lab._container(cluster), cluster, endpoint.admin_url, settings.start_timeout_s)
+            if cluster in restarted:
+                wait_started(lab._container(cluster), cluster, endpoint.admin_url, settings.start_timeout_s, progress)
+            else:
+                wait_healthy(lab._container(cluster), cluster, endpoint.admin_url, settings.start_timeout_s)
         progress(f"Reattached to running lab {name!r}.")
         return lab
 
@@ -559,11 +564,13 @@ class Lab:
         self._drop_client(cluster)
         faults.stop_cluster(self._container(cluster))
 
-    def start_cluster(self, cluster: str) -> float:
-        """Start a stopped or killed cluster and wait until it is healthy; returns seconds waited."""
+    def start_cluster(self, cluster: str, progress: Progress = _print) -> float:
+        """Start a stopped or killed cluster and wait until it is healthy and its bookie takes writes;
+        returns seconds waited."""
         container = self._container(cluster)
         faults.start_cluster(container)
-        return wait_healthy(container, cluster, self.endpoints[cluster].admin_url, self.settings.start_timeout_s)
+        return wait_started(container, cluster, self.endpoints[cluster].admin_url, self.settings.start_timeout_s,
+                            progress)
 
     def cut_link(self, a: str, b: str) -> None:
         """Cut the network between two clusters; replication between them stops and backlog grows."""
