@@ -110,9 +110,8 @@ class PulsarContainer(DockerContainer):
         self.with_config("statsUpdateInitialDelayInSecs", "1")
         # a cut link shows as a disconnected replicator within seconds, not the default 30-60 s
         self.with_config("keepAliveIntervalSeconds", "5")
-        # One bookie per cluster: the BookKeeper client's health check would quarantine it for 30 minutes
-        # after five write errors in a minute (as right after a kill and restart), leaving no bookie to
-        # write to ("Not enough non-faulty bookies available") long after the cluster is healthy again.
+        # One bookie per cluster: the BookKeeper client's health check quarantines a bookie for 30 minutes
+        # after five write errors in a minute, and with one bookie that would leave none to write to.
         self.with_config("bookkeeperClientHealthCheckEnabled", "false")
 
     def with_config(self, key: str, value: str) -> Self:
