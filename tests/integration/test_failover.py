@@ -83,3 +83,16 @@ def test_stopped_cluster_keeps_its_data_and_ports(lab: Lab, unique: str) -> None
     assert lab.endpoints[STANDBY] == endpoint
     consumer = lab.client(STANDBY).subscribe(topic, "keep")
     assert consumer.receive(timeout_millis=30_000).data() == b"before-stop"
+
+
+def test_a_killed_cluster_takes_new_topics_once_started_again(lab: Lab, unique: str) -> None:
+    """After a SIGKILL, a restarted standalone bookie can flap for good (half of the restarts in one
+    experiment) while the health check passes; `start_cluster` must hand back a cluster that writes."""
+    for attempt in range(3):
+        lab.kill(STANDBY)
+        lab.start_cluster(STANDBY)
+        topic = lab.topic(f"after-kill-{unique}-{attempt}")
+        producer = lab.client(STANDBY).create_producer(topic)  # a new topic needs a new ledger: a bookie
+        producer.send(b"written")
+        producer.close()
+        assert lab.admin(STANDBY).get_topic_stats(topic).msg_in_counter == 1
