@@ -166,20 +166,24 @@ def _stage(line: str) -> str:
 
 
 def _run(command: list[str], what: str, progress: Progress, condense: bool = False) -> None:
-    """Run a build step, its output shown as it comes; `condense` shows one line per stage of
-    debootstrap's output (and every warning or error) instead of one per package."""
+    """Run a build step, its output shown as it comes; `condense` shows the first line of each stage
+    of debootstrap's output, a count every 40 packages, and every warning or error, instead of one
+    line per package."""
     progress(f"$ {' '.join(command)}")
     tail: list[str] = []
     try:
         with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               errors="replace") as process:
-            previous = ""
+            seen: dict[str, int] = {}
             for raw in process.stdout or ():
                 line = raw.rstrip()
                 tail = [*tail[-29:], line]
-                if not condense or line.startswith(("W:", "E:")) or _stage(line) != previous:
+                stage = _stage(line)
+                seen[stage] = seen.get(stage, 0) + 1
+                if not condense or line.startswith(("W:", "E:")) or seen[stage] == 1:
                     progress(f"  {line}")
-                previous = _stage(line)
+                elif seen[stage] % 40 == 0:
+                    progress(f"  {stage} ... ({seen[stage]} so far)")
         code = process.returncode
     except FileNotFoundError as exc:
         raise ImageError(
