@@ -36,7 +36,7 @@ doctor: install  ## check Docker, memory, CPUs, image and ports
 
 lab: image  ## open JupyterLab on the notebooks
 	$(GEOLAB) doctor
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 test: image lint typecheck  ## the whole suite: lint, types, unit and real-cluster tests
 	$(PY) -m pytest tests $(PYTEST_ARGS)

@@ -148,7 +148,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
         raise LabNotFoundError("JupyterLab is not installed next to geolab; expected the `jupyter` command. "
                                "Install it with `pip install pulsar-geolab` (it depends on jupyterlab).")
     sys.stdout.flush()
-    os.execv(jupyter, [jupyter, "lab", "--ip=127.0.0.1", f"--notebook-dir={target}"])
+    root = ["--allow-root"] if os.geteuid() == 0 else []  # containers and CI machines run as root
+    os.execv(jupyter, [jupyter, "lab", "--ip=127.0.0.1", f"--notebook-dir={target}", *root])
     return 0  # not reached: exec replaces this process
 
 
