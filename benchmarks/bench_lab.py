@@ -42,7 +42,7 @@ def timed_start(topology: Topology, name: str) -> tuple[Lab, float]:
 def container_rss_mib(lab: Lab) -> dict[str, float]:
     result = {}
     for cluster in lab.clusters:
-        stats = lab._container(cluster).stats(stream=False)
+        stats = lab.backend.container(lab.record, cluster).stats(stream=False)  # type: ignore[attr-defined]
         memory = stats.get("memory_stats", {})
         inner = memory.get("stats", {})
         rss = inner.get("rss", inner.get("anon", memory.get("usage", 0)))

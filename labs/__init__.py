@@ -8,6 +8,7 @@ Public API::
 
 import typing as _typing
 
+from labs.backend import ClusterEndpoint
 from labs.doctor import doctor
 from labs.errors import (
     AdminError,
@@ -25,7 +26,7 @@ from labs.errors import (
     UsageError,
     WaitTimeout,
 )
-from labs.lab import ClusterEndpoint, Lab, LabStatus, down
+from labs.lab import Lab, LabStatus, down
 from labs.settings import PULSAR_VERSION
 from labs.topology import ConfigStore, Link, Topology, failover, full_mesh, one_way, single
 

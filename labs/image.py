@@ -41,11 +41,12 @@ DEBIAN_BASE_IMAGE = "geolab/debian-jre:bookworm-17"
 #: JRE image tried first as a base where a registry is reachable.
 JRE_BASE_IMAGE = "eclipse-temurin:17-jre"
 DEBIAN_SUITE = "bookworm"
-DEBIAN_PACKAGES = "openjdk-17-jre-headless,python3,procps,ca-certificates,netbase"
+DEBIAN_PACKAGES = "openjdk-17-jre-headless,python3,python3-venv,procps,ca-certificates,netbase"
 #: Debian release names a host's apt source may carry (its mirror then serves bookworm too).
 DEBIAN_RELEASES = frozenset({"buster", "bullseye", "bookworm", "trixie", "forky", "sid",
                              "oldstable", "stable", "testing", "unstable"})
 LABEL_RECIPE = "org.geolab.image-recipe"
+LABEL_BASE_PACKAGES = "org.geolab.base-packages"
 #: The image build files, shipped as package data (`labs/dockerfiles`, the repository's docker/).
 IMAGE_FILES = ("Dockerfile", "apply-config-from-env.py")
 
@@ -308,6 +309,20 @@ def ensure_base_image(client: docker.DockerClient, settings: LabSettings, progre
         return JRE_BASE_IMAGE
     except ImageError as exc:
         progress(f"No JRE image from a registry ({str(exc).splitlines()[0][:120]}); using debootstrap.")
+    return ensure_debian_base(client, settings, progress)
+
+
+def ensure_debian_base(client: docker.DockerClient, settings: LabSettings, progress: Progress) -> str:
+    """The Debian base made by debootstrap, with today's package list (built again when an older one
+    lacks packages, such as python3-venv, which the kernel image needs)."""
+    try:
+        present = client.images.get(DEBIAN_BASE_IMAGE)
+    except ImageNotFound:
+        present = None
+    if present is not None and present.labels.get(LABEL_BASE_PACKAGES) == DEBIAN_PACKAGES:
+        return DEBIAN_BASE_IMAGE
+    if present is not None:
+        progress(f"{DEBIAN_BASE_IMAGE} lacks some of {DEBIAN_PACKAGES}; building it again.")
     if os.geteuid() != 0:
         raise ImageError(
             "Building the Debian base image needs root (debootstrap); this process is not root. Run "
@@ -342,6 +357,7 @@ def ensure_base_image(client: docker.DockerClient, settings: LabSettings, progre
                 "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 "ENV JAVA_HOME=/usr/lib/jvm/java-17-openjdk-amd64",
                 "ENV LANG=C.UTF-8",
+                f'LABEL {LABEL_BASE_PACKAGES}="{DEBIAN_PACKAGES}"',
                 'CMD ["bash"]',
             ],
         )
@@ -352,6 +368,30 @@ def ensure_base_image(client: docker.DockerClient, settings: LabSettings, progre
         raise ImageError(f"docker import finished but {DEBIAN_BASE_IMAGE} is not on the engine; expected it there. "
                          "Check `docker images` and the engine's log, then run `geolab image build` again.")
     return DEBIAN_BASE_IMAGE
+
+
+def docker_build(client: docker.DockerClient, context: Path, tag: str, progress: Progress,
+                 buildargs: dict[str, str], labels: dict[str, str], dockerfile: str = "Dockerfile") -> None:
+    """`docker build` of a prepared context with the engine's own builder (it sees local images and
+    pulls nothing), its steps shown as progress.
+
+    Raises:
+        ImageError: a step failed, or the engine refused the build.
+    """
+    progress(f"Building {tag} ...")
+    try:
+        stream = client.api.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
+                                  decode=True, buildargs=buildargs, labels=labels)
+        for event in stream:
+            if "error" in event:
+                raise ImageError(f"Building {tag} failed: {event['error'].strip()}. Read the build steps above, "
+                                 "then run `geolab image build` again.")
+            text = str(event.get("stream", "")).strip()
+            if text.startswith("Step ") or text.startswith("Successfully"):
+                progress(f"  {text}")
+    except APIError as exc:
+        raise ImageError(f"The Docker engine refused to build {tag}: {exc.explanation or exc}. "
+                         "Check `docker info` and free disk space, then run `geolab image build` again.") from exc
 
 
 def _recipe(base_id: str) -> str:
@@ -388,21 +428,7 @@ def build_image(client: docker.DockerClient, settings: LabSettings, progress: Pr
             target = ctx / name
             target.write_bytes((files / name).read_bytes())
             target.chmod(0o755 if name.endswith(".py") else 0o644)
-        progress(f"Building {LOCAL_IMAGE} on {base} ...")
-        try:
-            stream = client.api.build(
-                path=str(ctx), tag=LOCAL_IMAGE, rm=True, decode=True,
-                buildargs={"BASE_IMAGE": base, "PULSAR_VERSION": PULSAR_VERSION},
-                labels={LABEL_RECIPE: recipe, "org.opencontainers.image.version": PULSAR_VERSION},
-            )
-            for event in stream:
-                if "error" in event:
-                    raise ImageError(f"Building {LOCAL_IMAGE} failed: {event['error'].strip()}. Read the build "
-                                     "steps above, then run `geolab image build` again.")
-                text = str(event.get("stream", "")).strip()
-                if text.startswith("Step ") or text.startswith("Successfully"):
-                    progress(f"  {text}")
-        except APIError as exc:
-            raise ImageError(f"The Docker engine refused to build {LOCAL_IMAGE}: {exc.explanation or exc}. "
-                             "Check `docker info` and free disk space, then run `geolab image build` again.") from exc
+        docker_build(client, ctx, LOCAL_IMAGE, progress,
+                     buildargs={"BASE_IMAGE": base, "PULSAR_VERSION": PULSAR_VERSION},
+                     labels={LABEL_RECIPE: recipe, "org.opencontainers.image.version": PULSAR_VERSION})
     return LOCAL_IMAGE

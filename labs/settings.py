@@ -63,6 +63,9 @@ class LabSettings:
             read their state after the notebook ended.
         debian_mirror: the Debian mirror for the base image's root filesystem
             (``GEOLAB_DEBIAN_MIRROR``); None: the host's apt sources, else debootstrap's default.
+        control_socket: labs come from a trusted side through this control channel socket
+            (``GEOLAB_CONTROL``, set by the grader or the lab server inside a kernel without Docker).
+        control_token: the kernel's token for that channel (``GEOLAB_CONTROL_TOKEN``).
     """
 
     image: str | None = None
@@ -73,6 +76,8 @@ class LabSettings:
     lab_prefix: str = ""
     keep_labs: bool = False
     debian_mirror: str | None = None
+    control_socket: str | None = None
+    control_token: str = field(default="", repr=False)
 
 
 def _timeout(env: Mapping[str, str]) -> float:
@@ -174,4 +179,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> LabSettings:
         lab_prefix=_prefix(source),
         keep_labs=_flag(source, "GEOLAB_KEEP_LABS"),
         debian_mirror=_mirror(source),
+        control_socket=source.get("GEOLAB_CONTROL", "").strip() or None,
+        control_token=source.get("GEOLAB_CONTROL_TOKEN", ""),
     )

@@ -8,6 +8,7 @@ from functools import partial
 import pulsar
 import pytest
 
+import docker
 from labs.admin import PulsarAdmin
 from labs.errors import AdminError
 from labs.flows import collect, send_all
@@ -28,9 +29,9 @@ def subscribe_all(lab: Lab, topic: str, subscription: str) -> dict[str, pulsar.C
     return {c: lab.client(c).subscribe(topic, subscription) for c in lab.clusters}
 
 
-def test_lab_uses_a_shared_store_container(lab: Lab) -> None:
+def test_lab_uses_a_shared_store_container(lab: Lab, engine: docker.DockerClient) -> None:
     assert lab.topology.config_store is ConfigStore.SHARED
-    roles = {c.labels["org.geolab.role"] for c in lab._docker.containers.list(
+    roles = {c.labels["org.geolab.role"] for c in engine.containers.list(
         filters={"label": f"org.geolab.lab={lab.name}"})}
     assert roles == {"broker", "configuration-store"}
 

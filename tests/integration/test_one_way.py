@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+import docker
 from labs.errors import AdminError, LabConflictError
 from labs.flows import collect
 from labs.lab import Lab
@@ -74,12 +75,12 @@ def test_pulsar_perf_is_in_the_image(lab: Lab) -> None:
     assert "--rate" in output
 
 
-def test_restarting_the_same_lab_reattaches(lab: Lab) -> None:
-    before = {c.id for c in lab._docker.containers.list(filters={"label": f"org.geolab.lab={NAME}"})}
+def test_restarting_the_same_lab_reattaches(lab: Lab, engine: docker.DockerClient) -> None:
+    before = {c.id for c in engine.containers.list(filters={"label": f"org.geolab.lab={NAME}"})}
     again = Lab.start(one_way("beijing", "shanghai"), name=NAME)
     assert again.reattached
     assert again.endpoints == lab.endpoints
-    after = {c.id for c in lab._docker.containers.list(filters={"label": f"org.geolab.lab={NAME}"})}
+    after = {c.id for c in engine.containers.list(filters={"label": f"org.geolab.lab={NAME}"})}
     assert after == before
 
 

@@ -77,3 +77,11 @@ def test_all_lists_exactly_the_public_names(package: ModuleType) -> None:
     assert exported == sorted(exported, key=str.casefold), "keep __all__ sorted"
     assert len(set(exported)) == len(exported), "a name appears twice in __all__"
     assert set(exported) == public_names(package)
+
+
+def test_backend_and_control_channel_never_touch_docker() -> None:
+    docker_side = {"docker", "testcontainers", "labs.cluster", "labs.engine", "labs.docker_backend", "labs.image",
+                   "labs.faults"}
+    for module in ("backend", "control", "forward"):
+        found = imports_of(LABS / f"{module}.py")
+        assert not {m for m in found if m in docker_side or m.split(".")[0] in {"docker", "testcontainers"}}, module

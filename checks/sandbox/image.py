@@ -1,0 +1,151 @@
+"""The kernel image a graded submission runs in, built offline on the Pulsar image's Debian base.
+
+Nothing in the build reaches a registry or a package index: the host's pip downloads every wheel
+the kernel needs into GEOLAB_CACHE (a registry download a new machine repeats the same way), and the
+build installs them with `--no-index`. The installed `labs` and `checks` packages are copied in as
+they are, so the sandbox runs exactly the grader's code; a change of either rebuilds the image
+(the dependency layer stays cached).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from docker.errors import ImageNotFound
+
+import docker
+from labs.errors import ImageError
+from labs.image import LABEL_RECIPE, cache_folder, docker_build, ensure_debian_base, image_files
+from labs.settings import LabSettings
+
+Progress = Callable[[str], None]
+
+PACKAGE = "pulsar-geolab"
+KERNEL_DOCKERFILE = "Dockerfile.kernel"
+#: What a kernel never needs of the package's dependencies.
+NOT_IN_KERNEL = frozenset({"jupyterlab"})
+#: Package folders that stay out of the sandbox: the image files and the course notebooks.
+LEFT_OUT = frozenset({"dockerfiles", "notebooks", "__pycache__"})
+
+
+def kernel_image_name() -> str:
+    return f"geolab/kernel:{importlib.metadata.version(PACKAGE)}"
+
+
+def _name(requirement: str) -> str:
+    for stop in "<>=!~;[ ":
+        requirement = requirement.split(stop, 1)[0]
+    return requirement.strip()
+
+
+def kernel_requirements() -> list[str]:
+    """The package's runtime dependencies (no extras, no JupyterLab) and ipykernel, each pinned to the
+    version installed here, so the sandbox runs what the grader runs."""
+    names = {_name(r) for r in importlib.metadata.requires(PACKAGE) or () if "extra ==" not in r}
+    names = (names - NOT_IN_KERNEL) | {"ipykernel"}
+    return sorted(f"{name}=={importlib.metadata.version(name)}" for name in names)
+
+
+def _package_roots() -> list[Path]:
+    import checks
+    import labs
+
+    return [Path(labs.__file__).parent, Path(checks.__file__).parent]
+
+
+def _site_files() -> list[tuple[Path, Path]]:
+    """(source, path inside site/) for every file of the two packages, the left-out folders excluded."""
+    found: list[tuple[Path, Path]] = []
+    for root in _package_roots():
+        for path in sorted(root.rglob("*")):
+            relative = path.relative_to(root.parent)
+            if path.is_file() and not LEFT_OUT.intersection(relative.parts[1:]) and path.suffix != ".pyc":
+                found.append((path, relative))
+    return found
+
+
+def _recipe(base_id: str, requirements: list[str], dockerfile: bytes, files: list[tuple[Path, Path]]) -> str:
+    digest = hashlib.sha256()
+    for part in (base_id, *requirements):
+        digest.update(part.encode())
+    digest.update(dockerfile)
+    for source, relative in files:
+        digest.update(str(relative).encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _platform_tags() -> list[str]:
+    machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(
+        platform.machine().lower())
+    if machine is None:
+        raise ImageError(f"The kernel image is built for x86_64 or aarch64; this machine is {platform.machine()}. "
+                         "Grade on an x86_64 or arm64 host.")
+    return [f"manylinux_2_{minor}_{machine}" for minor in range(36, 16, -1)] + [f"manylinux2014_{machine}"]
+
+
+def download_wheels(requirements: list[str], settings: LabSettings, progress: Progress) -> Path:
+    """Every wheel the kernel needs, for Debian bookworm's Python 3.11, into GEOLAB_CACHE/kernel-wheels."""
+    target = cache_folder(settings, "kernel-wheels")
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+               "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
+               "--dest", str(target)]
+    for tag in _platform_tags():
+        command += ["--platform", tag]
+    progress(f"Downloading the kernel's {len(requirements)} dependencies as wheels into {target} ...")
+    result = subprocess.run([*command, *requirements], capture_output=True, text=True)
+    if result.returncode != 0:
+        last = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise ImageError(
+            f"pip could not download the kernel's wheels (exit {result.returncode}); expected every one of "
+            f"{requirements} for Python 3.11. Check pip's access to its index, then run `geolab image build` "
+            f"again.\nLast lines:\n{last}"
+        )
+    return target
+
+
+def build_kernel_image(client: docker.DockerClient, settings: LabSettings, progress: Progress) -> str:
+    """Build the kernel image (a second build with nothing changed returns in seconds).
+
+    Raises:
+        ImageError: the base, the wheels or the build failed.
+    """
+    name = kernel_image_name()
+    dockerfile = (image_files() / KERNEL_DOCKERFILE).read_bytes()
+    base = ensure_debian_base(client, settings, progress)
+    requirements = kernel_requirements()
+    files = _site_files()
+    recipe = _recipe(client.images.get(base).id, requirements, dockerfile, files)
+    try:
+        if client.images.get(name).labels.get(LABEL_RECIPE) == recipe:
+            progress(f"{name} is up to date (recipe {recipe}).")
+            return name
+    except ImageNotFound:
+        pass
+    wheels = download_wheels(requirements, settings, progress)
+    with tempfile.TemporaryDirectory(prefix="geolab-kernel-", dir=cache_folder(settings, "work")) as context:
+        ctx = Path(context)
+        (ctx / KERNEL_DOCKERFILE).write_bytes(dockerfile)
+        (ctx / "requirements.txt").write_text("\n".join(requirements) + "\n")
+        (ctx / "wheels").mkdir()
+        for wheel in wheels.glob("*.whl"):
+            try:
+                os.link(wheel, ctx / "wheels" / wheel.name)
+            except OSError:
+                shutil.copy2(wheel, ctx / "wheels" / wheel.name)
+        for source, relative in files:
+            target = ctx / "site" / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+        docker_build(client, ctx, name, progress, buildargs={"BASE_IMAGE": base},
+                     labels={LABEL_RECIPE: recipe}, dockerfile=KERNEL_DOCKERFILE)
+    return name

@@ -1,0 +1,318 @@
+"""The control channel: a kernel without Docker gets its lab from a trusted side that owns Docker.
+
+Transport: HTTP over a Unix socket that only the kernel's container can see, plus a bearer token.
+The verbs are a closed set, the ones a notebook needs for its own lab (no Docker passthrough):
+
+    POST   /v1/labs                                  start (or reattach) {topology, name, configure, probe}
+    GET    /v1/labs/{lab}                            the lab's record
+    DELETE /v1/labs/{lab}                            remove it (the trusted side may keep it)
+    GET    /v1/labs/{lab}/clusters/{cluster}         its state
+    POST   /v1/labs/{lab}/clusters/{cluster}/{kill|stop|start}
+    POST   /v1/labs/{lab}/links/{a}/{b}/{cut|heal}
+    POST   /v1/calls/{verb}                          verbs a trusted side adds (the grader's records)
+
+Every answer is a stream of JSON lines: progress lines, then one result or one error. Errors keep
+their `LabError` class across the channel. `ControlBackend` is the kernel's side (a `Backend` for
+`Lab`); `ControlServer` serves a `ControlHandler` (the trusted side's policy and Docker backend).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import os
+import re
+import socketserver
+import threading
+from collections.abc import Callable, Mapping
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+
+from labs import errors
+from labs.backend import ClusterEndpoint, LabRecord
+from labs.errors import LabError, UsageError
+from labs.forward import Forward, Forwarder
+from labs.topology import Topology
+
+Progress = Callable[[str], None]
+JSON = Any
+MAX_BODY = 64 * 1024
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}$")
+ACTIONS = frozenset({"kill", "stop", "start"})
+LINK_ACTIONS = frozenset({"cut", "heal"})
+#: Error classes that cross the channel by name; anything else arrives as LabError.
+KNOWN_ERRORS: dict[str, type[LabError]] = {
+    cls.__name__: cls for cls in vars(errors).values()
+    if isinstance(cls, type) and issubclass(cls, LabError) and cls is not errors.AdminError
+    and not issubclass(cls, errors.AdminError)
+}
+
+
+# ------------------------------------------------------------------------------ wire format
+
+
+def record_to_wire(record: LabRecord, forwards: tuple[Forward, ...] = ()) -> dict[str, JSON]:
+    return {
+        "name": record.name,
+        "topology": record.topology.to_json(),
+        "endpoints": {c: {"service_url": e.service_url, "admin_url": e.admin_url, "container": e.container}
+                      for c, e in record.endpoints.items()},
+        "reattached": record.reattached,
+        "configured": record.configured,
+        "forwards": [[f.port, f.target_host, f.target_port] for f in forwards],
+    }
+
+
+def record_from_wire(data: Mapping[str, JSON]) -> tuple[LabRecord, tuple[Forward, ...]]:
+    try:
+        topology = Topology.from_json(data["topology"])
+        endpoints = {c: ClusterEndpoint(c, str(e["service_url"]), str(e["admin_url"]), str(e["container"]))
+                     for c, e in data["endpoints"].items()}
+        forwards = tuple(Forward(int(p), str(h), int(t)) for p, h, t in data.get("forwards", []))
+        record = LabRecord(str(data["name"]), topology, endpoints, bool(data["reattached"]), bool(data["configured"]))
+    except (LookupError, TypeError, ValueError) as exc:
+        raise LabError(f"The control channel sent a lab record this kernel cannot read ({exc}); expected the "
+                       "record format of this geolab version. Ask your instructor to check the grader.") from exc
+    return record, forwards
+
+
+def error_from_wire(data: Mapping[str, JSON]) -> LabError:
+    kind = KNOWN_ERRORS.get(str(data.get("type")), LabError)
+    return kind(str(data.get("message", "the control channel reported an error")))
+
+
+# ------------------------------------------------------------------------------ the kernel's side
+
+
+class ControlBackend:
+    """A `Backend` that asks the trusted side for everything; used when GEOLAB_CONTROL names a socket."""
+
+    def __init__(self, socket_path: str, token: str, timeout_s: float = 900.0) -> None:
+        if not Path(socket_path).exists():
+            raise LabError(f"No control channel at {socket_path}; expected the socket the grader or lab server "
+                           "provides. Unset GEOLAB_CONTROL to use Docker on this machine.")
+        self.socket_path = socket_path
+        self._http = httpx.Client(transport=httpx.HTTPTransport(uds=socket_path), base_url="http://geolab",
+                                  headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s)
+        self._forwarders: dict[int, Forwarder] = {}
+
+    def _call(self, method: str, path: str, body: JSON = None, progress: Progress | None = None) -> JSON:
+        try:
+            with self._http.stream(method, path, json=body) as response:
+                result: JSON = None
+                for line in response.iter_lines():
+                    if not line.strip():
+                        continue
+                    message = json.loads(line)
+                    if "progress" in message and progress is not None:
+                        progress(str(message["progress"]))
+                    elif "error" in message:
+                        raise error_from_wire(message["error"])
+                    elif "result" in message:
+                        result = message["result"]
+                return result
+        except LabError:
+            raise
+        except httpx.HTTPError as exc:
+            raise errors.EngineError(
+                f"The control channel at {self.socket_path} did not answer {method} {path} ({type(exc).__name__}); "
+                "expected the grader or lab server to. Run the cell again; if it keeps failing, tell your instructor."
+            ) from exc
+        except ValueError as exc:
+            raise LabError(f"The control channel answered {method} {path} with something that is not JSON lines; "
+                           "expected this geolab version's protocol.") from exc
+
+    def _record(self, data: JSON) -> LabRecord:
+        record, forwards = record_from_wire(data)
+        for forward in forwards:
+            if forward.port not in self._forwarders:
+                self._forwarders[forward.port] = Forwarder((forward,)).start()
+        return record
+
+    def start(self, topology: Topology, name: str, base_port: int | None, configure: bool, probe: bool,
+              progress: Progress) -> LabRecord:
+        body = {"topology": topology.to_json(), "name": name, "base_port": base_port, "configure": configure,
+                "probe": probe}
+        return self._record(self._call("POST", "/v1/labs", body, progress))
+
+    def attach(self, name: str) -> LabRecord:
+        return self._record(self._call("GET", f"/v1/labs/{name}"))
+
+    def remove(self, record: LabRecord) -> tuple[int, int]:
+        result = self._call("DELETE", f"/v1/labs/{record.name}") or {}
+        return int(result.get("containers", 0)), int(result.get("networks", 0))
+
+    def cluster_state(self, record: LabRecord, cluster: str) -> str:
+        return str((self._call("GET", f"/v1/labs/{record.name}/clusters/{cluster}") or {}).get("state", "missing"))
+
+    def kill_cluster(self, record: LabRecord, cluster: str) -> None:
+        self._call("POST", f"/v1/labs/{record.name}/clusters/{cluster}/kill")
+
+    def stop_cluster(self, record: LabRecord, cluster: str) -> None:
+        self._call("POST", f"/v1/labs/{record.name}/clusters/{cluster}/stop")
+
+    def start_cluster(self, record: LabRecord, cluster: str, progress: Progress) -> float:
+        result = self._call("POST", f"/v1/labs/{record.name}/clusters/{cluster}/start", progress=progress) or {}
+        return float(result.get("seconds", 0.0))
+
+    def cut_link(self, record: LabRecord, a: str, b: str) -> None:
+        self._call("POST", f"/v1/labs/{record.name}/links/{a}/{b}/cut")
+
+    def heal_link(self, record: LabRecord, a: str, b: str) -> None:
+        self._call("POST", f"/v1/labs/{record.name}/links/{a}/{b}/heal")
+
+    def exec(self, record: LabRecord, cluster: str, command: tuple[str, ...]) -> tuple[int, str]:
+        raise UsageError(f"lab.exec({cluster!r}, ...) runs commands inside a cluster's container, which only a lab "
+                         "on your own machine allows; expected a lab started with Docker here. Use lab.admin(...) "
+                         "for the same through Pulsar's admin API.")
+
+    def call(self, verb: str, body: JSON = None) -> JSON:
+        """A verb the trusted side adds (the grader's records); see `ControlHandler.call`."""
+        return self._call("POST", f"/v1/calls/{verb}", body)
+
+    def close(self) -> None:
+        for forwarder in self._forwarders.values():
+            forwarder.stop()
+        self._forwarders.clear()
+        self._http.close()
+
+
+# ------------------------------------------------------------------------------ the trusted side
+
+
+class ControlHandler(Protocol):
+    """What a trusted side does for a kernel; it decides what is allowed (names are checked for form
+    before they reach it)."""
+
+    def start(self, topology: Topology, name: str, base_port: int | None, configure: bool, probe: bool,
+              progress: Progress) -> tuple[LabRecord, tuple[Forward, ...]]: ...
+
+    def attach(self, name: str) -> tuple[LabRecord, tuple[Forward, ...]]: ...
+
+    def remove(self, name: str) -> tuple[int, int]: ...
+
+    def cluster_state(self, name: str, cluster: str) -> str: ...
+
+    def cluster_action(self, name: str, cluster: str, action: str, progress: Progress) -> float: ...
+
+    def link_action(self, name: str, a: str, b: str, action: str) -> None: ...
+
+    def call(self, verb: str, body: JSON) -> JSON: ...
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class ControlServer:
+    """Serves one `ControlHandler` on a Unix socket, for one kernel holding `token`."""
+
+    def __init__(self, socket_path: Path, token: str, handler: ControlHandler) -> None:
+        self.socket_path = socket_path
+        self.token = token
+        self.handler = handler
+        self.requests: list[str] = []  # an audit log: method and path of every request, refused ones too
+        self._server = _Server(str(socket_path), self._request_class())
+        os.chmod(socket_path, 0o666)  # the kernel runs as another user; the socket's folder is its only door
+
+    def _request_class(self) -> type[BaseHTTPRequestHandler]:
+        outer = self
+
+        class Request(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # the body ends when the connection closes: lines can stream
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib's name)
+                return
+
+            def do_GET(self) -> None:  # noqa: N802 (stdlib's name)
+                outer._handle(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802
+                outer._handle(self, "POST")
+
+            def do_DELETE(self) -> None:  # noqa: N802
+                outer._handle(self, "DELETE")
+
+        return Request
+
+    def start(self) -> ControlServer:
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="geolab-control",
+                         daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.socket_path.unlink(missing_ok=True)
+
+    def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
+        self.requests.append(f"{method} {request.path}")
+        request.send_response(200)
+        request.send_header("Content-Type", "application/x-ndjson")
+        request.end_headers()
+
+        def send(message: JSON) -> None:
+            try:
+                request.wfile.write(json.dumps(message).encode() + b"\n")
+                request.wfile.flush()
+            except OSError:
+                pass  # the kernel went away; nothing to tell it
+
+        try:
+            given = request.headers.get("Authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+                raise UsageError("The control channel refused a request without this kernel's token; expected the "
+                                 "token the grader or lab server gave this kernel.")
+            length = int(request.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                raise UsageError(f"The control channel refused a {length}-byte request; expected at most {MAX_BODY}.")
+            body = json.loads(request.rfile.read(length) or b"null") if length else None
+            result = self._route(method, request.path, body, lambda line: send({"progress": line}))
+            send({"result": result})
+        except LabError as exc:
+            send({"error": {"type": type(exc).__name__, "message": str(exc)}})
+        except Exception as exc:  # a bug on the trusted side must not hang the kernel
+            send({"error": {"type": "LabError", "message": f"The trusted side failed: {type(exc).__name__}: "
+                                                          f"{str(exc)[:300]}. Tell your instructor."}})
+
+    def _route(self, method: str, path: str, body: JSON, progress: Progress) -> JSON:
+        parts = [p for p in path.split("?")[0].split("/") if p]
+        if parts[:2] == ["v1", "calls"] and len(parts) == 3 and method == "POST":
+            return self.handler.call(_name(parts[2]), body)
+        if parts[:2] != ["v1", "labs"]:
+            raise UsageError(f"The control channel has no {method} {path}; expected one of its lab verbs.")
+        rest = parts[2:]
+        if not rest and method == "POST":
+            if not isinstance(body, dict):
+                raise UsageError("A lab start needs a JSON object; expected {topology, name, configure, probe}.")
+            topology = Topology.from_json(str(body.get("topology")))
+            base_port = body.get("base_port")
+            record, forwards = self.handler.start(
+                topology, _name(str(body.get("name"))), int(base_port) if base_port is not None else None,
+                bool(body.get("configure", True)), bool(body.get("probe", True)), progress)
+            return record_to_wire(record, forwards)
+        if len(rest) == 1 and method == "GET":
+            return record_to_wire(*self.handler.attach(_name(rest[0])))
+        if len(rest) == 1 and method == "DELETE":
+            containers, networks = self.handler.remove(_name(rest[0]))
+            return {"containers": containers, "networks": networks}
+        if len(rest) == 3 and rest[1] == "clusters" and method == "GET":
+            return {"state": self.handler.cluster_state(_name(rest[0]), _name(rest[2]))}
+        if len(rest) == 4 and rest[1] == "clusters" and rest[3] in ACTIONS and method == "POST":
+            seconds = self.handler.cluster_action(_name(rest[0]), _name(rest[2]), rest[3], progress)
+            return {"seconds": seconds}
+        if len(rest) == 5 and rest[1] == "links" and rest[4] in LINK_ACTIONS and method == "POST":
+            self.handler.link_action(_name(rest[0]), _name(rest[2]), _name(rest[3]), rest[4])
+            return {}
+        raise UsageError(f"The control channel has no {method} {path}; expected one of its lab verbs.")
+
+
+def _name(value: str) -> str:
+    if not NAME.match(value):
+        raise UsageError(f"{value[:80]!r} is not a lab, cluster or verb name; expected lowercase letters, digits "
+                         "and '-'.")
+    return value

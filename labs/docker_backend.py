@@ -1,0 +1,322 @@
+"""The Docker backend: labs on this host's Docker engine, started through Testcontainers.
+
+Owns everything Docker a lab needs beyond one container (labs/cluster.py has the containers, ports,
+health waits and cleanup): the lab's networks (one per cluster pair, so one link can be cut; one per
+cluster for its published ports; one for a shared configuration store), the parallel launch,
+removing what an interrupted start left, reattaching, the records read back from container labels,
+and the faults. Knows nothing of tenants, namespaces or lessons.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from itertools import combinations
+
+from docker.errors import NotFound
+from docker.models.containers import Container
+from docker.types import EndpointConfig
+
+import docker
+from labs import faults
+from labs.backend import ClusterEndpoint, LabRecord
+from labs.cluster import (
+    ROLE_BROKER,
+    ROLE_STORE,
+    STORE_ALIAS,
+    ConfigurationStoreContainer,
+    HostPorts,
+    PulsarContainer,
+    allocate_ports,
+    container_name,
+    create_network,
+    lab_containers,
+    lab_labels,
+    link_network,
+    network_name,
+    remove_lab,
+    wait_healthy,
+    wait_started,
+    wait_store_ready,
+)
+from labs.engine import docker_client, engine_calls
+from labs.errors import LabConflictError, LabNotFoundError
+from labs.image import resolve_image
+from labs.settings import (
+    LABEL_CLUSTER,
+    LABEL_LAB,
+    LABEL_PORTS,
+    LABEL_ROLE,
+    LABEL_TOPOLOGY,
+    LOOPBACK,
+    LabSettings,
+)
+from labs.topology import ConfigStore, Topology
+
+Progress = Callable[[str], None]
+
+
+def pair_networks(lab: str, topology: Topology) -> dict[tuple[str, str], str]:
+    """One network per cluster pair: the link between them, which `cut_link` removes."""
+    return {(a, b): link_network(lab, a, b) for a, b in combinations(topology.clusters, 2)}
+
+
+def _endpoint(client: docker.DockerClient, alias: str) -> EndpointConfig:
+    return EndpointConfig(client.api.api_version, aliases=[alias])
+
+
+def remove_quietly(client: docker.DockerClient, lab: str, progress: Progress) -> None:
+    """Remove what a failed start made; when even that fails (the engine is gone), say how to finish it."""
+    try:
+        remove_lab(client, lab)
+    except Exception as exc:  # the original error matters more; this one only changes the advice
+        progress(f"Could not remove lab {lab!r} ({type(exc).__name__}); run `geolab down {lab}` once Docker answers.")
+
+
+def incomplete(client: docker.DockerClient, lab: str, topology: Topology, containers: list[Container]) -> str:
+    """What is missing from a lab an interrupted start left behind ("" when nothing is, or when there
+    is no lab). A lab with another topology is not judged here: reattaching refuses it."""
+    if {c.labels.get(LABEL_TOPOLOGY) for c in containers} - {topology.to_json()}:
+        return ""
+    networks = {n.name for n in client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"})}
+    if not containers:
+        return f"networks {sorted(networks)} without containers" if networks else ""
+    clusters = {c.labels.get(LABEL_CLUSTER) for c in containers if c.labels.get(LABEL_ROLE) == ROLE_BROKER}
+    missing = [c for c in topology.clusters if c not in clusters]
+    if missing:
+        return f"clusters {missing} have no container"
+    stores = [c for c in containers if c.labels.get(LABEL_ROLE) == ROLE_STORE]
+    if topology.config_store is ConfigStore.SHARED:
+        if not stores:
+            return "the configuration store has no container"
+        store_network = network_name(lab, "store")
+        # a broker started without its way to the store gives up on it and exits
+        cut_off = [c.labels.get(LABEL_CLUSTER) for c in containers
+                   if c.labels.get(LABEL_ROLE) == ROLE_BROKER
+                   and store_network not in (c.attrs.get("NetworkSettings", {}).get("Networks") or {})]
+        if cut_off:
+            return f"clusters {cut_off} are not on the configuration store's network"
+    wanted = set(pair_networks(lab, topology).values()) | {network_name(lab, "cluster", c) for c in topology.clusters}
+    if wanted - networks:
+        return f"networks {sorted(wanted - networks)} are missing"
+    return ""
+
+
+def record_from_containers(name: str, containers: list[Container], reattached: bool = False) -> LabRecord:
+    """A lab's record read back from its containers' labels (for `Lab.attach` and reattaching)."""
+    brokers = [c for c in containers if c.labels.get(LABEL_ROLE) == ROLE_BROKER]
+    if not brokers:
+        raise LabNotFoundError(
+            f"Lab {name!r} has no cluster containers left; expected one per cluster. "
+            f"Run `geolab down {name}` and start it again."
+        )
+    endpoints = {}
+    try:
+        topology = Topology.from_json(brokers[0].labels[LABEL_TOPOLOGY])
+        for container in brokers:
+            cluster = container.labels[LABEL_CLUSTER]
+            ports = json.loads(container.labels[LABEL_PORTS])
+            endpoints[cluster] = ClusterEndpoint(
+                cluster, f"pulsar://{LOOPBACK}:{int(ports['broker'])}", f"http://{LOOPBACK}:{int(ports['http'])}",
+                container.name,
+            )
+    except (LookupError, TypeError, ValueError) as exc:  # labels this version cannot read
+        raise LabConflictError(
+            f"Lab {name!r} carries labels this version of geolab cannot read ({type(exc).__name__}: {exc}); "
+            f"expected the labels `geolab up` writes. Remove it with `geolab down {name}` and start it again."
+        ) from exc
+    missing = [c for c in topology.clusters if c not in endpoints]
+    if missing:
+        raise LabNotFoundError(
+            f"Lab {name!r} is incomplete: clusters {missing} have no container. "
+            f"Run `geolab down {name}` and start the lab again."
+        )
+    return LabRecord(name, topology, endpoints, reattached=reattached)
+
+
+class DockerBackend:
+    """Labs on this host's Docker engine (see the module docstring)."""
+
+    def __init__(self, settings: LabSettings, client: docker.DockerClient | None = None) -> None:
+        self.settings = settings
+        self.docker = client or docker_client()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, topology: Topology, name: str, base_port: int | None, configure: bool, probe: bool,
+              progress: Progress) -> LabRecord:
+        """Provision the lab, or reattach to it; registering clusters and probing is the facade's job."""
+        with engine_calls(f"start lab {name!r}", f"Run `geolab down {name}`, then start the lab again."):
+            existing = lab_containers(self.docker, name)
+            leftover = incomplete(self.docker, name, topology, existing)
+            if leftover:
+                progress(f"Lab {name!r} was left half-made by an interrupted start ({leftover}); "
+                         "removing it and starting again.")
+                remove_lab(self.docker, name)
+                existing = []
+            if existing:
+                return self._reattach(name, topology, existing, progress)
+            image = resolve_image(self.docker, self.settings, progress)
+            ports = allocate_ports(topology.clusters, base_port)
+            return self._provision(name, topology, image, ports, progress)
+
+    def _provision(self, name: str, topology: Topology, image: str, ports: dict[str, HostPorts],
+                   progress: Progress) -> LabRecord:
+        client, settings = self.docker, self.settings
+        topology_json = topology.to_json()
+        networks = pair_networks(name, topology)
+        try:
+            for network in networks.values():
+                create_network(client, network, name)
+            store_network = None
+            if topology.config_store is ConfigStore.SHARED:
+                store_network = network_name(name, "store")
+                create_network(client, store_network, name)
+                progress("Starting the shared configuration store (global ZooKeeper) ...")
+                store = ConfigurationStoreContainer(image).with_name(container_name(name, STORE_ALIAS))
+                store.with_kwargs(
+                    labels=lab_labels(name, ROLE_STORE, topology_json), network=store_network,
+                    networking_config={store_network: _endpoint(client, STORE_ALIAS)},
+                )
+                store.start()  # brokers start beside it and connect once ZooKeeper listens
+
+            def launch(cluster: str) -> float:
+                # The cluster's own network carries its published ports; pair networks carry
+                # replication (cutting one leaves the ports reachable); the store network, ZooKeeper.
+                own = [net for pair, net in networks.items() if cluster in pair and pair[0] != pair[1]]
+                if store_network:
+                    own.append(store_network)
+                first = network_name(name, "cluster", cluster)
+                create_network(client, first, name)
+                container = (
+                    PulsarContainer(image, cluster)
+                    .with_host_ports(ports[cluster])
+                    .with_memory(settings.broker_memory, settings.broker_gc)
+                    .with_name(container_name(name, cluster))
+                )
+                if store_network:
+                    container.with_configuration_store(ConfigurationStoreContainer.url())
+                container.with_kwargs(
+                    labels=lab_labels(name, ROLE_BROKER, topology_json, cluster, ports[cluster]),
+                    network=first,
+                    networking_config={first: _endpoint(client, cluster)},
+                )
+                progress(f"[{cluster}] starting Pulsar {image} on {LOOPBACK}:{ports[cluster].broker} ...")
+                container.start()
+                wrapped = container.get_wrapped_container()
+                for net in own:
+                    if net != first:
+                        client.networks.get(net).connect(wrapped, aliases=[cluster])
+                waited = wait_healthy(wrapped, cluster, container.get_admin_url(), settings.start_timeout_s)
+                progress(f"[{cluster}] healthy after {waited:.1f} s")
+                return waited
+
+            def store_ready() -> float:
+                wait_store_ready(store.get_wrapped_container(), settings.start_timeout_s)
+                progress("Configuration store ready.")
+                return 0.0
+
+            with ThreadPoolExecutor(max_workers=len(topology.clusters) + 1) as pool:
+                tasks = [pool.submit(store_ready)] if store_network else []
+                tasks += [pool.submit(launch, c) for c in topology.clusters]
+                for future in tasks:
+                    future.result()
+        except BaseException:
+            progress(f"Start of lab {name!r} failed; removing its containers and networks.")
+            remove_quietly(client, name, progress)
+            raise
+        endpoints = {
+            c: ClusterEndpoint(c, f"pulsar://{LOOPBACK}:{ports[c].broker}", f"http://{LOOPBACK}:{ports[c].http}",
+                               container_name(name, c))
+            for c in topology.clusters
+        }
+        return LabRecord(name, topology, endpoints)
+
+    def _reattach(self, name: str, topology: Topology, containers: list[Container], progress: Progress
+                  ) -> LabRecord:
+        found = {c.labels.get(LABEL_TOPOLOGY) for c in containers}
+        if found != {topology.to_json()}:
+            raise LabConflictError(
+                f"A lab named {name!r} is already running with another topology "
+                f"({sorted(t or '?' for t in found)[0]}); expected {topology.to_json()}. "
+                f"Stop it with `geolab down {name}` (or lab.stop()), or start this one with another name=."
+            )
+        record = record_from_containers(name, containers, reattached=True)
+        for a, b in combinations(topology.clusters, 2):  # a cut link (or a start cut short) is restored
+            self.heal_link(record, a, b)
+        stopped = [c for c in containers if c.status != "running"]
+        for container in sorted(stopped, key=lambda c: c.labels.get(LABEL_ROLE) != ROLE_STORE):
+            progress(f"Restarting {container.name} ...")
+            container.start()
+        restarted = {c.labels.get(LABEL_CLUSTER) for c in stopped}
+        timeout = self.settings.start_timeout_s
+        for cluster, endpoint in record.endpoints.items():
+            if cluster in restarted:
+                wait_started(self.container(record, cluster), cluster, endpoint.admin_url, timeout, progress)
+            else:
+                wait_healthy(self.container(record, cluster), cluster, endpoint.admin_url, timeout)
+        progress(f"Reattached to running lab {name!r}.")
+        return record
+
+    def attach(self, name: str) -> LabRecord:
+        containers = lab_containers(self.docker, name)
+        if not containers:
+            raise LabNotFoundError(
+                f"No lab named {name!r} is running; expected one of those `geolab status` lists. "
+                "Start it with `geolab up` or Lab.start(...)."
+            )
+        return record_from_containers(name, containers)
+
+    def remove(self, record: LabRecord) -> tuple[int, int]:
+        return remove_lab(self.docker, record.name)
+
+    def close(self) -> None:
+        self.docker.close()
+
+    # ------------------------------------------------------------------ containers and faults
+
+    def container(self, record: LabRecord, cluster: str) -> Container:
+        try:
+            return self.docker.containers.get(record.endpoints[cluster].container)
+        except NotFound:
+            raise LabNotFoundError(
+                f"The container of cluster {cluster!r} ({record.endpoints[cluster].container}) is gone; expected "
+                f"it to exist, running or stopped. Run `geolab down {record.name}` and start the lab again."
+            ) from None
+
+    def cluster_state(self, record: LabRecord, cluster: str) -> str:
+        try:
+            return str(self.container(record, cluster).status)
+        except LabNotFoundError:
+            return "missing"
+
+    def kill_cluster(self, record: LabRecord, cluster: str) -> None:
+        faults.kill_cluster(self.container(record, cluster))
+
+    def stop_cluster(self, record: LabRecord, cluster: str) -> None:
+        faults.stop_cluster(self.container(record, cluster))
+
+    def start_cluster(self, record: LabRecord, cluster: str, progress: Progress) -> float:
+        container = self.container(record, cluster)
+        faults.start_cluster(container)
+        return wait_started(container, cluster, record.endpoints[cluster].admin_url, self.settings.start_timeout_s,
+                            progress)
+
+    def _ordered(self, record: LabRecord, a: str, b: str) -> tuple[str, str]:
+        first, second = sorted((a, b), key=record.topology.clusters.index)
+        return first, second
+
+    def cut_link(self, record: LabRecord, a: str, b: str) -> None:
+        first, second = self._ordered(record, a, b)
+        faults.cut_link(self.docker, link_network(record.name, first, second), self.container(record, first),
+                        self.container(record, second), (first, second))
+
+    def heal_link(self, record: LabRecord, a: str, b: str) -> None:
+        first, second = self._ordered(record, a, b)
+        faults.heal_link(self.docker, link_network(record.name, first, second), self.container(record, first),
+                         self.container(record, second), (first, second))
+
+    def exec(self, record: LabRecord, cluster: str, command: tuple[str, ...]) -> tuple[int, str]:
+        code, output = self.container(record, cluster).exec_run(list(command))
+        return int(code), output.decode(errors="replace")
