@@ -11,6 +11,16 @@ from dataclasses import dataclass, field
 from html import escape
 
 from labs.lab import Lab
+from labs.topology import Topology
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    """The lab an assignment's notebook starts: what a graded run may ask the grader for."""
+
+    topology: Topology
+    name: str
+    configure: bool = True
 
 
 @dataclass(frozen=True)

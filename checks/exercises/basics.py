@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from checks.engine.model import Case, Exercise, Outcome
+from checks.engine.model import Case, Exercise, LabSpec, Outcome
 from checks.engine.probes import delivery
 from labs.errors import AdminError
 from labs.lab import Lab
+from labs.topology import full_mesh
 
 NOTEBOOK = "01_replication_basics"
+LAB = LabSpec(full_mesh("beijing", "shanghai", config_store="independent"), "basics", configure=False)
 NAMESPACE = "geolab/geo"
 PAIR = ("beijing", "shanghai")
 

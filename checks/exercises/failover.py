@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from checks.engine.model import Case, Exercise, Outcome
+from checks.engine.model import Case, Exercise, LabSpec, Outcome
 from labs.errors import AdminError
 from labs.lab import Lab
+from labs.topology import failover
 
 NOTEBOOK = "04_failover"
+LAB = LabSpec(failover(active="beijing", standby="shanghai"), "failover")
 SUBSCRIPTION = "billing"
 
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import pulsar
 
-from checks.engine.model import Case, Exercise, Outcome
+from checks.engine.model import Case, Exercise, LabSpec, Outcome
 from labs.admin import ExaminedMessage
 from labs.errors import AdminError, WaitTimeout
 from labs.flows import collect
 from labs.lab import Lab
+from labs.topology import full_mesh as mesh
 from labs.waiting import wait_for
 
 NOTEBOOK = "02_full_mesh"
+LAB = LabSpec(mesh("beijing", "shanghai", "guangzhou"), "full-mesh")
 CLUSTERS = ("beijing", "shanghai", "guangzhou")
 PAYMENTS = "geolab/payments"
 SELECTIVE = b"for shanghai"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from checks.engine.model import Case, Exercise, Outcome
+from checks.engine.model import Case, Exercise, LabSpec, Outcome
 from checks.engine.probes import delivery
 from labs.lab import Lab
+from labs.topology import one_way
 
 NOTEBOOK = "03_one_way"
+LAB = LabSpec(one_way("beijing", "shanghai", "guangzhou"), "one-way")
 NAMESPACE = "geolab/geo"
 ALL = ["beijing", "guangzhou", "shanghai"]
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from checks.engine.model import Case, Exercise, Outcome
+from checks.engine.model import Case, Exercise, LabSpec, Outcome
 from labs.errors import AdminError
 from labs.lab import Lab
+from labs.topology import full_mesh
 
 NOTEBOOK = "05_operations"
+LAB = LabSpec(full_mesh("beijing", "shanghai", config_store="independent"), "operations")
 NAMESPACE = "geolab/geo"
 
 

@@ -1,0 +1,147 @@
+"""The grader's side of a graded run's control channel: it owns the submission's labs.
+
+A sandboxed kernel may start exactly the lab its assignment uses (topology, name, configure), see
+its state, kill, stop and start its clusters and cut and heal its links; nothing else. The grader
+starts the lab on its own Docker engine, attaches the clusters to the sandbox's network under their
+cluster names, and keeps the lab's record itself: the checks read that record afterwards, never a
+label or a name a submission could forge. `lab.stop()` in the notebook leaves the lab to the grader.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import docker
+from checks.engine.model import LabSpec
+from labs.backend import ClusterEndpoint, LabRecord
+from labs.docker_backend import DockerBackend
+from labs.errors import LabNotFoundError, UsageError
+from labs.forward import Forward
+from labs.lab import Lab
+from labs.settings import HTTP_PORT
+from labs.topology import Topology
+
+Progress = Callable[[str], None]
+
+
+class GradedLabs:
+    """A `labs.control.ControlHandler` for one submission (see the module docstring)."""
+
+    def __init__(self, spec: LabSpec, prefix: str, sandbox_network: str, backend: DockerBackend) -> None:
+        self.spec = spec
+        self.prefix = prefix
+        self.sandbox_network = sandbox_network
+        self.backend = backend
+        self.lab: Lab | None = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ what the kernel may ask
+
+    def start(self, topology: Topology, name: str, base_port: int | None, configure: bool, probe: bool,
+              progress: Progress) -> tuple[LabRecord, tuple[Forward, ...]]:
+        wanted = self.spec
+        if (topology.to_json(), name, configure) != (wanted.topology.to_json(), wanted.name, wanted.configure):
+            raise UsageError(
+                f"A graded run starts only the lab of its assignment; expected Lab.start({wanted.topology.kind} "
+                f"{list(wanted.topology.clusters)}, name={wanted.name!r}, configure={wanted.configure}), got "
+                f"{topology.kind} {list(topology.clusters)}, name={name!r}, configure={configure}."
+            )
+        if base_port is not None:
+            raise UsageError("A graded run picks its own ports; expected no base_port. Remove base_port=... .")
+        with self._lock:
+            if self.lab is None:
+                self.lab = Lab.start(topology, name=self.prefix + name, configure=configure, probe=probe,
+                                     progress=progress, backend=self.backend)
+                self._join_sandbox_network(self.lab)
+            else:
+                progress(f"Reattached to running lab {name!r}.")
+        return self._view(self.lab)
+
+    def attach(self, name: str) -> tuple[LabRecord, tuple[Forward, ...]]:
+        return self._view(self._lab(name))
+
+    def remove(self, name: str) -> tuple[int, int]:
+        self._lab(name)
+        return 0, 0  # the grader removes it after the checks
+
+    def cluster_state(self, name: str, cluster: str) -> str:
+        lab = self._lab(name)
+        return lab.backend.cluster_state(lab.record, self._cluster(lab, cluster))
+
+    def cluster_action(self, name: str, cluster: str, action: str, progress: Progress) -> float:
+        lab = self._lab(name)
+        cluster = self._cluster(lab, cluster)
+        if action == "kill":
+            lab.kill(cluster)
+        elif action == "stop":
+            lab.stop_cluster(cluster)
+        else:
+            seconds = lab.start_cluster(cluster, progress)
+            self._join_sandbox_network(lab)  # a restarted container keeps its networks; this is a no-op then
+            return seconds
+        return 0.0
+
+    def link_action(self, name: str, a: str, b: str, action: str) -> None:
+        lab = self._lab(name)
+        first, second = self._cluster(lab, a), self._cluster(lab, b)
+        if first == second:
+            raise UsageError(f"A link joins two different clusters; got {a!r} twice.")
+        (lab.cut_link if action == "cut" else lab.heal_link)(first, second)
+
+    def call(self, verb: str, body: Any) -> Any:
+        raise UsageError(f"The grader has no verb {verb!r}; expected one of the lab verbs.")
+
+    # ------------------------------------------------------------------ helpers
+
+    def _lab(self, name: str) -> Lab:
+        if self.lab is None or name != self.spec.name:
+            raise LabNotFoundError(f"No lab named {name!r} in this graded run; expected {self.spec.name!r}, "
+                                   "started with Lab.start(...) first.")
+        return self.lab
+
+    @staticmethod
+    def _cluster(lab: Lab, cluster: str) -> str:
+        if cluster not in lab.clusters:
+            raise LabNotFoundError(f"Cluster {cluster!r} is not part of this lab; expected one of "
+                                   f"{list(lab.clusters)}.")
+        return cluster
+
+    def _join_sandbox_network(self, lab: Lab) -> None:
+        network = self.backend.docker.networks.get(self.sandbox_network)
+        network.reload()
+        attached = {c.id for c in network.containers}
+        for cluster in lab.clusters:
+            container = self.backend.container(lab.record, cluster)
+            if container.id not in attached:
+                network.connect(container, aliases=[cluster])
+
+    def _view(self, lab: Lab) -> tuple[LabRecord, tuple[Forward, ...]]:
+        """The lab as the sandbox reaches it: clusters by name on the sandbox network, and the
+        loopback address each broker advertises forwarded to it (for lookup redirects)."""
+        endpoints: dict[str, ClusterEndpoint] = {}
+        forwards: list[Forward] = []
+        for cluster, endpoint in lab.record.endpoints.items():
+            port = int(endpoint.service_url.rsplit(":", 1)[1])
+            endpoints[cluster] = ClusterEndpoint(cluster, f"pulsar://{cluster}:{port}", f"http://{cluster}:{HTTP_PORT}",
+                                                 endpoint.container)
+            forwards.append(Forward(port, cluster, port))
+        view = LabRecord(self.spec.name, lab.topology, endpoints, reattached=lab.reattached, configured=True)
+        return view, tuple(forwards)
+
+    def close(self) -> None:
+        """Remove the lab (after the checks)."""
+        if self.lab is not None:
+            self.lab.close()
+            self.backend.remove(self.lab.record)
+            self.lab = None
+
+
+def create_sandbox_network(client: docker.DockerClient, name: str, lab_label: str) -> str:
+    """An internal network (no route out) for one submission's kernel and its lab's clusters."""
+    from labs.settings import LABEL_LAB
+
+    client.networks.create(name, driver="bridge", internal=True, enable_ipv6=False,
+                           labels={LABEL_LAB: lab_label, "org.geolab.sandbox": "true"})
+    return name
