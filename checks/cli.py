@@ -40,7 +40,25 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_image(args: argparse.Namespace) -> int:
+    """`geolab image build|status`: the Pulsar image and, for grading, the sandbox's kernel image."""
+    from checks.sandbox.image import build_kernel_image, kernel_image_current, kernel_image_name
+    from labs.engine import docker_client
+    from labs.settings import load_settings
+
+    code = cli.cmd_image(args)
+    client = docker_client()
+    if args.action == "build":
+        name = build_kernel_image(client, load_settings(), lambda line: print(line, flush=True))
+        print(f"Image ready: {name}")
+        return code
+    current = kernel_image_current(client)
+    print(f"{kernel_image_name()}  {'yes' if current else 'no (or out of date)'}")
+    return code if current else 1
+
+
 def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:
+    sub.choices["image"].set_defaults(func=cmd_image)
     grade = sub.add_parser("grade", help="grade submitted notebooks against their own labs")
     grade.add_argument("submissions", nargs="*", help="notebook files or folders of them")
     grade.add_argument("--out", default="grading", help="folder for gradebook.csv and feedback/")

@@ -1,5 +1,6 @@
-"""Batch grading: each submission runs in its own process, kernel and labs; checks then read the
-labs' state; results go to a gradebook CSV and one feedback file per learner.
+"""Batch grading: each submission runs in its own sandbox (a locked-down kernel container, see
+checks/sandbox/) on a lab the grader starts and owns; the checks then read that lab's state from
+the grader's own record; results go to a gradebook CSV and one feedback file per learner.
 
 One bad submission never stops the batch: invalid JSON, a time-out, a dead kernel or a notebook
 that wrecks its own clusters is recorded with a reason and the next submission is graded.
@@ -9,17 +10,11 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import json
 import logging
-import os
 import shutil
-import signal
-import subprocess
-import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -27,14 +22,17 @@ import nbformat
 from checks.engine.model import Exercise, ExerciseResult, NotebookReport
 from checks.engine.runner import run_exercise
 from checks.errors import GradingError
-from checks.exercises import ALL, for_notebook
+from checks.exercises import ALL, LABS, for_notebook
 from checks.notebooks import with_solutions
+from checks.sandbox.image import build_kernel_image
+from checks.sandbox.provisioner import SandboxLimits
+from checks.sandbox.run import Sandbox
 from labs.client import CLIENT_LOGGER
 from labs.cluster import lab_names, remove_lab
 from labs.course import course_notebooks
-from labs.engine import docker_client
+from labs.docker_backend import DockerBackend
 from labs.errors import LabError
-from labs.lab import Lab
+from labs.settings import load_settings
 
 Progress = Callable[[str], None]
 
@@ -44,6 +42,7 @@ class GradeOptions:
     cell_timeout_s: int = 120
     submission_timeout_s: int = 600
     hidden_dir: Path | None = None
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
 
 
 @dataclass(frozen=True)
@@ -132,40 +131,25 @@ def zero(exercises: list[Exercise], reason: str) -> tuple[ExerciseResult, ...]:
     )
 
 
-def _remove_prefixed(prefix: str) -> None:
-    client = docker_client()
-    for name in lab_names(client):
+def _remove_prefixed(backend: DockerBackend, prefix: str) -> None:
+    """Remove what an earlier, crashed grader left under this prefix (labs and sandboxes alike)."""
+    for name in lab_names(backend.docker):
         if name.startswith(prefix):
-            remove_lab(client, name)
+            remove_lab(backend.docker, name)
 
 
-def execute(path: Path, prefix: str, options: GradeOptions, workdir: Path) -> dict[str, object]:
-    """Run the notebook in a child process group; kill the whole group at the submission time limit."""
-    copy = workdir / "submission.ipynb"
-    shutil.copyfile(path, copy)
-    env = {**os.environ, "GEOLAB_LAB_PREFIX": prefix, "GEOLAB_KEEP_LABS": "1"}
-    command = [sys.executable, "-m", "checks.engine.execute", str(copy),
-               "--cell-timeout", str(options.cell_timeout_s), "--out", str(workdir / "executed.ipynb")]
-    process = subprocess.Popen(command, cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               start_new_session=True, text=True)
-    try:
-        stdout, _ = process.communicate(timeout=options.submission_timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-        return {"status": "timeout", "reason": f"the submission ran longer than {options.submission_timeout_s} s"}
-    lines = [line for line in stdout.splitlines() if line.startswith("{")]
-    try:
-        result = json.loads(lines[-1]) if lines else None
-    except ValueError:
-        result = None
-    if not isinstance(result, dict):
-        reason = f"the runner exited with {process.returncode} and no readable report"
-        return {"status": "kernel-died", "reason": reason}
-    return result
+@dataclass
+class Grader:
+    """What a batch shares: the Docker backend the grader owns labs on, and the kernel image."""
+
+    backend: DockerBackend
+    image: str
 
 
-def grade_one(submission: Submission, index: int, options: GradeOptions, hidden: list[Exercise]) -> NotebookReport:
+def grade_one(submission: Submission, index: int, options: GradeOptions, hidden: list[Exercise],
+              grader: Grader) -> NotebookReport:
+    """Grade one submission in its own sandbox, on a lab the grader owns; never raises for what the
+    submission does (every failure is recorded with a reason)."""
     started = time.monotonic()
     prefix = f"grade{index}-"
     try:
@@ -184,25 +168,26 @@ def grade_one(submission: Submission, index: int, options: GradeOptions, hidden:
     if notebook is None:
         return NotebookReport(stem, zero(exercises, read_error), "invalid-notebook", read_error,
                               time.monotonic() - started)
-    _remove_prefixed(prefix)
-    with tempfile.TemporaryDirectory(prefix="geolab-grade-") as workdir:
-        outcome = execute(submission.path, prefix, options, Path(workdir))
-    status, reason = str(outcome.get("status", "error")), str(outcome.get("reason", ""))
+    spec = LABS.get(stem)
+    if spec is None:
+        return NotebookReport(stem, zero(exercises, "this assignment names no lab"), "error",
+                              "this assignment names no lab", time.monotonic() - started)
+    _remove_prefixed(grader.backend, prefix)
+    sandbox = Sandbox(spec, prefix, grader.image, grader.backend, options.limits)
     try:
-        names = [n for n in lab_names(docker_client()) if n.startswith(prefix)]
-        if not names:
-            results = zero(exercises, "the notebook left no lab to check (it never started one, or removed it)")
-            reason = reason or "no lab found after running the notebook"
+        outcome = sandbox.run(notebook, options.cell_timeout_s, options.submission_timeout_s)
+        status, reason = outcome.status, outcome.reason
+        lab = sandbox.labs.lab
+        if lab is None:
+            results = zero(exercises, "the notebook never started its lab")
+            reason = reason or "the notebook never started its lab"
         else:
-            lab = Lab.attach(names[0])
             try:
                 results = tuple(run_exercise(e, lab) for e in exercises)
-            finally:
-                lab.close()
-    except LabError as exc:
-        results = zero(exercises, f"the lab could not be read: {exc}"[:300])
+            except LabError as exc:
+                results = zero(exercises, f"the lab could not be read: {exc}"[:300])
     finally:
-        _remove_prefixed(prefix)
+        sandbox.close()
     return NotebookReport(stem, results, status, reason, time.monotonic() - started)
 
 
@@ -250,6 +235,9 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
         raise GradingError(f"No notebooks (*.ipynb) in {[str(p) for p in paths]}; expected submitted notebooks. "
                            "Check the folder, then run `geolab grade` again.")
     hidden = load_hidden(options.hidden_dir) if options.hidden_dir else []
+    backend = DockerBackend(load_settings())
+    progress("Preparing the sandbox's kernel image ...")
+    grader = Grader(backend, build_kernel_image(backend.docker, backend.settings, progress))
     graded: list[Graded] = []
     learners: set[str] = set()
     for index, submission in enumerate(submissions, start=1):
@@ -259,7 +247,7 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
         learners.add(learner)
         bar = "#" * (20 * index // len(submissions))
         progress(f"[{bar:<20}] {index}/{len(submissions)} {learner} ...")
-        report = grade_one(submission, index, options, hidden)
+        report = grade_one(submission, index, options, hidden, grader)
         graded.append(Graded(learner, report))
         progress(f"    {learner}: {report.earned:g}/{report.points:g} ({report.status}"
                  + (f": {report.reason}" if report.reason else "") + f") in {report.seconds:.0f} s")

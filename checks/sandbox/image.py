@@ -113,6 +113,20 @@ def download_wheels(requirements: list[str], settings: LabSettings, progress: Pr
     return target
 
 
+def kernel_image_current(client: docker.DockerClient) -> bool:
+    """The kernel image exists and was built from today's packages, base and dependencies."""
+    from labs.image import DEBIAN_BASE_IMAGE
+
+    try:
+        base = client.images.get(DEBIAN_BASE_IMAGE)
+        image = client.images.get(kernel_image_name())
+    except ImageNotFound:
+        return False
+    dockerfile = (image_files() / KERNEL_DOCKERFILE).read_bytes()
+    recipe = _recipe(base.id, kernel_requirements(), dockerfile, _site_files())
+    return bool(image.labels.get(LABEL_RECIPE) == recipe)
+
+
 def build_kernel_image(client: docker.DockerClient, settings: LabSettings, progress: Progress) -> str:
     """Build the kernel image (a second build with nothing changed returns in seconds).
 
