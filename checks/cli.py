@@ -25,7 +25,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if hidden is not None and not hidden.is_dir():
         raise GradingError(f"--hidden {hidden} is not a folder; expected a folder of Python modules defining "
                            "EXERCISES. Check the path.")
-    options = GradeOptions(cell_timeout_s=args.cell_timeout, submission_timeout_s=args.timeout, hidden_dir=hidden)
+    from checks.engine.batch import load_roster
+
+    roster = load_roster(Path(args.roster)) if args.roster else None
+    options = GradeOptions(cell_timeout_s=args.cell_timeout, submission_timeout_s=args.timeout, hidden_dir=hidden,
+                           roster=roster)
     out = Path(args.out)
     if args.self_test:
         notebooks = Path(args.notebooks) if args.notebooks else None
@@ -63,6 +67,8 @@ def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:
     grade.add_argument("submissions", nargs="*", help="notebook files or folders of them")
     grade.add_argument("--out", default="grading", help="folder for gradebook.csv and feedback/")
     grade.add_argument("--hidden", help="folder of extra check modules learners never saw")
+    grade.add_argument("--roster", help="CSV with columns learner,assignment (default: the submission's folder "
+                                        "or file name names its assignment)")
     grade.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run")
     grade.add_argument("--timeout", type=int, default=600, help="seconds one submission may run")
     grade.add_argument("--self-test", action="store_true",

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import csv
 import importlib.util
+import io
 import logging
+import os
+import re
 import shutil
+import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +47,7 @@ class GradeOptions:
     submission_timeout_s: int = 600
     hidden_dir: Path | None = None
     limits: SandboxLimits = field(default_factory=SandboxLimits)
+    roster: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,15 +76,50 @@ def discover(paths: Iterable[Path]) -> list[Submission]:
     return [Submission(p.stem, p) for p in found]
 
 
-def identify_notebook(path: Path, notebook: nbformat.NotebookNode | None) -> str | None:
-    """Which course notebook a submission is: from its exercise ids, else from its file name."""
-    if notebook is not None:
-        for cell in notebook.cells:
-            exercise_id = (cell.get("metadata", {}).get("geolab") or {}).get("exercise")
-            if exercise_id in ALL:
-                return ALL[exercise_id].notebook
-    stems = {e.notebook for e in ALL.values()}
-    return next((stem for stem in sorted(stems) if stem in path.name), None)
+def assignment_for(path: Path, roster: Mapping[str, str] | None = None) -> str | None:
+    """Which assignment a submission answers, from what the instructor decided, never from the notebook:
+    the roster (learner -> assignment) when one is given, else a folder of the submission's path
+    named after an assignment (``submissions/03_one_way/alice.ipynb``), else its file name
+    (``alice-03_one_way.ipynb``)."""
+    if roster is not None:
+        return roster.get(path.stem)
+    stems = sorted(LABS)
+    for part in reversed(path.parent.parts):
+        if part in stems:
+            return part
+    return next((stem for stem in stems if stem in path.name), None)
+
+
+def notebook_exercises(notebook: nbformat.NotebookNode) -> set[str]:
+    """The exercise ids a notebook's cells name (learner-controlled: only ever compared, never trusted)."""
+    found = set()
+    for cell in notebook.cells:
+        geolab = cell.get("metadata", {}).get("geolab")
+        if isinstance(geolab, dict) and isinstance(geolab.get("exercise"), str):
+            found.add(geolab["exercise"])
+    return found
+
+
+def load_roster(path: Path) -> dict[str, str]:
+    """A roster CSV with the columns learner and assignment.
+
+    Raises:
+        GradingError: the file is missing, malformed, or names an assignment that does not exist.
+    """
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise GradingError(f"Cannot read the roster {path}: {exc}; expected a CSV file with the columns "
+                           "learner,assignment.") from exc
+    roster: dict[str, str] = {}
+    for number, row in enumerate(rows, start=2):
+        learner, assignment = (row.get("learner") or "").strip(), (row.get("assignment") or "").strip()
+        if not learner or assignment not in LABS:
+            raise GradingError(f"Roster {path}, line {number}: learner {learner!r}, assignment {assignment!r}; "
+                               f"expected a learner name and one of {sorted(LABS)}.")
+        roster[learner] = assignment
+    return roster
 
 
 def load_hidden(folder: Path) -> list[Exercise]:
@@ -115,7 +155,7 @@ def exercises_for(notebook: str, hidden: list[Exercise]) -> list[Exercise]:
             base = merged[extra.exercise_id]
             merged[extra.exercise_id] = Exercise(base.exercise_id, base.notebook, base.title,
                                                  base.cases + tuple(c for c in extra.cases), base.hint,
-                                                 base.solve, base.reset)
+                                                 base.reset)
         else:
             merged[extra.exercise_id] = extra
     return list(merged.values())
@@ -159,21 +199,27 @@ def grade_one(submission: Submission, index: int, options: GradeOptions, hidden:
         read_error = f"not a readable notebook: {type(exc).__name__}: {exc}"[:300]
     else:
         read_error = ""
-    stem = identify_notebook(submission.path, notebook)
+    stem = assignment_for(submission.path, options.roster)
     if stem is None:
-        return NotebookReport("unknown", (), "unknown-notebook",
-                              read_error or "no exercise of any course notebook found in it",
+        return NotebookReport("unknown", (), "unknown-assignment",
+                              "no assignment for this submission: put it in a folder named after its assignment, "
+                              "name the assignment in its file name, or list it in the roster",
                               time.monotonic() - started)
     exercises = exercises_for(stem, hidden)
     if notebook is None:
         return NotebookReport(stem, zero(exercises, read_error), "invalid-notebook", read_error,
                               time.monotonic() - started)
+    named = notebook_exercises(notebook)
+    ours = {e.exercise_id for e in exercises}
+    if named and not named & ours:
+        reason = f"this notebook holds the exercises of another assignment, not those of {stem}"
+        return NotebookReport(stem, zero(exercises, reason), "wrong-notebook", reason, time.monotonic() - started)
     spec = LABS.get(stem)
     if spec is None:
         return NotebookReport(stem, zero(exercises, "this assignment names no lab"), "error",
                               "this assignment names no lab", time.monotonic() - started)
     _remove_prefixed(grader.backend, prefix)
-    sandbox = Sandbox(spec, prefix, grader.image, grader.backend, options.limits)
+    sandbox = Sandbox(spec, prefix, grader.image, grader.backend, options.limits, notebooks=(stem,))
     try:
         outcome = sandbox.run(notebook, options.cell_timeout_s, options.submission_timeout_s)
         status, reason = outcome.status, outcome.reason
@@ -183,48 +229,84 @@ def grade_one(submission: Submission, index: int, options: GradeOptions, hidden:
             reason = reason or "the notebook never started its lab"
         else:
             try:
-                results = tuple(run_exercise(e, lab) for e in exercises)
+                results = tuple(run_exercise(e, lab, marks=False) for e in exercises)
             except LabError as exc:
                 results = zero(exercises, f"the lab could not be read: {exc}"[:300])
+        hints = sorted(e for e, record in sandbox.labs.records.items() if record.hints_shown)
     finally:
         sandbox.close()
-    return NotebookReport(stem, results, status, reason, time.monotonic() - started)
+    return NotebookReport(stem, results, status, reason, time.monotonic() - started,
+                          extra={"hints": " ".join(hints)})
+
+
+MAX_TEXT = 300
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def cell(text: str) -> str:
+    """A gradebook cell: one line, at most MAX_TEXT characters, never a spreadsheet formula."""
+    flat = " ".join(str(text).split())[:MAX_TEXT]
+    return "'" + flat if flat.startswith(FORMULA_STARTS) else flat
+
+
+def md(text: str) -> str:
+    """Text shown in Markdown feedback: one line, cut, with Markdown and HTML characters escaped."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(str(text).split())[:MAX_TEXT])
+
+
+def safe_learner(name: str) -> str:
+    """A learner's name from a file name, safe as a file name and a CSV cell."""
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".")[:80]
+    return cleaned or "learner"
 
 
 def feedback(learner: str, report: NotebookReport) -> str:
-    lines = [f"# Feedback for {learner}: {report.notebook}", "",
-             f"**Score: {report.earned:g} / {report.points:g}** · status: {report.status}"
-             + (f" ({report.reason})" if report.reason else ""), ""]
+    lines = [f"# Feedback for {md(learner)}: {md(report.notebook)}", "",
+             f"**Score: {report.earned:g} / {report.points:g}** · status: {md(report.status)}"
+             + (f" ({md(report.reason)})" if report.reason else ""), ""]
+    hints = report.extra.get("hints", "").split()
     for result in report.results:
-        lines.append(f"## {result.exercise_id}: {result.title} — {result.earned:g}/{result.points:g}"
-                     + (" (reference solution applied: no points)" if result.solved_by_solution else ""))
+        lines.append(f"## {md(result.exercise_id)}: {md(result.title)} — {result.earned:g}/{result.points:g}"
+                     + (" (reference solution applied: no points)" if result.solved_by_solution else "")
+                     + (" (a hint was shown)" if result.exercise_id in hints else ""))
         for case in result.cases:
             if case.hidden:  # learners see that a hidden check passed or not, never what it checks
                 lines.append(f"- {'✅' if case.passed else '❌'} a hidden check ({case.earned:g}/{case.points:g})")
             elif case.passed:
-                lines.append(f"- ✅ {case.name}")
+                lines.append(f"- ✅ {md(case.name)}")
             else:
-                lines.append(f"- ❌ {case.name}: expected {case.expected}; found {case.actual}")
+                lines.append(f"- ❌ {md(case.name)}: expected {md(case.expected)}; found {md(case.actual)}")
         lines.append("")
     return "\n".join(lines)
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Write `path` so that a reader sees the old file or the new one, never half of one."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+        out.write(text)
+    os.replace(temporary, path)
+
+
 def write_gradebook(out: Path, graded: list[Graded]) -> Path:
+    """The gradebook and the feedback files, written by the grader alone, each atomically."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "feedback").mkdir(exist_ok=True)
     exercise_ids = sorted({r.exercise_id for g in graded for r in g.report.results})
-    path = out / "gradebook.csv"
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["learner", "notebook", *exercise_ids, "total", "max", "status", "reason", "seconds"])
-        for g in graded:
-            by_id = {r.exercise_id: r for r in g.report.results}
-            writer.writerow([g.learner, g.report.notebook,
-                             *[f"{by_id[e].earned:g}" if e in by_id else "" for e in exercise_ids],
-                             f"{g.report.earned:g}", f"{g.report.points:g}", g.report.status, g.report.reason,
-                             f"{g.report.seconds:.1f}"])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["learner", "notebook", *exercise_ids, "total", "max", "status", "reason", "hints", "seconds"])
     for g in graded:
-        (out / "feedback" / f"{g.learner}.md").write_text(feedback(g.learner, g.report), encoding="utf-8")
+        by_id = {r.exercise_id: r for r in g.report.results}
+        writer.writerow([cell(g.learner), cell(g.report.notebook),
+                         *[f"{by_id[e].earned:g}" if e in by_id else "" for e in exercise_ids],
+                         f"{g.report.earned:g}", f"{g.report.points:g}", cell(g.report.status), cell(g.report.reason),
+                         cell(g.report.extra.get("hints", "")), f"{g.report.seconds:.1f}"])
+    path = out / "gradebook.csv"
+    _write_atomically(path, buffer.getvalue())
+    for g in graded:
+        _write_atomically(out / "feedback" / f"{g.learner}.md", feedback(g.learner, g.report))
     return path
 
 
@@ -241,13 +323,19 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
     graded: list[Graded] = []
     learners: set[str] = set()
     for index, submission in enumerate(submissions, start=1):
-        learner = submission.learner
+        learner = safe_learner(submission.learner)
         while learner in learners:
             learner += "_"
         learners.add(learner)
         bar = "#" * (20 * index // len(submissions))
         progress(f"[{bar:<20}] {index}/{len(submissions)} {learner} ...")
-        report = grade_one(submission, index, options, hidden, grader)
+        started = time.monotonic()
+        try:
+            report = grade_one(submission, index, options, hidden, grader)
+        except Exception as exc:  # one submission's failure, even the grader's, never stops the batch
+            report = NotebookReport("unknown", (), "grader-error",
+                                    f"the grader failed on this submission: {type(exc).__name__}",
+                                    time.monotonic() - started)
         graded.append(Graded(learner, report))
         progress(f"    {learner}: {report.earned:g}/{report.points:g} ({report.status}"
                  + (f": {report.reason}" if report.reason else "") + f") in {report.seconds:.0f} s")

@@ -7,8 +7,9 @@ through an explicit `Lab` handle and returns an `Outcome`; it never reads notebo
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from html import escape
+from typing import Any
 
 from labs.lab import Lab
 from labs.topology import Topology
@@ -44,14 +45,14 @@ class Case:
 
 @dataclass(frozen=True)
 class Exercise:
-    """An exercise of a notebook: its cases, a hint, the reference solution and a reset."""
+    """An exercise of a notebook: its cases, a hint and a reset (its reference solution lives apart,
+    in checks/solutions, so that a graded run's sandbox does not carry it)."""
 
     exercise_id: str
     notebook: str
     title: str
     cases: tuple[Case, ...]
     hint: str
-    solve: Callable[[Lab], None]
     reset: Callable[[Lab], None] | None = None
 
     @property
@@ -137,3 +138,19 @@ class NotebookReport:
         )
         return (f"<p><b>{escape(self.notebook)}</b>: {self.earned:g}/{self.points:g} points</p>"
                 f"<table>{rows}</table>")
+
+
+def result_to_wire(result: ExerciseResult) -> dict[str, Any]:
+    """An exercise's result as plain JSON (for the control channel)."""
+    return {**{k: v for k, v in asdict(result).items() if k != "cases"},
+            "cases": [asdict(case) for case in result.cases]}
+
+
+def result_from_wire(data: dict[str, Any]) -> ExerciseResult:
+    cases = tuple(CaseResult(**{k: case[k] for k in CASE_FIELDS if k in case}) for case in data.get("cases", []))
+    return ExerciseResult(str(data["exercise_id"]), str(data["title"]), cases, bool(data.get("solved_by_solution")),
+                          int(data.get("attempts", 1)), str(data.get("hint", "")), bool(data.get("show_hint")))
+
+
+CASE_FIELDS = ("name", "points", "earned", "passed", "expected", "actual", "hidden", "error")
+

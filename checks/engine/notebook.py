@@ -1,16 +1,19 @@
 """The notebook API of the grader: check, progress, solve and reset an exercise against a live lab.
 
-Re-exported by `checks`; a hint appears after repeated failures of the same exercise.
+Re-exported by `checks`; a hint appears after repeated failures of the same exercise. In a graded
+run (a lab from the control channel) the grader runs the checks on its own side and keeps the
+record of every try and hint there; the kernel only shows the result.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
-from checks.engine.model import Exercise, ExerciseResult, NotebookReport
+from checks.engine.model import Exercise, ExerciseResult, NotebookReport, result_from_wire
 from checks.engine.runner import mark_solved_by_solution, run_exercise
 from checks.errors import GradingError
 from checks.exercises import ALL, for_notebook
+from labs.control import ControlBackend
 from labs.lab import Lab
 
 HINT_AFTER_FAILURES = 2
@@ -24,9 +27,16 @@ def _exercise(exercise_id: str) -> Exercise:
     return ALL[exercise_id]
 
 
+def _trusted_side(lab: Lab) -> ControlBackend | None:
+    return lab.backend if isinstance(lab.backend, ControlBackend) else None
+
+
 def check(exercise_id: str, lab: Lab) -> ExerciseResult:
     """Run one exercise's visible checks; a hint appears after repeated failures."""
     exercise = _exercise(exercise_id)
+    trusted = _trusted_side(lab)
+    if trusted is not None:
+        return result_from_wire(trusted.call("check", {"exercise": exercise_id}))
     result = run_exercise(exercise, lab, include_hidden=False)
     if not result.passed:
         _failures[exercise_id] += 1
@@ -42,13 +52,22 @@ def progress(notebook: str, lab: Lab) -> NotebookReport:
     if not exercises:
         raise GradingError(f"No exercises for notebook {notebook!r}; expected one of "
                            f"{sorted({e.notebook for e in ALL.values()})}.")
+    trusted = _trusted_side(lab)
+    if trusted is not None:
+        return NotebookReport(notebook, tuple(result_from_wire(trusted.call("peek", {"exercise": e.exercise_id}))
+                                              for e in exercises))
     return NotebookReport(notebook, tuple(run_exercise(e, lab, include_hidden=False) for e in exercises))
 
 
 def solve(exercise_id: str, lab: Lab) -> ExerciseResult:
     """Apply the reference solution and record it as solved-by-solution (it earns no points)."""
     exercise = _exercise(exercise_id)
-    exercise.solve(lab)
+    try:
+        from checks.solutions import SOLUTIONS
+    except ImportError:
+        raise GradingError(f"solve({exercise_id!r}) is not available here: a graded run carries no reference "
+                           "solutions, and expected none to be applied. Solve the exercise yourself.") from None
+    SOLUTIONS[exercise_id](lab)
     mark_solved_by_solution(lab, exercise_id)
     return run_exercise(exercise, lab, include_hidden=False)
 
@@ -60,5 +79,9 @@ def reset(exercise_id: str, lab: Lab) -> None:
         raise GradingError(f"Exercise {exercise_id} cannot be reset: its state is messages already sent, and "
                            "expected an exercise with a starting state. Send the message again; the check looks "
                            "at the latest one.")
+    trusted = _trusted_side(lab)
+    if trusted is not None:
+        trusted.call("reset", {"exercise": exercise_id})
+        return
     exercise.reset(lab)
     _failures.pop(exercise_id, None)

@@ -29,11 +29,6 @@ def still_one_way(lab: Lab) -> Outcome:
                    f"shanghai replicates to {clusters}")
 
 
-def solve(lab: Lab) -> None:
-    lab.admin("beijing").set_namespace_allowed_clusters(NAMESPACE, ALL)
-    lab.admin("beijing").set_namespace_clusters(NAMESPACE, ALL)
-
-
 def reset(lab: Lab) -> None:
     lab.admin("beijing").set_namespace_clusters(NAMESPACE, ["beijing", "shanghai"])
     lab.admin("beijing").set_namespace_allowed_clusters(NAMESPACE, ["beijing", "shanghai"])
@@ -44,5 +39,5 @@ EXERCISES = [
              (Case("allowed clusters include guangzhou", allowed), Case("replication lists guangzhou", replicates),
               Case("a message goes beijing → guangzhou", lambda lab: delivery(lab, "beijing", "guangzhou", NAMESPACE)),
               Case("nothing flows back to beijing", still_one_way, hidden=True)),
-             "Set beijing's allowed clusters first, then its replication clusters, both with guangzhou.", solve, reset),
+             "Set beijing's allowed clusters first, then its replication clusters, both with guangzhou.", reset),
 ]

@@ -33,8 +33,11 @@ PACKAGE = "pulsar-geolab"
 KERNEL_DOCKERFILE = "Dockerfile.kernel"
 #: What a kernel never needs of the package's dependencies.
 NOT_IN_KERNEL = frozenset({"jupyterlab"})
-#: Package folders that stay out of the sandbox: the image files and the course notebooks.
-LEFT_OUT = frozenset({"dockerfiles", "notebooks", "__pycache__"})
+#: What stays out of the sandbox: the image files, the course notebooks (their collapsed solutions),
+#: the reference solutions, and the grader itself (batch grading, the CLI, the sandbox's host side).
+LEFT_OUT = ("labs/dockerfiles", "labs/notebooks", "checks/solutions", "checks/cli.py", "checks/engine/batch.py",
+            "checks/sandbox/image.py", "checks/sandbox/provisioner.py", "checks/sandbox/run.py",
+            "checks/sandbox/trusted.py")
 
 
 def kernel_image_name() -> str:
@@ -68,7 +71,9 @@ def _site_files() -> list[tuple[Path, Path]]:
     for root in _package_roots():
         for path in sorted(root.rglob("*")):
             relative = path.relative_to(root.parent)
-            if path.is_file() and not LEFT_OUT.intersection(relative.parts[1:]) and path.suffix != ".pyc":
+            text = relative.as_posix()
+            left_out = any(text == gone or text.startswith(gone + "/") for gone in LEFT_OUT)
+            if path.is_file() and not left_out and "__pycache__" not in relative.parts and path.suffix != ".pyc":
                 found.append((path, relative))
     return found
 

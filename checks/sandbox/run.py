@@ -82,7 +82,7 @@ class Sandbox:
     """One submission's sandbox: its folder, network, control channel, kernel and lab."""
 
     def __init__(self, spec: LabSpec, prefix: str, image: str, backend: DockerBackend,
-                 limits: SandboxLimits | None = None) -> None:
+                 limits: SandboxLimits | None = None, notebooks: tuple[str, ...] = ()) -> None:
         self.prefix = prefix
         self.image = image
         self.backend = backend
@@ -92,7 +92,7 @@ class Sandbox:
         self.run_dir.mkdir()
         self.run_dir.chmod(0o777)  # the kernel's user creates its sockets here; the parent keeps others out
         self.network = create_sandbox_network(backend.docker, f"geolab-{prefix}sandbox", f"{prefix}sandbox")
-        self.labs = GradedLabs(spec, prefix, self.network, backend)
+        self.labs = GradedLabs(spec, prefix, self.network, backend, notebooks)
         self.token = secrets.token_hex(32)
         self.server = ControlServer(self.run_dir / "control.sock", self.token, self.labs).start()
         self.provisioner: SandboxProvisioner | None = None

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import docker
-from checks.engine.model import LabSpec
+from checks.engine.model import ExerciseResult, LabSpec, result_to_wire
+from checks.engine.notebook import HINT_AFTER_FAILURES
+from checks.engine.runner import run_exercise
+from checks.exercises import ALL
 from labs.backend import ClusterEndpoint, LabRecord
 from labs.docker_backend import DockerBackend
 from labs.errors import LabNotFoundError, UsageError
@@ -26,11 +30,24 @@ from labs.topology import Topology
 Progress = Callable[[str], None]
 
 
+@dataclass
+class ExerciseRecord:
+    """What a learner did with one exercise in a graded run, as the grader saw it."""
+
+    tries: int = 0
+    failures: int = 0
+    hints_shown: int = 0
+    resets: int = 0
+
+
 class GradedLabs:
     """A `labs.control.ControlHandler` for one submission (see the module docstring)."""
 
-    def __init__(self, spec: LabSpec, prefix: str, sandbox_network: str, backend: DockerBackend) -> None:
+    def __init__(self, spec: LabSpec, prefix: str, sandbox_network: str, backend: DockerBackend,
+                 notebooks: tuple[str, ...] = ()) -> None:
         self.spec = spec
+        self.notebooks = notebooks
+        self.records: dict[str, ExerciseRecord] = {}
         self.prefix = prefix
         self.sandbox_network = sandbox_network
         self.backend = backend
@@ -91,7 +108,36 @@ class GradedLabs:
         (lab.cut_link if action == "cut" else lab.heal_link)(first, second)
 
     def call(self, verb: str, body: Any) -> Any:
-        raise UsageError(f"The grader has no verb {verb!r}; expected one of the lab verbs.")
+        """The notebook API's verbs, run here on the grader's own lab and recorded here:
+        ``check`` (a try: counted, a hint after repeated failures), ``peek`` (progress: not a try),
+        ``reset`` (the exercise's starting state). There is no ``solve`` in a graded run."""
+        if verb not in ("check", "peek", "reset"):
+            raise UsageError(f"The grader has no verb {verb!r}; expected check, peek or reset "
+                             "(a graded run carries no reference solutions).")
+        exercise_id = body.get("exercise") if isinstance(body, dict) else None
+        exercise = ALL.get(str(exercise_id))
+        if exercise is None or exercise.notebook not in self.notebooks:
+            raise UsageError(f"No exercise {str(exercise_id)[:60]!r} in this assignment; expected one of "
+                             f"{sorted(e.exercise_id for e in ALL.values() if e.notebook in self.notebooks)}.")
+        lab = self._lab(self.spec.name)
+        record = self.records.setdefault(exercise.exercise_id, ExerciseRecord())
+        if verb == "reset":
+            if exercise.reset is None:
+                raise UsageError(f"Exercise {exercise.exercise_id} cannot be reset; expected an exercise with a "
+                                 "starting state.")
+            exercise.reset(lab)
+            record.resets += 1
+            return {}
+        result = run_exercise(exercise, lab, include_hidden=False, marks=False)
+        if verb == "check":
+            record.tries += 1
+            if not result.passed:
+                record.failures += 1
+        show_hint = verb == "check" and not result.passed and record.failures >= HINT_AFTER_FAILURES
+        record.hints_shown += 1 if show_hint else 0
+        return result_to_wire(ExerciseResult(result.exercise_id, result.title, result.cases, False,
+                                             attempts=max(record.tries, 1), hint=exercise.hint if show_hint else "",
+                                             show_hint=show_hint))
 
     # ------------------------------------------------------------------ helpers
 

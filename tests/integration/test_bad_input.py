@@ -162,10 +162,15 @@ def test_cli_answers_bad_input_in_two_lines(argv: list[str], env: dict[str, str]
 
 
 def test_notebook_that_is_not_json_is_recorded_not_fatal(tmp_path: Path, engine: docker.DockerClient) -> None:
+    assigned = tmp_path / "01_replication_basics"
+    assigned.mkdir()
+    (assigned / "carol.ipynb").write_text("{ not json either")
     (tmp_path / "alice.ipynb").write_text("{ this is not json")
     (tmp_path / "bob.ipynb").write_text('{"not": "a notebook"}')
     graded = grade([tmp_path], tmp_path / "out", GradeOptions(), lambda _line: None)
-    assert {g.learner: g.report.status for g in graded} == {"alice": "unknown-notebook", "bob": "unknown-notebook"}
+    assert {g.learner: g.report.status for g in graded} == {"alice": "unknown-assignment",
+                                                             "bob": "unknown-assignment",
+                                                             "carol": "invalid-notebook"}
     assert (tmp_path / "out" / "gradebook.csv").exists()
 
 

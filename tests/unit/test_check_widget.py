@@ -17,6 +17,7 @@ class NoGradingMarks:
     """Stands in for a lab whose grading namespace does not exist (no Pulsar behaviour involved)."""
 
     clusters = ("beijing",)
+    backend = None  # a lab on this machine: checks run here, not on a grader's side
 
     def admin(self, _cluster: str) -> Any:
         return self
@@ -25,15 +26,18 @@ class NoGradingMarks:
         raise AdminRefused("GET", f"http://127.0.0.1/admin/v2/namespaces/{namespace}/properties", 404, "not found")
 
 
+state = {"ok": False}
+
+
 @pytest.fixture
 def exercise(monkeypatch: pytest.MonkeyPatch) -> Exercise:
-    state = {"ok": False}
+    state["ok"] = False
     found = Exercise(
         "99-test/1", "99_test", "a test exercise",
         (Case("namespace replicates", lambda lab: Outcome(state["ok"], "replicates to [beijing, shanghai]",
                                                           "replicates to [beijing]"), points=2),
          Case("always fine", lambda lab: Outcome(True, "x", "x"))),
-        "use set_namespace_clusters", solve=lambda lab: state.update(ok=True))
+        "use set_namespace_clusters")
     monkeypatch.setitem(ALL, found.exercise_id, found)
     return found
 
@@ -50,7 +54,7 @@ def test_failed_case_shows_expected_and_actual_then_a_hint(exercise: Exercise) -
 
 
 def test_passing_exercise(exercise: Exercise) -> None:
-    exercise.solve(None)  # type: ignore[arg-type]
+    state["ok"] = True  # the learner did the exercise
     result = checks.check("99-test/1", NoGradingMarks())  # type: ignore[arg-type]
     assert result.passed and result.earned == 3
     assert "all checks pass" in result._repr_html_()

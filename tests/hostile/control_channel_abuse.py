@@ -1,0 +1,12 @@
+# talk to the grader's control channel directly: no token, odd paths, a big body, another assignment
+import os
+
+import httpx
+
+client = httpx.Client(transport=httpx.HTTPTransport(uds=os.environ["GEOLAB_CONTROL"]), base_url="http://geolab")
+for method, path in (("POST", "/v1/labs/../../etc"), ("POST", "/v1/docker/run"), ("POST", "/v1/calls/solve"),
+                     ("DELETE", "/v1/labs/basics")):
+    print(client.request(method, path, content=b"x" * 100_000).text[:80])
+token = {"Authorization": "Bearer " + os.environ["GEOLAB_CONTROL_TOKEN"]}
+print(client.post("/v1/calls/check", json={"exercise": "05-ops/1"}, headers=token).text[:200])
+print(client.post("/v1/calls/solve", json={"exercise": "01-basics/1"}, headers=token).text[:200])

@@ -1,0 +1,2 @@
+# take all the memory there is
+blob = bytearray(3 * 1024**3)
