@@ -24,10 +24,9 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-import docker
 from checks.engine.model import LabSpec
 from checks.sandbox.provisioner import RUN_INSIDE, SandboxLimits, SandboxProvisioner, SandboxSpec, destroy
-from checks.sandbox.trusted import GradedLabs, create_sandbox_network
+from checks.sandbox.trusted import GradedLabs, create_sandbox_network, remove_sandbox_network
 from labs.control import ControlServer
 from labs.docker_backend import DockerBackend
 from labs.settings import LABEL_LAB
@@ -91,10 +90,19 @@ class Sandbox:
         self.run_dir = self.workdir / "run"
         self.run_dir.mkdir()
         self.run_dir.chmod(0o777)  # the kernel's user creates its sockets here; the parent keeps others out
-        self.network = create_sandbox_network(backend.docker, f"geolab-{prefix}sandbox", f"{prefix}sandbox")
+        try:
+            self.network = create_sandbox_network(backend.docker, f"geolab-{prefix}sandbox", f"{prefix}sandbox")
+        except BaseException:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
         self.labs = GradedLabs(spec, prefix, self.network, backend, notebooks)
         self.token = secrets.token_hex(32)
-        self.server = ControlServer(self.run_dir / "control.sock", self.token, self.labs).start()
+        try:
+            self.server = ControlServer(self.run_dir / "control.sock", self.token, self.labs).start()
+        except BaseException:
+            remove_sandbox_network(backend.docker, self.network)
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
         self.provisioner: SandboxProvisioner | None = None
 
     def run(self, notebook: nbformat.NotebookNode, cell_timeout_s: int, deadline_s: int) -> SandboxOutcome:
@@ -151,8 +159,5 @@ class Sandbox:
             self.labs.close()
         finally:
             self.server.stop()
-            try:
-                self.backend.docker.networks.get(self.network).remove()
-            except docker.errors.NotFound:
-                pass
+            remove_sandbox_network(self.backend.docker, self.network)
             shutil.rmtree(self.workdir, ignore_errors=True)

@@ -9,6 +9,7 @@ label or a name a submission could forge. `lab.stop()` in the notebook leaves th
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import docker
 from checks.engine.model import ExerciseResult, LabSpec, result_to_wire
 from checks.engine.notebook import HINT_AFTER_FAILURES
 from checks.engine.runner import run_exercise
+from checks.errors import GradingError
 from checks.exercises import ALL
 from labs.backend import ClusterEndpoint, LabRecord
 from labs.docker_backend import DockerBackend
@@ -185,9 +187,56 @@ class GradedLabs:
 
 
 def create_sandbox_network(client: docker.DockerClient, name: str, lab_label: str) -> str:
-    """An internal network (no route out) for one submission's kernel and its lab's clusters."""
+    """An internal network (no route out) for one submission's kernel and its lab's clusters, closed
+    to this host's own services too.
+
+    An internal Docker network still gives the host an address on its bridge (Engine 28's "isolated"
+    gateway mode is not on every grading host), so the kernel could reach anything the host serves
+    on all interfaces. A firewall rule drops every packet from the bridge to the host; the kernel
+    needs none (it talks to the grader through Unix sockets only).
+
+    Raises:
+        GradingError: the host cannot be closed off (not root, or no iptables); nothing is graded then.
+    """
     from labs.settings import LABEL_LAB
 
-    client.networks.create(name, driver="bridge", internal=True, enable_ipv6=False,
-                           labels={LABEL_LAB: lab_label, "org.geolab.sandbox": "true"})
+    network = client.networks.create(name, driver="bridge", internal=True, enable_ipv6=False,
+                                     labels={LABEL_LAB: lab_label, "org.geolab.sandbox": "true"})
+    try:
+        for tool in ("iptables", "ip6tables"):
+            _firewall(tool, "-I", bridge_name(network.id))
+    except GradingError:
+        network.remove()
+        raise
     return name
+
+
+def bridge_name(network_id: str) -> str:
+    return f"br-{network_id[:12]}"
+
+
+def _firewall(tool: str, action: str, bridge: str) -> None:
+    command = [tool, "-w", "10", action, "INPUT", "-i", bridge, "-j", "DROP"]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GradingError(f"Cannot close the sandbox's network off from this host: `{' '.join(command)}` failed "
+                           f"({exc}); expected {tool} to run. Grade as root on a host with {tool}.") from exc
+    if result.returncode != 0 and action == "-I":
+        raise GradingError(f"Cannot close the sandbox's network off from this host: `{' '.join(command)}` exited "
+                           f"{result.returncode} ({result.stderr.strip()[:200]}); expected 0. Grade as root on a "
+                           f"host with {tool}.")
+
+
+def remove_sandbox_network(client: docker.DockerClient, name: str) -> None:
+    """Remove the sandbox's network and its firewall rules."""
+    try:
+        network = client.networks.get(name)
+    except docker.errors.NotFound:
+        return
+    for tool in ("iptables", "ip6tables"):
+        try:
+            _firewall(tool, "-D", bridge_name(network.id))
+        except GradingError:
+            pass
+    network.remove()

@@ -9,7 +9,10 @@ the batch must finish with a row for every submission. The attacks follow the re
 from __future__ import annotations
 
 import csv
+import socket
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
@@ -38,9 +41,40 @@ def hostile(base: nbformat.NotebookNode, attack: str) -> nbformat.NotebookNode:
     return notebook
 
 
+HOST_SERVICE_PORT = 47999  # tests/hostile/host_services.py knocks here
+
+
+class HostService:
+    """A TCP service of the grading host on all interfaces; counts who got through."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("0.0.0.0", HOST_SERVICE_PORT))
+        self.server.listen(16)
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            connection.close()
+
+
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory: pytest.TempPathFactory, pulsar_image: str, engine: docker.DockerClient
-          ) -> tuple[list[Graded], dict[str, dict[str, str]], Path]:
+def host_service() -> Iterator[HostService]:
+    service = HostService()
+    yield service
+    service.server.close()
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory, pulsar_image: str, engine: docker.DockerClient,
+          host_service: HostService) -> tuple[list[Graded], dict[str, dict[str, str]], Path]:
     root = tmp_path_factory.mktemp("hostile")
     folder = root / ASSIGNMENT
     folder.mkdir()
@@ -99,6 +133,11 @@ def test_the_grader_records_how_each_attack_ended(batch: tuple[list[Graded], dic
     assert report["attack_memory_hog"].status in ("kernel-died", "ok")  # the cell fails, or the kernel dies
     assert report["attack_another_assignment"].status == "wrong-notebook"
     assert "output cut" in report["attack_output_flood"].reason
+
+
+def test_the_sandbox_cannot_reach_the_hosts_services(batch: tuple[list[Graded], dict[str, dict[str, str]], Path],
+                                                      host_service: HostService) -> None:
+    assert host_service.accepted == 0
 
 
 def test_nothing_is_left_behind(batch: tuple[list[Graded], dict[str, dict[str, str]], Path],
