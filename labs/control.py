@@ -203,9 +203,31 @@ class ControlHandler(Protocol):
     def call(self, verb: str, body: JSON) -> JSON: ...
 
 
+#: Requests one kernel may have in flight at once; more are turned away (a kernel cannot tie up the
+#: trusted side with idle connections: each also has a read timeout).
+MAX_CONCURRENT = 8
+READ_TIMEOUT_S = 30
+
+
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def __init__(self, path: str, handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(path, handler)
+        self.slots = threading.BoundedSemaphore(MAX_CONCURRENT)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)  # too many at once: refused, not queued
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
 
 
 class ControlServer:
@@ -224,6 +246,7 @@ class ControlServer:
 
         class Request(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"  # the body ends when the connection closes: lines can stream
+            timeout = READ_TIMEOUT_S  # a connection that sends nothing is closed
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib's name)
                 return

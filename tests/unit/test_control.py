@@ -142,3 +142,26 @@ def test_a_lab_record_brings_its_port_forwards(channel: tuple[TrustedSide, Contr
 def test_no_socket_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LabError, match="No control channel"):
         ControlBackend(str(tmp_path / "missing.sock"), "t")
+
+
+def test_idle_connections_cannot_tie_up_the_trusted_side(channel: tuple[TrustedSide, ControlServer, ControlBackend],
+                                                         tmp_path: Path) -> None:
+    _, _, backend = channel
+    idle = []
+    for _ in range(20):  # more than the channel serves at once, each sending nothing
+        sock = socket.socket(socket.AF_UNIX)
+        sock.connect(str(tmp_path / "control.sock"))
+        idle.append(sock)
+    try:
+        refused = 0
+        for sock in idle:
+            sock.settimeout(0.5)
+            try:
+                refused += sock.recv(1) == b""
+            except TimeoutError:
+                pass
+        assert refused >= 20 - 8, "connections beyond the limit are closed at once"
+    finally:
+        for sock in idle:
+            sock.close()
+    assert backend.attach("basics").name == "basics"  # the kernel's own requests still go through
