@@ -11,7 +11,7 @@ SOURCES := pyproject.toml $(shell find labs/ checks/ docker/ notebooks/ -type f 
                                   -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: help install lab image doctor test test-unit test-integration lint typecheck bench self-test wheel \
+.PHONY: help install lab image doctor test test-unit test-integration notebooks lint typecheck bench self-test wheel \
         crash-cleanup failover-drills clean
 
 help:  ## list the targets
@@ -46,6 +46,9 @@ test-unit: install  ## unit tests only (no Docker)
 
 test-integration: image  ## real-cluster tests only
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+notebooks: install  ## rebuild notebooks/ (the self-paced edition) from each exercise's single source
+	$(PY) -m checks.editions
 
 lint: install  ## ruff
 	$(VENV)/bin/ruff check labs checks tests benchmarks

@@ -14,10 +14,10 @@ from pathlib import Path
 import nbformat
 
 from benchmarks.report import print_table, save
+from checks.editions import with_solutions
 from checks.engine.batch import GradeOptions, grade
 from checks.engine.runner import run_exercise
 from checks.exercises import LABS, for_notebook
-from checks.notebooks import with_solutions
 from checks.sandbox.image import build_kernel_image
 from checks.sandbox.run import Sandbox
 from checks.solutions import SOLUTIONS

@@ -61,8 +61,30 @@ def cmd_image(args: argparse.Namespace) -> int:
     return code if current else 1
 
 
+def cmd_notebooks(args: argparse.Namespace) -> int:
+    """`geolab notebooks DIR [--edition self-paced|graded]`: the graded edition carries no solutions."""
+    code = cli.cmd_notebooks(args)
+    if args.edition == "graded":
+        import nbformat
+
+        from checks.editions import build, exercise_cells
+
+        target = Path(args.folder).expanduser().resolve()
+        for path in sorted(target.glob("*.ipynb")):
+            notebook = nbformat.read(path, as_version=4)
+            if exercise_cells(notebook):
+                nbformat.write(build(notebook, path.stem, "graded"), path)
+        print("Graded edition: no reference solutions in these notebooks, and `solve()` is not for graded work.")
+    return code
+
+
 def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:
     sub.choices["image"].set_defaults(func=cmd_image)
+    notebooks = sub.choices["notebooks"]
+    notebooks.add_argument("--edition", choices=("self-paced", "graded"), default="self-paced",
+                           help="self-paced (default): with collapsed reference solutions; graded: without them, "
+                                "for work an instructor grades")
+    notebooks.set_defaults(func=cmd_notebooks)
     grade = sub.add_parser("grade", help="grade submitted notebooks against their own labs")
     grade.add_argument("submissions", nargs="*", help="notebook files or folders of them")
     grade.add_argument("--out", default="grading", help="folder for gradebook.csv and feedback/")

@@ -14,7 +14,6 @@ import io
 import logging
 import os
 import re
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -23,14 +22,15 @@ from pathlib import Path
 
 import nbformat
 
+from checks.editions import build, with_solutions
 from checks.engine.model import Exercise, ExerciseResult, NotebookReport
 from checks.engine.runner import run_exercise
 from checks.errors import GradingError
 from checks.exercises import ALL, LABS, for_notebook
-from checks.notebooks import with_solutions
 from checks.sandbox.image import build_kernel_image
 from checks.sandbox.provisioner import SandboxLimits
 from checks.sandbox.run import Sandbox
+from checks.sandbox.trusted import ExerciseRecord
 from labs.client import CLIENT_LOGGER
 from labs.cluster import lab_names, remove_lab
 from labs.course import course_notebooks
@@ -155,10 +155,21 @@ def exercises_for(notebook: str, hidden: list[Exercise]) -> list[Exercise]:
             base = merged[extra.exercise_id]
             merged[extra.exercise_id] = Exercise(base.exercise_id, base.notebook, base.title,
                                                  base.cases + tuple(c for c in extra.cases), base.hint,
-                                                 base.reset)
+                                                 base.reset, base.statement, base.stub, base.givens, base.graded_at)
         else:
             merged[extra.exercise_id] = extra
     return list(merged.values())
+
+
+def graded(exercise: Exercise, end: ExerciseResult, record: ExerciseRecord | None) -> ExerciseResult:
+    """The result that counts: the lab's state after the notebook ran or, for an exercise graded at
+    check time, each case as the best `check()` the grader ran found it, when that passed."""
+    best = record.best if record is not None and exercise.graded_at == "check" else None
+    if best is None:
+        return end
+    passed = {case.name: case for case in best.cases if case.passed}
+    return ExerciseResult(end.exercise_id, end.title, tuple(passed.get(case.name, case) for case in end.cases),
+                          end.solved_by_solution, end.attempts, end.hint, end.show_hint)
 
 
 def zero(exercises: list[Exercise], reason: str) -> tuple[ExerciseResult, ...]:
@@ -229,7 +240,9 @@ def grade_one(submission: Submission, index: int, options: GradeOptions, hidden:
             reason = reason or "the notebook never started its lab"
         else:
             try:
-                results = tuple(run_exercise(e, lab, marks=False) for e in exercises)
+                records = sandbox.labs.records
+                results = tuple(graded(e, run_exercise(e, lab, marks=False), records.get(e.exercise_id))
+                                for e in exercises)
             except LabError as exc:
                 results = zero(exercises, f"the lab could not be read: {exc}"[:300])
         hints = sorted(e for e, record in sandbox.labs.records.items() if record.hints_shown)
@@ -350,7 +363,8 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
 
 def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, progress: Progress = print,
               only: Iterable[str] | None = None) -> bool:
-    """Each notebook with its reference solutions must score full marks; untouched, it must not.
+    """Each notebook with its reference solutions must score full marks, in both editions (the graded
+    edition built from the shipped self-paced one); the graded edition untouched must not.
 
     Args:
         notebooks_dir: the course notebooks; None: the ones shipped in the package.
@@ -373,11 +387,13 @@ def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, prog
     for path in sources:
         if not for_notebook(path.stem) or (wanted and path.stem not in wanted):
             continue
-        solved = work / f"{path.stem}__solutions.ipynb"
-        nbformat.write(with_solutions(nbformat.read(path, as_version=4)), solved)
-        untouched = work / f"{path.stem}__untouched.ipynb"
-        shutil.copyfile(path, untouched)
-        paths += [solved, untouched]
+        self_paced = nbformat.read(path, as_version=4)
+        graded_edition = build(self_paced, path.stem, "graded")
+        for name, notebook in ((f"{path.stem}__graded__solutions", with_solutions(graded_edition)),
+                               (f"{path.stem}__graded__untouched", graded_edition),
+                               (f"{path.stem}__self-paced__solutions", with_solutions(self_paced))):
+            nbformat.write(notebook, work / f"{name}.ipynb")
+            paths.append(work / f"{name}.ipynb")
     graded = grade(paths, out, options, progress)
     ok = True
     for g in graded:

@@ -6,7 +6,7 @@ through an explicit `Lab` handle and returns an `Outcome`; it never reads notebo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from html import escape
 from typing import Any
@@ -45,8 +45,15 @@ class Case:
 
 @dataclass(frozen=True)
 class Exercise:
-    """An exercise of a notebook: its cases, a hint and a reset (its reference solution lives apart,
-    in checks/solutions, so that a graded run's sandbox does not carry it)."""
+    """An exercise of a notebook, written once: its statement, starting stub, hint, cases (with their
+    points) and reset. `checks.editions` builds the notebooks' exercise cells from it; its reference
+    solution lives apart, in checks/solutions, so that a graded run's sandbox does not carry it.
+
+    `givens`: names the notebook defines before the exercise that the solution may use, each with the
+    expression the notebook assigns (``{"topic": 'lab.topic("payments")'}``); `solve()` evaluates them.
+    `graded_at`: ``"end"`` grades the lab's state after the notebook ran; ``"check"`` grades the best
+    `check()` the grader ran during the notebook (the state a later lesson step, such as a kill, changes).
+    """
 
     exercise_id: str
     notebook: str
@@ -54,6 +61,10 @@ class Exercise:
     cases: tuple[Case, ...]
     hint: str
     reset: Callable[[Lab], None] | None = None
+    statement: str = ""
+    stub: str = ""
+    givens: Mapping[str, str] = field(default_factory=dict)
+    graded_at: str = "end"
 
     @property
     def points(self) -> float:

@@ -60,14 +60,20 @@ def progress(notebook: str, lab: Lab) -> NotebookReport:
 
 
 def solve(exercise_id: str, lab: Lab) -> ExerciseResult:
-    """Apply the reference solution and record it as solved-by-solution (it earns no points)."""
+    """Apply the reference solution and record it as solved-by-solution (it earns no points).
+
+    The solution is the code the self-paced edition shows: it runs as it stands, with `lab` and the
+    names the notebook defined before the exercise (the exercise's `givens`)."""
     exercise = _exercise(exercise_id)
     try:
         from checks.solutions import SOLUTIONS
     except ImportError:
         raise GradingError(f"solve({exercise_id!r}) is not available here: a graded run carries no reference "
                            "solutions, and expected none to be applied. Solve the exercise yourself.") from None
-    SOLUTIONS[exercise_id](lab)
+    names: dict[str, object] = {"lab": lab}
+    for name, expression in exercise.givens.items():
+        names[name] = eval(expression, names)  # our own expressions, shown in the notebook above the exercise
+    exec(compile(SOLUTIONS[exercise_id], f"<reference solution of {exercise_id}>", "exec"), names)
     mark_solved_by_solution(lab, exercise_id)
     return run_exercise(exercise, lab, include_hidden=False)
 

@@ -60,14 +60,26 @@ def reset_register(lab: Lab) -> None:
             lab.admin(local).delete_cluster(peer)
 
 
+ADMIN_VERBS = ("`lab.admin(cluster)` speaks `pulsar-admin`'s verbs (`help(lab.admin(\"beijing\"))` lists "
+               "them), in Python's spelling.")
+
 EXERCISES = [
     Exercise("01-basics/1", NOTEBOOK, "register the peers",
              (registered("beijing", "shanghai"), registered("shanghai", "beijing")),
-             "create_cluster(name, service_url='http://<name>:8080', broker_service_url='pulsar://<name>:6650'), "
-             "on both clusters.", reset_register),
+             "The same verb as `pulsar-admin clusters create shanghai --url http://shanghai:8080 "
+             "--broker-url pulsar://shanghai:6650`, once on each cluster.",
+             reset_register,
+             statement="Register `shanghai` in beijing's metadata and `beijing` in shanghai's, with the URLs above. "
+                       + ADMIN_VERBS,
+             stub="# register shanghai in beijing's metadata\n# register beijing in shanghai's metadata\n"),
     Exercise("01-basics/2", NOTEBOOK, "replicate the namespace both ways",
              (namespace_both_ways("beijing"), namespace_both_ways("shanghai"),
               delivered("beijing", "shanghai"), delivered("shanghai", "beijing")),
-             "With independent stores, create the tenant and the namespace on each cluster, listing both clusters.",
-             reset_namespace),
+             "Independent stores: what you create on beijing does not exist on shanghai until you create it there "
+             "too. `pulsar-admin tenants create` and `namespaces create --clusters` have Python twins.",
+             reset_namespace,
+             statement="On **each** cluster create the tenant `geolab` allowed on both clusters, and the namespace "
+                       "`geolab/geo` replicating to both.",
+             stub="# beijing: the tenant geolab, then the namespace geolab/geo replicating to both clusters\n"
+                  "# shanghai: the same\n"),
 ]

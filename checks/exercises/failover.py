@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from checks.engine.model import Case, Exercise, LabSpec, Outcome
+from checks.engine.probes import standby_follows
 from labs.errors import AdminError
 from labs.lab import Lab
 from labs.topology import failover
@@ -10,17 +11,14 @@ from labs.topology import failover
 NOTEBOOK = "04_failover"
 LAB = LabSpec(failover(active="beijing", standby="shanghai"), "failover")
 SUBSCRIPTION = "billing"
+ACTIVE, STANDBY = "beijing", "shanghai"
 
 
-def subscription_on(cluster: str, replicated: bool) -> Case:
-    """The subscription on `cluster`; with `replicated`, it must also be a replicated subscription.
-
-    On Pulsar 4.0.8 the active cluster's copy came back *not replicated* after the notebook killed
-    and restarted it (1 run in 2), so the flag is required only on the standby, where failover needs it.
-    """
+def subscription_on(cluster: str) -> Case:
+    """The subscription exists on `cluster` and is a replicated subscription."""
 
     def check(lab: Lab) -> Outcome:
-        expected = f"subscription {SUBSCRIPTION} on payments in {cluster}" + (", replicated" if replicated else "")
+        expected = f"subscription {SUBSCRIPTION} on payments in {cluster}, replicated"
         try:
             subscriptions = lab.admin(cluster).get_topic_stats(lab.topic("payments")).subscriptions
         except AdminError as exc:
@@ -28,10 +26,13 @@ def subscription_on(cluster: str, replicated: bool) -> Case:
         found = subscriptions.get(SUBSCRIPTION)
         if found is None:
             return Outcome(False, expected, f"subscriptions in {cluster}: {sorted(subscriptions) or 'none'}")
-        state = "replicated" if found.replicated else "exists, not replicated"
-        return Outcome(found.replicated or not replicated, expected, state)
+        return Outcome(found.replicated, expected, "replicated" if found.replicated else "exists, not replicated")
 
-    return Case(f"{'replicated ' if replicated else ''}subscription in {cluster}", check)
+    return Case(f"replicated subscription in {cluster}", check)
+
+
+def follows(lab: Lab) -> Outcome:
+    return standby_follows(lab, lab.topic("payments"), SUBSCRIPTION, ACTIVE, STANDBY)
 
 
 def reset(lab: Lab) -> None:
@@ -45,6 +46,15 @@ def reset(lab: Lab) -> None:
 
 EXERCISES = [
     Exercise("04-failover/1", NOTEBOOK, "a replicated subscription on both clusters",
-             (subscription_on("beijing", replicated=False), subscription_on("shanghai", replicated=True)),
-             "create_subscription(topic, 'billing', replicated=True) on beijing and on shanghai.", reset),
+             (subscription_on(ACTIVE), subscription_on(STANDBY),
+              Case(f"{STANDBY}'s copy follows {ACTIVE}'s acknowledgements", follows)),
+             "`pulsar-admin topics create-subscription` has a `--replicated` flag; a plain subscription is local to "
+             "its cluster, and the standby would resume it from its own start.",
+             reset,
+             statement="Create the subscription `billing` on `topic` so that, when beijing dies, shanghai resumes it "
+                       "where beijing's consumers left off: on both clusters, and kept in step between them. The "
+                       "check acknowledges a probe message on beijing and watches shanghai's copy follow.",
+             stub="# the subscription billing on topic, on beijing and on shanghai, kept in step\n",
+             givens={"topic": 'lab.topic("payments")'},
+             graded_at="check"),
 ]

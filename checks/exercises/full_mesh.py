@@ -85,10 +85,20 @@ EXERCISES = [
     Exercise("02-mesh/1", NOTEBOOK, "create a namespace once, see it everywhere",
              (Case("visible on every cluster", payments_everywhere),
               Case("replicated to all three", payments_replicated)),
-             "create_namespace('geolab/payments', lab.clusters) through guangzhou's admin.",
-             reset_payments),
+             "Like `pulsar-admin namespaces create geolab/payments --clusters beijing,shanghai,guangzhou`; the "
+             "clusters are `lab.clusters`.",
+             reset_payments,
+             statement="Through **guangzhou only**, create the namespace `geolab/payments` replicating to all three "
+                       "clusters. Then run the next cell: it lists the namespaces as each cluster sees them.",
+             stub="# through guangzhou's admin only: geolab/payments, replicating to all three clusters\n"),
     Exercise("02-mesh/2", NOTEBOOK, "a message for shanghai only",
              (Case("sent with replication_clusters that leave out guangzhou", limited_to_shanghai),
               Case("arrived in shanghai", arrived_in_shanghai)),
-             "producer.send(b'for shanghai', replication_clusters=['beijing', 'shanghai'])"),
+             "A message can carry its own list of clusters, narrower than the namespace's; the cluster it is "
+             "sent from belongs in that list.",
+             statement="Send `b\"for shanghai\"` from beijing on `topic` so that it reaches shanghai but **not** "
+                       "guangzhou. `producer` is beijing's producer from the cell above. The following cells "
+                       "send a normal message after it and show what each cluster received.",
+             stub="producer.send(b\"for shanghai\")  # ... and only as far as shanghai\n",
+             givens={"topic": 'lab.topic("greetings")', "producer": 'lab.client("beijing").create_producer(topic)'}),
 ]

@@ -39,5 +39,11 @@ EXERCISES = [
              (Case("allowed clusters include guangzhou", allowed), Case("replication lists guangzhou", replicates),
               Case("a message goes beijing → guangzhou", lambda lab: delivery(lab, "beijing", "guangzhou", NAMESPACE)),
               Case("nothing flows back to beijing", still_one_way, hidden=True)),
-             "Set beijing's allowed clusters first, then its replication clusters, both with guangzhou.", reset),
+             "Two lists on beijing need `guangzhou`: the clusters the namespace may use, and the clusters it "
+             "replicates to. Pulsar refuses a replication list wider than the allowed one, so widen that first.",
+             reset,
+             statement="Change **beijing's** namespace so that its messages reach guangzhou too, and change nothing "
+                       "on shanghai. Remember the allowed clusters: they must include every cluster in the "
+                       "replication list. Then trace again.",
+             stub="# on beijing only: let geolab/geo use guangzhou, then replicate to it\n"),
 ]

@@ -34,8 +34,10 @@ KERNEL_DOCKERFILE = "Dockerfile.kernel"
 #: What a kernel never needs of the package's dependencies.
 NOT_IN_KERNEL = frozenset({"jupyterlab"})
 #: What stays out of the sandbox: the image files, the course notebooks (their collapsed solutions),
-#: the reference solutions, and the grader itself (batch grading, the CLI, the sandbox's host side).
-LEFT_OUT = ("labs/dockerfiles", "labs/notebooks", "checks/solutions", "checks/cli.py", "checks/engine/batch.py",
+#: the reference solutions and the editions built from them, and the grader itself (batch grading,
+#: the CLI, the sandbox's host side).
+LEFT_OUT = ("labs/dockerfiles", "labs/notebooks", "checks/solutions", "checks/editions.py", "checks/cli.py",
+            "checks/engine/batch.py",
             "checks/sandbox/image.py", "checks/sandbox/provisioner.py", "checks/sandbox/run.py",
             "checks/sandbox/trusted.py")
 

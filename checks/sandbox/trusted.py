@@ -40,6 +40,7 @@ class ExerciseRecord:
     failures: int = 0
     hints_shown: int = 0
     resets: int = 0
+    best: ExerciseResult | None = None  # the best check() of an exercise graded at check time, hidden cases too
 
 
 class GradedLabs:
@@ -130,7 +131,11 @@ class GradedLabs:
             exercise.reset(lab)
             record.resets += 1
             return {}
-        result = run_exercise(exercise, lab, include_hidden=False, marks=False)
+        at_check = verb == "check" and exercise.graded_at == "check"
+        result = run_exercise(exercise, lab, include_hidden=at_check, marks=False)
+        if at_check and (record.best is None or result.earned > record.best.earned):
+            record.best = result
+        result = ExerciseResult(result.exercise_id, result.title, tuple(c for c in result.cases if not c.hidden))
         if verb == "check":
             record.tries += 1
             if not result.passed:

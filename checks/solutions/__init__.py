@@ -1,15 +1,14 @@
 """The reference solutions, kept apart from the checks: the grading sandbox's kernel image carries
 the checks (a learner may run them for feedback) but not this package, so a graded run has no
-solution to call. `checks.solve()` uses it where it exists (a learner's own machine)."""
+solution to call. Each is the code a learner would write in the exercise's cell, kept once: the
+self-paced edition shows it collapsed, `checks.solve()` runs it (on a learner's own machine), and the
+self-test puts it into both editions' exercise cells."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from checks.solutions import basics, failover, full_mesh, one_way, operations
-from labs.lab import Lab
 
-SOLUTIONS: dict[str, Callable[[Lab], None]] = {
-    exercise_id: solve for module in (basics, full_mesh, one_way, failover, operations)
-    for exercise_id, solve in module.SOLUTIONS.items()
+SOLUTIONS: dict[str, str] = {
+    exercise_id: code for module in (basics, full_mesh, one_way, failover, operations)
+    for exercise_id, code in module.SOLUTIONS.items()
 }

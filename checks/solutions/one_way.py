@@ -1,14 +1,10 @@
-"""Reference solutions of one_way's exercises (never in the grading sandbox's image)."""
+"""Reference solutions of one_way's exercises (never in the grading sandbox's image): the code a
+learner would write in the exercise cell, run as it stands by `solve()` and shown in the
+self-paced edition."""
 
-from __future__ import annotations
-
-from checks.exercises.one_way import ALL, NAMESPACE
-from labs.lab import Lab
-
-
-def solve(lab: Lab) -> None:
-    lab.admin("beijing").set_namespace_allowed_clusters(NAMESPACE, ALL)
-    lab.admin("beijing").set_namespace_clusters(NAMESPACE, ALL)
-
-
-SOLUTIONS = {"03-one-way/1": solve}
+SOLUTIONS = {
+    "03-one-way/1": """\
+lab.admin("beijing").set_namespace_allowed_clusters("geolab/geo", ["beijing", "shanghai", "guangzhou"])
+lab.admin("beijing").set_namespace_clusters("geolab/geo", ["beijing", "shanghai", "guangzhou"])
+""",
+}

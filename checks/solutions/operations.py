@@ -1,18 +1,13 @@
-"""Reference solutions of operations's exercises (never in the grading sandbox's image)."""
+"""Reference solutions of operations's exercises (never in the grading sandbox's image): the code a
+learner would write in the exercise cell, run as it stands by `solve()` and shown in the
+self-paced edition."""
 
-from __future__ import annotations
-
-from checks.exercises.operations import NAMESPACE
-from labs.lab import Lab
-
-
-def solve_throttle(lab: Lab) -> None:
-    lab.admin("beijing").set_replicator_dispatch_rate(NAMESPACE, 5)
-
-
-def solve_local(lab: Lab) -> None:
-    lab.admin("beijing").create_topic(lab.topic("audit-local"))
-    lab.admin("beijing").set_topic_replication_clusters(lab.topic("audit-local"), ["beijing"])
-
-
-SOLUTIONS = {"05-ops/1": solve_throttle, "05-ops/2": solve_local}
+SOLUTIONS = {
+    "05-ops/1": """\
+lab.admin("beijing").set_replicator_dispatch_rate("geolab/geo", 5)
+""",
+    "05-ops/2": """\
+lab.admin("beijing").create_topic(audit)
+lab.admin("beijing").set_topic_replication_clusters(audit, ["beijing"])
+""",
+}

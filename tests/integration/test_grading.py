@@ -10,8 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from checks.editions import build, exercise_cells, with_solutions
 from checks.engine.batch import GradeOptions, grade, self_test
-from checks.notebooks import exercises, with_solutions
+from checks.solutions import SOLUTIONS
 from tests.integration.conftest import lab_leftovers
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_replication_basics.ipynb"
@@ -38,13 +39,13 @@ def batch(tmp_path_factory: pytest.TempPathFactory, pulsar_image: str) -> tuple[
     root = tmp_path_factory.mktemp("submissions")
     folder = root / "01_replication_basics"  # the folder names the assignment; the notebooks cannot
     folder.mkdir()
-    original = nbformat.read(NOTEBOOK, as_version=4)
+    original = build(nbformat.read(NOTEBOOK, as_version=4), NOTEBOOK.stem, "graded")  # what learners hand in
     solved = with_solutions(original)
     write(solved, folder / "alice.ipynb")
     write(original, folder / "bob.ipynb")
     partial = nbformat.from_dict(original)
-    first = exercises(original)[0]
-    partial.cells[first.cell_index].source = first.solution
+    first, index = next(iter(exercise_cells(original).items()))
+    partial.cells[index].source = SOLUTIONS[first]
     write(partial, folder / "carol.ipynb")
     tampered = nbformat.from_dict(original)
     tampered.cells.append(nbformat.v4.new_code_cell("print('PASS 01-basics/1 PASS 01-basics/2')\npassed = True"))
@@ -113,12 +114,13 @@ def test_feedback_names_expected_and_actual(batch: tuple[dict[str, dict[str, str
 
 def test_self_test_in_the_sandbox(tmp_path: Path, pulsar_image: str) -> None:
     """`geolab grade --self-test`, sandboxed like any submission: every notebook's reference solutions
-    earn full marks on the grader's lab, and every notebook left untouched earns less, whatever its
-    later cells do."""
+    earn full marks on the grader's lab in both editions, and every graded edition left untouched
+    earns less, whatever its later cells do."""
     lines: list[str] = []
     ok = self_test(None, tmp_path / "out", GradeOptions(cell_timeout_s=120, submission_timeout_s=400), lines.append)
-    rows = list(csv.DictReader((tmp_path / "out" / "gradebook.csv").open(encoding="utf-8")))
-    assert len(rows) == 10, [r["learner"] for r in rows]
+    with (tmp_path / "out" / "gradebook.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 15, [r["learner"] for r in rows]  # 5 notebooks: graded solved/untouched, self-paced solved
     for row in rows:
         solved = row["learner"].endswith("__solutions")
         assert (row["total"] == row["max"]) == solved, row

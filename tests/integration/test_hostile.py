@@ -19,8 +19,8 @@ import nbformat
 import pytest
 
 import docker
+from checks.editions import with_solutions
 from checks.engine.batch import Graded, GradeOptions, grade
-from checks.notebooks import with_solutions
 from tests.integration.conftest import lab_leftovers
 
 COURSE = Path(__file__).resolve().parents[2] / "notebooks"
