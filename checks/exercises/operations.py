@@ -27,6 +27,7 @@ def held_back(lab: Lab) -> Outcome:
     in well under a second (47 ms measured). On Pulsar 4.0.8 a throttled replicator sends its first
     second's permits and then stalls (5 of 30 arrived in 40 s at 5/s, 2 of 30 at 2/s;
     apache/pulsar#26005), so this checks that the burst is held back, not that it drains at 5 a second.
+    The lesson then shows the stall and lifts the cap, so the exercise is graded at check time.
     """
     burst = replication_burst(lab, "beijing", "shanghai", NAMESPACE, messages=BURST, window_s=BURST_WINDOW_S)
     expected = (f"of {BURST} messages produced at once in beijing, shanghai receives some but at most {HELD_BACK} "
@@ -69,7 +70,8 @@ EXERCISES = [
              statement="Set the replicator dispatch rate of `geolab/geo` on **beijing** to 5 messages per second. "
                        "The check sends a burst of 30 messages from beijing and counts what reaches shanghai "
                        "within 3 s.",
-             stub="# on beijing: replicate geolab/geo at no more than 5 messages a second\n"),
+             stub="# on beijing: replicate geolab/geo at no more than 5 messages a second\n",
+             graded_at="check"),
     Exercise("05-ops/2", NOTEBOOK, "a local-only topic", (Case("topic policy lists beijing only", local_only),
                                                      Case("a message on audit stays in beijing", kept_local)),
              "A topic-level policy: `pulsar-admin topics set-replication-clusters`; the local cluster must stay in "

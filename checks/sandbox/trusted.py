@@ -132,7 +132,10 @@ class GradedLabs:
             record.resets += 1
             return {}
         at_check = verb == "check" and exercise.graded_at == "check"
-        result = run_exercise(exercise, lab, include_hidden=at_check, marks=False)
+        if verb == "peek" and exercise.graded_at == "check" and record.best is not None:
+            result = record.best  # progress() shows what counts: the best check()
+        else:
+            result = run_exercise(exercise, lab, include_hidden=at_check, marks=False)
         if at_check and (record.best is None or result.earned > record.best.earned):
             record.best = result
         result = ExerciseResult(result.exercise_id, result.title, tuple(c for c in result.cases if not c.hidden))
