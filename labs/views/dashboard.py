@@ -76,15 +76,19 @@ class Dashboard:
         self.renders += 1
 
     def wait_link(self, source: str, target: str, states: tuple[str, ...], timeout_s: float = 120.0,
-                  min_backlog: int = 0) -> LinkSample:
-        """Block until the link source->target is in one of `states` (and has at least `min_backlog`).
+                  min_backlog: int = 0, max_backlog: int | None = None) -> LinkSample:
+        """Block until the link source->target is in one of `states` with a backlog of at least
+        `min_backlog` (and at most `max_backlog`, when given: 0 waits for it to drain).
 
         Raises:
             WaitTimeout: naming the link, the states expected and the last one seen.
         """
+        most = f" and <= {max_backlog}" if max_backlog is not None else ""
         link = wait_for(lambda: self.sample_now().links[(source, target)],
-                        what=f"link {source}->{target} to be {' or '.join(states)} with backlog >= {min_backlog}",
-                        timeout_s=timeout_s, accept=lambda seen: seen.state in states and seen.backlog >= min_backlog)
+                        what=f"link {source}->{target} to be {' or '.join(states)} with backlog >= {min_backlog}{most}",
+                        timeout_s=timeout_s,
+                        accept=lambda seen: seen.state in states and seen.backlog >= min_backlog
+                        and (max_backlog is None or seen.backlog <= max_backlog))
         self.refresh(self._latest)
         return link
 
