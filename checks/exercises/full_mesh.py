@@ -76,6 +76,29 @@ def arrived_in_shanghai(lab: Lab, timeout_s: float = 15.0) -> Outcome:
                    f"{'including' if SELECTIVE in payloads else 'none of them'} 'for shanghai'")
 
 
+def absent_in_guangzhou(lab: Lab, window_s: float = 5.0) -> Outcome:
+    """Behaviour: guangzhou holds no 'for shanghai' message after a window (shanghai's arrival is
+    checked apart, so the message was sent and replicated meanwhile)."""
+    expected = f"guangzhou holds no 'for shanghai' message after {window_s:g} s"
+    reader = lab.client("guangzhou").create_reader(lab.topic("greetings"), pulsar.MessageId.earliest)
+    payloads: list[bytes] = []
+
+    def read_one() -> bool:
+        payloads.append(reader.read_next(timeout_millis=500).data())
+        return SELECTIVE in payloads
+
+    try:
+        wait_for(read_one, what="a 'for shanghai' message in guangzhou", timeout_s=window_s, interval_s=0,
+                 tolerate=(pulsar.Timeout,))
+    except WaitTimeout:
+        pass  # nothing of it in the whole window: the outcome
+    finally:
+        reader.close()
+    found = "including" if SELECTIVE in payloads else "none of them"
+    return Outcome(SELECTIVE not in payloads, expected,
+                   f"guangzhou holds {len(payloads)} messages, {found} 'for shanghai'")
+
+
 def reset_payments(lab: Lab) -> None:
     if PAYMENTS in lab.admin("beijing").list_namespaces("geolab"):
         lab.admin("beijing").delete_namespace(PAYMENTS, force=True)
@@ -93,7 +116,8 @@ EXERCISES = [
              stub="# through guangzhou's admin only: geolab/payments, replicating to all three clusters\n"),
     Exercise("02-mesh/2", NOTEBOOK, "a message for shanghai only",
              (Case("sent with replication_clusters that leave out guangzhou", limited_to_shanghai),
-              Case("arrived in shanghai", arrived_in_shanghai)),
+              Case("arrived in shanghai", arrived_in_shanghai),
+              Case("never arrived in guangzhou", absent_in_guangzhou)),
              "A message can carry its own list of clusters, narrower than the namespace's; the cluster it is "
              "sent from belongs in that list.",
              statement="Send `b\"for shanghai\"` from beijing on `topic` so that it reaches shanghai but **not** "
