@@ -93,8 +93,9 @@ class Dashboard:
         return link
 
     def wait_trace(self, trace_id: str | None = None, timeout_s: float = 30.0) -> TraceResult:
-        """Wait until the traced message reached every cluster it should (or the time is up) and
-        return where it went; clusters it skips are reported with the reason, not waited for."""
+        """Wait until every cluster either received the traced message or watched for the tracer's
+        whole window without it (or the time is up), and return where it went. A skip is reported
+        only once its cluster watched and saw nothing, with the policy that explains it."""
         first = self.tracer.result(trace_id)
         if first is None:
             raise UsageError("No traced message yet; expected one. Call board.tracer.send(cluster) first.")
@@ -103,9 +104,9 @@ class Dashboard:
             return self.tracer.result(trace_id) or first
 
         try:
-            result = wait_for(current, what="the traced message to reach every cluster it should",
+            result = wait_for(current, what="every cluster to receive the traced message or watch its whole window",
                               timeout_s=timeout_s, interval_s=0.2,
-                              accept=lambda r: not [h for h in r.hops if h.expected and h.arrived_ms is None])
+                              accept=lambda r: all(h.settled for h in r.hops))
         except WaitTimeout:
             result = current()  # the hops still missing are part of the answer, not an error
         self.refresh()

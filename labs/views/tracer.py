@@ -1,4 +1,10 @@
-"""Message tracer: send one message and follow it to every cluster, with the reason for each skip."""
+"""Message tracer: send one message and follow it to every cluster, with the reason for each skip.
+
+A skip is reported as observed, never as modelled: a cluster the message did not reach shows
+"nothing arrived" only after its consumer watched for the whole window (`watch_s`), and the rule
+that explains it comes with the live policy behind it. Until then it reads "watching". A message
+that arrives where the rules predicted a skip is shown as arrived, with the prediction it broke.
+"""
 
 from __future__ import annotations
 
@@ -18,14 +24,27 @@ from labs.flows import ORIGIN
 from labs.topology import Topology
 
 TRACE = "trace"
+WATCH_S = 10.0
 
 
 @dataclass(frozen=True)
 class TraceHop:
     cluster: str
     arrived_ms: int | None  # publish -> arrival at this cluster
-    expected: bool
+    expected: bool  # what Pulsar's rules predict, from the live policies
     reason: str
+    watched_ms: int = 0  # how long this cluster's consumer has watched for it so far
+    window_ms: int = int(WATCH_S * 1000)
+
+    @property
+    def settled(self) -> bool:
+        """Arrived, or watched for the whole window without arriving."""
+        return self.arrived_ms is not None or self.watched_ms >= self.window_ms
+
+    @property
+    def observed_skip(self) -> bool:
+        """Nothing arrived while this cluster watched for the whole window."""
+        return self.arrived_ms is None and self.watched_ms >= self.window_ms
 
 
 @dataclass(frozen=True)
@@ -44,13 +63,17 @@ class TraceResult:
 def trace_table(result: TraceResult) -> str:
     rows = []
     for hop in result.hops:
+        why = hop.reason
         if hop.arrived_ms is not None:
             status = f"✅ arrived after {hop.arrived_ms} ms" if hop.cluster != result.origin else "✅ produced"
-        elif hop.expected:
-            status = "⏳ on its way (or the link is down)"
+            if not hop.expected:
+                why = f"arrived although the rules predicted: {hop.reason}"
+        elif hop.observed_skip:
+            status = f"⛔ nothing arrived in {hop.window_ms / 1000:g} s of watching"
         else:
-            status = "⛔ not delivered"
-        rows.append(f"<tr><td><b>{escape(hop.cluster)}</b></td><td>{status}</td><td>{escape(hop.reason)}</td></tr>")
+            status = f"⏳ watching ({hop.watched_ms / 1000:.0f} of {hop.window_ms / 1000:g} s)"
+            why = ("expected: " if hop.expected else "the rules predict a skip: ") + hop.reason
+        rows.append(f"<tr><td><b>{escape(hop.cluster)}</b></td><td>{status}</td><td>{escape(why)}</td></tr>")
     return (f"<p>trace <code>{result.trace_id}</code> from <b>{escape(result.origin)}</b></p>"
             f"<table>{''.join(rows)}</table>")
 
@@ -75,13 +98,18 @@ def expected_path(targets: Mapping[str, Sequence[str]], origin: str, cluster: st
         return False, f"skipped: not in the message's replication_clusters {list(replication_clusters)}"
     if cluster in targets.get(origin, ()):
         return True, f"replicated {origin} → {cluster}"
-    via = [hop for hop in targets.get(origin, ()) if cluster in targets.get(hop, ())]
+    listed = list(targets.get(origin, ()))
+    policy = (f"{origin}'s namespace replicates to {listed} only, so {origin} has no replicator to {cluster}"
+              if listed else f"{origin}'s namespace replicates nowhere, so {origin} has no replicator at all")
+    asked = (f"; naming {cluster} in the message's replication_clusters cannot add one"
+             if replication_clusters and cluster in replication_clusters else "")
+    via = [hop for hop in listed if cluster in targets.get(hop, ())]
     if via:
-        return False, (f"skipped: replication is one hop; {origin} does not replicate to {cluster} itself, and "
-                       f"{via[0]} does not forward messages it received by replication")
+        return False, (f"skipped: replication is one hop; {policy}, and {via[0]} does not forward messages it "
+                       f"received by replication{asked}")
     if origin in targets.get(cluster, ()):
-        return False, f"skipped: one-way; {cluster} replicates to {origin}, not the other way"
-    return False, f"skipped: {origin}'s namespace does not list {cluster}"
+        return False, f"skipped: one-way ({cluster} replicates to {origin}, not back); {policy}{asked}"
+    return False, f"skipped: {policy}{asked}"
 
 
 @dataclass
@@ -97,8 +125,9 @@ class Tracer:
     """Keeps one consumer per cluster; `send()` stamps a trace id and records where it arrives."""
 
     def __init__(self, topology: Topology, clients: Mapping[str, pulsar.Client], topic: str,
-                 admins: Mapping[str, PulsarAdmin] | None = None) -> None:
+                 admins: Mapping[str, PulsarAdmin] | None = None, watch_s: float = WATCH_S) -> None:
         self.topology = topology
+        self.watch_s = watch_s
         self._admins = admins
         self.topic = topic
         self._clients = clients
@@ -161,11 +190,13 @@ class Tracer:
             pending = self._traces[trace_id]
             arrivals = dict(pending.arrivals)
         replication_clusters, disable = pending.options
+        watched = max(0, int(time.time() * 1000) - pending.sent_ms)
+        window = int(self.watch_s * 1000)
         hops = []
         for cluster in self.topology.clusters:
             expected, reason = expected_path(pending.targets, pending.origin, cluster, replication_clusters,
                                              disable)
-            hops.append(TraceHop(cluster, arrivals.get(cluster), expected, reason))
+            hops.append(TraceHop(cluster, arrivals.get(cluster), expected, reason, min(watched, window), window))
         return TraceResult(trace_id, pending.origin, tuple(hops))
 
     def close(self) -> None:

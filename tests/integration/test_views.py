@@ -121,3 +121,6 @@ def test_tracer_follows_a_message_and_explains_skips(board: Dashboard) -> None:
                   "the local traced message on beijing")
     hop = board.tracer.result(local).hop("shanghai")
     assert not hop.expected and "disable_replication" in hop.reason
+    assert not hop.observed_skip  # no skip is claimed before shanghai watched for the whole window
+    skipped = board.wait_trace(local, timeout_s=30).hop("shanghai")
+    assert skipped.observed_skip and skipped.arrived_ms is None and skipped.watched_ms >= skipped.window_ms

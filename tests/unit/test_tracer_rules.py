@@ -24,3 +24,18 @@ def test_one_way_does_not_flow_back() -> None:
     reached, why = expected_path(targets_from(one_way("beijing", "shanghai")), "shanghai", "beijing", None, False)
     assert not reached and "one-way" in why
     assert expected_path(targets_from(failover()), "shanghai", "beijing", None, False)[0]
+
+
+def test_a_skip_is_reported_only_after_the_whole_window() -> None:
+    from labs.views.tracer import TraceHop, TraceResult, trace_table
+
+    watching = TraceHop("guangzhou", None, False, "skipped: one hop", watched_ms=4000, window_ms=10000)
+    watched = TraceHop("guangzhou", None, False, "skipped: one hop", watched_ms=10000, window_ms=10000)
+    surprise = TraceHop("guangzhou", 35, False, "skipped: one hop", watched_ms=10000, window_ms=10000)
+    assert not watching.settled and not watching.observed_skip
+    assert watched.settled and watched.observed_skip
+    assert surprise.settled and not surprise.observed_skip
+    origin = TraceHop("beijing", 0, True, "produced here")
+    assert "watching (4 of 10 s)" in trace_table(TraceResult("t", "beijing", (origin, watching)))
+    assert "nothing arrived in 10 s" in trace_table(TraceResult("t", "beijing", (origin, watched)))
+    assert "predicted" in trace_table(TraceResult("t", "beijing", (origin, surprise)))
