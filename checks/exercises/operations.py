@@ -37,17 +37,17 @@ def held_back(lab: Lab) -> Outcome:
 
 
 def local_only(lab: Lab) -> Outcome:
-    topic = lab.topic("audit-local")
+    topic = lab.topic("audit")
     try:
         clusters = lab.admin("beijing").get_topic_replication_clusters(topic, applied=False)
     except AdminError as exc:
-        return Outcome(False, "topic audit-local replicates to [beijing] only", f"no topic policy (HTTP {exc.status})")
-    return Outcome(clusters == ["beijing"], "topic audit-local replicates to [beijing] only",
+        return Outcome(False, "topic audit replicates to [beijing] only", f"no topic policy (HTTP {exc.status})")
+    return Outcome(clusters == ["beijing"], "topic audit replicates to [beijing] only",
                    f"topic policy: {clusters}")
 
 
 def kept_local(lab: Lab) -> Outcome:
-    return stays_local(lab, lab.topic("audit-local"), "beijing", "shanghai")
+    return stays_local(lab, lab.topic("audit"), "beijing", "shanghai")
 
 
 def reset_throttle(lab: Lab) -> None:
@@ -56,7 +56,7 @@ def reset_throttle(lab: Lab) -> None:
 
 def reset_local(lab: Lab) -> None:
     try:
-        lab.admin("beijing").remove_topic_replication_clusters(lab.topic("audit-local"))
+        lab.admin("beijing").remove_topic_replication_clusters(lab.topic("audit"))
     except AdminError as exc:
         if exc.status != 404:  # no topic yet: already the starting state
             raise
@@ -79,5 +79,5 @@ EXERCISES = [
              reset_local,
              statement="Set the replication clusters of the topic `audit` to beijing only.",
              stub="# on beijing: the topic audit stays in beijing\n",
-             givens={"audit": 'lab.topic("audit-local")'}),
+             givens={"audit": 'lab.topic("audit")'}),
 ]
