@@ -46,6 +46,13 @@ LISTENER = "external"
 #: Ports the standalone container uses itself; a cluster's broker port on the host must avoid them,
 #: since the broker listens on that port number inside its container too.
 CONTAINER_PORTS = frozenset({2181, 3181, 4181, 6750, 8000, 8001, HTTP_PORT})
+#: The ports a container's own outgoing connections use (its ephemeral range). The broker binds the
+#: host's port number inside the container late in its start, after the bookie and metadata clients
+#: have connected; with Linux's default range (32768-60999, where free host ports come from too) one
+#: of those connections once held that very port (CI: "Failed to bind Pulsar broker on
+#: /0.0.0.0:46863"). Moved out of the way, no broker port can meet one.
+CONTAINER_EPHEMERAL = (61000, 65535)
+CONTAINER_SYSCTLS = {"net.ipv4.ip_local_port_range": f"{CONTAINER_EPHEMERAL[0]} {CONTAINER_EPHEMERAL[1]}"}
 LOG_TAIL = 40
 
 START_COMMAND = "bin/apply-config-from-env.py conf/standalone.conf && exec bin/pulsar standalone -nfw -nss"
@@ -178,6 +185,11 @@ def port_is_free(port: int) -> bool:
     return True
 
 
+def in_container_range(port: int) -> bool:
+    """Whether `port` lies in the containers' ephemeral range (a broker port there could be taken)."""
+    return CONTAINER_EPHEMERAL[0] <= port <= CONTAINER_EPHEMERAL[1]
+
+
 def allocate_ports(clusters: Iterable[str], base_port: int | None) -> dict[str, HostPorts]:
     """Choose host ports: `base_port`, `base_port+1`, ... when given (checked free), else free ones.
 
@@ -190,12 +202,14 @@ def allocate_ports(clusters: Iterable[str], base_port: int | None) -> dict[str, 
         sockets = []
         try:
             for name in names:
-                pair = []
-                for _ in range(2):
+                pair: list[int] = []
+                while len(pair) < 2:
                     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
                     sock.bind((LOOPBACK, 0))
-                    sockets.append(sock)
-                    pair.append(sock.getsockname()[1])
+                    sockets.append(sock)  # held until all are chosen: no port is chosen twice
+                    port = sock.getsockname()[1]
+                    if not in_container_range(port) and port not in CONTAINER_PORTS:
+                        pair.append(port)
                 chosen[name] = HostPorts(pair[0], pair[1])
         finally:
             for sock in sockets:
@@ -204,10 +218,11 @@ def allocate_ports(clusters: Iterable[str], base_port: int | None) -> dict[str, 
     result = {}
     for index, name in enumerate(names):
         ports = HostPorts(base_port + 2 * index, base_port + 2 * index + 1)
-        if ports.broker in CONTAINER_PORTS:
+        if ports.broker in CONTAINER_PORTS or in_container_range(ports.broker):
             raise PortInUseError(
                 f"base_port={base_port} gives cluster {name!r} the broker port {ports.broker}, which Pulsar uses "
-                f"inside its container ({sorted(CONTAINER_PORTS)}); expected another port. Choose another "
+                f"inside its container ({sorted(CONTAINER_PORTS)} and {CONTAINER_EPHEMERAL[0]}-"
+                f"{CONTAINER_EPHEMERAL[1]} for its own connections); expected another port. Choose another "
                 "base_port, e.g. 16650, or none to let the lab pick free ports."
             )
         for kind, port in (("broker", ports.broker), ("admin HTTP", ports.http)):

@@ -22,6 +22,7 @@ import docker
 from labs import faults
 from labs.backend import ClusterEndpoint, LabRecord
 from labs.cluster import (
+    CONTAINER_SYSCTLS,
     ROLE_BROKER,
     ROLE_STORE,
     STORE_ALIAS,
@@ -201,6 +202,7 @@ class DockerBackend:
                     labels=lab_labels(name, ROLE_BROKER, topology_json, cluster, ports[cluster]),
                     network=first,
                     networking_config={first: _endpoint(client, cluster)},
+                    sysctls=CONTAINER_SYSCTLS,
                 )
                 progress(f"[{cluster}] starting Pulsar {image} on {LOOPBACK}:{ports[cluster].broker} ...")
                 container.start()

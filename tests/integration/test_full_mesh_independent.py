@@ -56,3 +56,15 @@ def test_selective_replication(lab: Lab, unique: str) -> None:
     assert [r.data for r in collect(consumers["beijing"], [b"to-beijing", b"everyone"], 60)] == [
         b"to-beijing", b"everyone"]
     assert [r.data for r in collect(consumers["shanghai"], [b"everyone"], 60)] == [b"everyone"]
+
+
+def test_no_broker_port_can_meet_a_connection_of_its_own_container(lab: Lab) -> None:
+    """The broker binds its host port number inside the container after its own clients connected:
+    the containers' ephemeral range is moved away from every broker port."""
+    from labs.cluster import CONTAINER_EPHEMERAL
+
+    for cluster in lab.clusters:
+        code, output = lab.exec(cluster, "cat", "/proc/sys/net/ipv4/ip_local_port_range")
+        assert code == 0 and tuple(int(x) for x in output.split()) == CONTAINER_EPHEMERAL
+        broker_port = int(lab.endpoints[cluster].service_url.rsplit(":", 1)[1])
+        assert not CONTAINER_EPHEMERAL[0] <= broker_port <= CONTAINER_EPHEMERAL[1]

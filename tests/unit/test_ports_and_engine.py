@@ -46,3 +46,18 @@ def test_unreachable_engine_says_how_to_fix(monkeypatch: pytest.MonkeyPatch) -> 
         docker_client(timeout_s=5)
     assert "unix:///nonexistent/docker.sock" in str(info.value)
     assert "geolab doctor" in str(info.value)
+
+
+def test_free_broker_ports_avoid_the_containers_own_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    import labs.cluster
+
+    low, high = 32768, 50000  # most of Linux's default range: free ports below must be passed over
+    monkeypatch.setattr(labs.cluster, "CONTAINER_EPHEMERAL", (low, high))
+    for _ in range(10):
+        for ports in allocate_ports(["beijing", "shanghai", "guangzhou"], None).values():
+            assert not low <= ports.broker <= high
+
+
+def test_base_port_in_the_containers_own_range() -> None:
+    with pytest.raises(PortInUseError, match="its own connections"):
+        allocate_ports(["beijing"], 62000)
