@@ -118,8 +118,8 @@ EXERCISES = [
              (Case("sent with replication_clusters that leave out guangzhou", limited_to_shanghai),
               Case("arrived in shanghai", arrived_in_shanghai),
               Case("never arrived in guangzhou", absent_in_guangzhou)),
-             "A message can carry its own list of clusters, narrower than the namespace's; the cluster it is "
-             "sent from belongs in that list.",
+             "A message can carry its own list of clusters, narrower than the namespace's. The cluster it is "
+             "sent from may stay out of that list: a message is always stored where it was produced.",
              statement="Send `b\"for shanghai\"` from beijing on `topic` so that it reaches shanghai but **not** "
                        "guangzhou. `producer` is beijing's producer from the cell above. The following cells "
                        "send a normal message after it and show what each cluster received.",
