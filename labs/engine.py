@@ -8,6 +8,7 @@ be pulled on offline machines; the lab cleans up by label).
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -27,6 +28,22 @@ def engine_address() -> str:
     return os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
 
 
+def _connect_unix(where: str) -> None:
+    """Connect to a Unix-socket engine address once, closing the socket whatever happens.
+
+    Raises:
+        requests.ConnectionError: nothing accepts connections there.
+    """
+    if not where.startswith("unix://"):
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(5)
+        try:
+            probe.connect(where[len("unix://"):])
+        except OSError as exc:
+            raise requests.ConnectionError(f"cannot connect to {where}: {exc.strerror or exc}") from exc
+
+
 def docker_client(timeout_s: int = 120) -> docker.DockerClient:
     """Return a client connected to a Docker engine that answers a ping.
 
@@ -34,10 +51,14 @@ def docker_client(timeout_s: int = 120) -> docker.DockerClient:
         EngineError: no engine answers at DOCKER_HOST (or the default socket).
     """
     where = engine_address()
+    client: docker.DockerClient | None = None
     try:
+        _connect_unix(where)  # docker-py leaks its socket when its constructor cannot reach the engine
         client = docker.from_env(timeout=timeout_s)
         client.ping()
     except (DockerException, requests.RequestException) as exc:
+        if client is not None:
+            client.close()  # its socket never connected: close it rather than leave it to the collector
         raise EngineError(
             f"No Docker engine answers at {where}: {str(exc).splitlines()[0][:200]}. Expected a running engine. "
             "Start Docker Desktop, or on Linux `sudo systemctl start docker` (or `sudo dockerd &`), "
