@@ -282,23 +282,24 @@ class Lab:
 
     def failover_drill(self, topic: str, subscription: str, check_interval_ms: int = 500) -> FailoverDrill:
         """A failover drill on its own failover client, once `subscription` is a replicated
-        subscription on every cluster (without that, the standby cannot resume it).
+        subscription on the active cluster (Pulsar creates and moves the standby's copy itself,
+        from the snapshots taken while the drill's traffic flows).
 
         Raises:
-            LabError: the subscription is missing or not replicated on some cluster.
+            LabError: the subscription is missing or not replicated on the active cluster.
         """
-        for cluster in self.clusters:
-            try:
-                found = self.admin(cluster).get_topic_stats(topic).subscriptions.get(subscription)
-            except AdminError:
-                found = None
-            if found is None or not found.replicated:
-                state = "missing" if found is None else "not replicated"
-                raise LabError(
-                    f"Subscription {subscription!r} on {topic} is {state} in {cluster}; expected a replicated "
-                    f"subscription on every cluster {list(self.clusters)}. Create it first, e.g. "
-                    f"lab.admin({cluster!r}).create_subscription(topic, {subscription!r}, replicated=True)."
-                )
+        active = self.topology.active or self.clusters[0]
+        try:
+            found = self.admin(active).get_topic_stats(topic).subscriptions.get(subscription)
+        except AdminError:
+            found = None
+        if found is None or not found.replicated:
+            state = "missing" if found is None else "not replicated"
+            raise LabError(
+                f"Subscription {subscription!r} on {topic} is {state} in the active cluster {active}; expected a "
+                f"replicated subscription there, or the standby cannot resume it. Create it first, e.g. "
+                f"lab.admin({active!r}).create_subscription(topic, {subscription!r}, replicated=True)."
+            )
         client = self.failover_client(check_interval_ms=check_interval_ms)
         return FailoverDrill(client, topic, subscription, owns_client=True)
 
@@ -307,7 +308,8 @@ class Lab:
         return f"persistent://{self.topology.qualified_namespace}/{name}"
 
     def create_replicated_subscription(self, topic: str, subscription: str) -> None:
-        """Create a replicated subscription on every cluster (needed before failover can resume it)."""
+        """Create a replicated subscription on every cluster (the active one alone would do: Pulsar
+        creates the standby's copy from its snapshots; created everywhere, it exists before any traffic)."""
         create_replicated_subscription(self.admins(), topic, subscription)
 
     def probe(self, timeout_s: float = 120.0) -> ProbeResult:

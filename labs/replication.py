@@ -158,12 +158,16 @@ def probe_replication(
 
 
 def create_replicated_subscription(admins: Mapping[str, PulsarAdmin], topic: str, subscription: str) -> None:
-    """Create `subscription` as a replicated subscription on every cluster, from the earliest message.
+    """Create `subscription` as a replicated subscription, from the earliest message, on each of `admins`.
 
-    Measured on Pulsar 4.0.8: a replicated subscription created on the active cluster only never
-    reached the standby (the standby's topic had no replicated subscription, so no snapshot
-    completed); created on both sides, the standby's mark-delete position follows the active one
-    within about one snapshot interval.
+    One cluster is enough: measured on Pulsar 4.0.8, a replicated subscription created on beijing only
+    (by the admin API or by a consumer asking for replicated state) appeared on shanghai as a
+    replicated subscription within 2 s of its first acknowledgements, in 5 of 5 timings (paced or
+    burst traffic, acknowledged at once or 3 s later), its mark-delete position moving with
+    beijing's. Pulsar's replicated-subscriptions controller creates the remote copy from the update
+    markers it writes when an acknowledgement passes a completed snapshot; snapshots are taken only
+    while messages flow. Creating it everywhere is harmless and makes the copy exist before any
+    traffic.
     """
     for admin in admins.values():
         admin.create_subscription(topic, subscription, replicated=True, position="earliest")

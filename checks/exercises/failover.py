@@ -1,4 +1,4 @@
-"""04_failover: a replicated subscription on both clusters."""
+"""04_failover: a subscription that survives failover."""
 
 from __future__ import annotations
 
@@ -45,16 +45,18 @@ def reset(lab: Lab) -> None:
 
 
 EXERCISES = [
-    Exercise("04-failover/1", NOTEBOOK, "a replicated subscription on both clusters",
-             (subscription_on(ACTIVE), subscription_on(STANDBY),
-              Case(f"{STANDBY}'s copy follows {ACTIVE}'s acknowledgements", follows)),
+    Exercise("04-failover/1", NOTEBOOK, "a subscription that survives failover",
+             (subscription_on(ACTIVE),
+              Case(f"{STANDBY} has a copy that follows {ACTIVE}'s acknowledgements", follows, points=2)),
              "`pulsar-admin topics create-subscription` has a `--replicated` flag; a plain subscription is local to "
-             "its cluster, and the standby would resume it from its own start.",
+             "its cluster, and the standby would resume it from its own start. Pulsar makes the standby's copy "
+             "itself.",
              reset,
-             statement="Create the subscription `billing` on `topic` so that, when beijing dies, shanghai resumes it "
-                       "where beijing's consumers left off: on both clusters, and kept in step between them. The "
-                       "check acknowledges a probe message on beijing and watches shanghai's copy follow.",
-             stub="# the subscription billing on topic, on beijing and on shanghai, kept in step\n",
+             statement="Create the subscription `billing` on `topic` in beijing so that, when beijing dies, shanghai "
+                       "resumes it where beijing's consumers left off. One call on beijing is enough if it is the "
+                       "right one: the check acknowledges a probe message on beijing and watches shanghai's copy "
+                       "appear and follow.",
+             stub="# the subscription billing on topic, in beijing, kept in step with shanghai\n",
              givens={"topic": 'lab.topic("payments")'},
              graded_at="check"),
 ]

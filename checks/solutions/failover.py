@@ -5,6 +5,5 @@ self-paced edition."""
 SOLUTIONS = {
     "04-failover/1": """\
 lab.admin("beijing").create_subscription(topic, "billing", replicated=True)
-lab.admin("shanghai").create_subscription(topic, "billing", replicated=True)
 """,
 }
