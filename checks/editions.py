@@ -59,9 +59,12 @@ def _cell(kind: str, exercise: Exercise, tag: str, source: str) -> nbformat.Note
 
 def exercise_group(exercise: Exercise, edition: str) -> list[nbformat.NotebookNode]:
     """The cells of one exercise in an edition, made from its source."""
+    statement = exercise.statement
+    if exercise.question is not None:
+        statement += "\n\nThe choices:\n" + "\n".join(f'- `"{choice}"`' for choice in exercise.question.choices)
     cells = [
         _cell("markdown", exercise, "exercise-text",
-              f"### ✏️ Exercise {exercise.exercise_id}: {exercise.title}\n\n{exercise.statement}"),
+              f"### ✏️ Exercise {exercise.exercise_id}: {exercise.title}\n\n{statement}"),
         _cell("code", exercise, "exercise", exercise.stub.rstrip("\n")),
         _cell("code", exercise, "check", f'check("{exercise.exercise_id}", lab)'),
         _cell("markdown", exercise, "hint", f"<details><summary>💡 Hint</summary>\n\n{exercise.hint}\n\n</details>"),

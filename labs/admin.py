@@ -99,6 +99,28 @@ class ExaminedMessage:
     publish_time: str
 
 
+PROPERTY_HEADER = "X-Pulsar-PROPERTY"  # the message's properties as one JSON object (Pulsar 4.0)
+
+
+def _properties(header: str | None) -> dict[str, str]:
+    """The application's properties from the header (Pulsar's own, `__`-prefixed, left out)."""
+    try:
+        data = json.loads(header) if header else {}
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items() if not str(k).startswith("__")} if isinstance(data, dict) else {}
+
+
+@dataclass(frozen=True)
+class PeekedMessage:
+    """One message of a subscription's backlog, as `topics peek-messages` shows it."""
+
+    payload: bytes
+    properties: dict[str, str]
+    publish_time: str
+    replicated_from: str | None
+
+
 def _f(data: Mapping[str, JSON], key: str, default: float = 0.0) -> float:
     """A number from Pulsar's stats; NaN and infinity (which Jackson can write) become `default`."""
     value = data.get(key, default)
@@ -408,6 +430,31 @@ class PulsarAdmin:
             "PUT", f"/admin/v2/{topic_path(topic)}/subscription/{quote(subscription, safe='')}",
             body=position, params={"replicated": str(replicated).lower()}, ok=(409,),
         )
+
+    def reset_cursor(self, topic: str, subscription: str, timestamp_ms: int) -> None:
+        """`pulsar-admin topics reset-cursor -s SUB -t TIME`: the subscription's next message becomes the
+        first one published at or after `timestamp_ms` (milliseconds since the epoch)."""
+        self._call("POST", f"/admin/v2/{topic_path(topic)}/subscription/{quote(subscription, safe='')}"
+                           f"/resetcursor/{int(timestamp_ms)}")
+
+    def peek_messages(self, topic: str, subscription: str, count: int = 1) -> list[PeekedMessage]:
+        """`pulsar-admin topics peek-messages -s SUB -n COUNT`: the next messages of a subscription's
+        backlog, without consuming them (fewer when the backlog is shorter)."""
+        found: list[PeekedMessage] = []
+        for position in range(1, count + 1):
+            response = self._call(
+                "GET", f"/admin/v2/{topic_path(topic)}/subscription/{quote(subscription, safe='')}/position/{position}",
+                ok=(404, 412, 500))
+            if response.status_code >= 400:
+                break
+            headers = response.headers
+            found.append(PeekedMessage(
+                payload=response.content,
+                properties=_properties(headers.get(PROPERTY_HEADER)),
+                publish_time=headers.get("X-Pulsar-publish-time", ""),
+                replicated_from=headers.get("X-Pulsar-replicated-from"),
+            ))
+        return found
 
     def get_topic_replication_clusters(self, topic: str, applied: bool = True) -> list[str]:
         """`pulsar-admin topics get-replication-clusters [--applied]`."""

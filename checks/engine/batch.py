@@ -17,13 +17,13 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import nbformat
 
 from checks.editions import build, with_solutions
-from checks.engine.model import Exercise, ExerciseResult, NotebookReport
+from checks.engine.model import Exercise, ExerciseResult, NotebookReport, Prediction
 from checks.engine.runner import run_exercise
 from checks.errors import GradingError
 from checks.exercises import ALL, LABS, for_notebook
@@ -153,9 +153,7 @@ def exercises_for(notebook: str, hidden: list[Exercise]) -> list[Exercise]:
             continue
         if extra.exercise_id in merged:
             base = merged[extra.exercise_id]
-            merged[extra.exercise_id] = Exercise(base.exercise_id, base.notebook, base.title,
-                                                 base.cases + tuple(c for c in extra.cases), base.hint,
-                                                 base.reset, base.statement, base.stub, base.givens, base.graded_at)
+            merged[extra.exercise_id] = replace(base, cases=base.cases + tuple(extra.cases))
         else:
             merged[extra.exercise_id] = extra
     return list(merged.values())
@@ -195,6 +193,11 @@ class Grader:
 
     backend: DockerBackend
     image: str
+
+
+def _prediction(records: Mapping[str, ExerciseRecord], exercise: Exercise) -> Prediction | None:
+    record = records.get(exercise.exercise_id)
+    return record.prediction if record is not None else None
 
 
 def grade_one(submission: Submission, index: int, options: GradeOptions, hidden: list[Exercise],
@@ -241,8 +244,8 @@ def grade_one(submission: Submission, index: int, options: GradeOptions, hidden:
         else:
             try:
                 records = sandbox.labs.records
-                results = tuple(graded(e, run_exercise(e, lab, marks=False), records.get(e.exercise_id))
-                                for e in exercises)
+                results = tuple(graded(e, run_exercise(e, lab, marks=False, prediction=_prediction(records, e)),
+                                       records.get(e.exercise_id)) for e in exercises)
             except LabError as exc:
                 results = zero(exercises, f"the lab could not be read: {exc}"[:300])
         hints = sorted(e for e, record in sandbox.labs.records.items() if record.hints_shown)
@@ -362,14 +365,18 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
 
 
 def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, progress: Progress = print,
-              only: Iterable[str] | None = None) -> bool:
+              only: Iterable[str] | None = None, self_paced: Iterable[str] | None = None) -> bool:
     """Each notebook with its reference solutions must score full marks, in both editions (the graded
     edition built from the shipped self-paced one); the graded edition untouched must not.
 
     Args:
         notebooks_dir: the course notebooks; None: the ones shipped in the package.
+        only: these notebooks (file stems) only; None: every notebook with exercises.
+        self_paced: the notebooks whose self-paced edition is graded too; None: all of them. (The two
+            editions share every code cell; the self-paced one adds collapsed solutions in Markdown.)
     """
     wanted = set(only) if only else None
+    paced = set(self_paced) if self_paced is not None else None
     if notebooks_dir is None:
         sources = course_notebooks()
     elif notebooks_dir.is_dir():
@@ -387,11 +394,13 @@ def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, prog
     for path in sources:
         if not for_notebook(path.stem) or (wanted and path.stem not in wanted):
             continue
-        self_paced = nbformat.read(path, as_version=4)
-        graded_edition = build(self_paced, path.stem, "graded")
-        for name, notebook in ((f"{path.stem}__graded__solutions", with_solutions(graded_edition)),
-                               (f"{path.stem}__graded__untouched", graded_edition),
-                               (f"{path.stem}__self-paced__solutions", with_solutions(self_paced))):
+        self_paced_edition = nbformat.read(path, as_version=4)
+        graded_edition = build(self_paced_edition, path.stem, "graded")
+        rows = [(f"{path.stem}__graded__solutions", with_solutions(graded_edition)),
+                (f"{path.stem}__graded__untouched", graded_edition)]
+        if paced is None or path.stem in paced:
+            rows.append((f"{path.stem}__self-paced__solutions", with_solutions(self_paced_edition)))
+        for name, notebook in rows:
             nbformat.write(notebook, work / f"{name}.ipynb")
             paths.append(work / f"{name}.ipynb")
     graded = grade(paths, out, options, progress)

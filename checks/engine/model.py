@@ -35,12 +35,55 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Case:
-    """One checked fact of an exercise, worth `points`."""
+    """One checked fact of an exercise, worth `points`. `check(lab)` reads the clusters; a case with
+    `needs_prediction` is called `check(lab, prediction)` with the learner's recorded `Prediction` (or None)."""
 
     name: str
-    check: Callable[[Lab], Outcome]
+    check: Callable[..., Outcome]
     points: float = 1.0
     hidden: bool = False
+    needs_prediction: bool = False
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What a learner predicted for a predict-then-observe exercise, and when (seconds since the
+    epoch). The first prediction stands: the check runs the experiment only once one is recorded, so
+    no prediction can follow what the check showed."""
+
+    exercise_id: str
+    answer: str
+    at: float
+
+    def _repr_html_(self) -> str:
+        return (f"<p>🔮 <b>{escape(self.exercise_id)}</b>: your prediction is recorded: "
+                f"<b>{escape(self.answer)}</b>. Now run the experiment, then the check.</p>")
+
+
+@dataclass(frozen=True)
+class Question:
+    """The question of a predict-then-observe exercise: the learner records one of `choices` with
+    `predict()`; `observe(lab)` runs the experiment on the live clusters and returns the choice that
+    came true and what was seen (None as the choice when the clusters could not show it)."""
+
+    prompt: str
+    choices: tuple[str, ...]
+    observe: Callable[[Lab], tuple[str | None, str]]
+
+    def case(self, points: float = 2.0) -> Case:
+        """The case that grades a prediction against what the clusters then did."""
+
+        def check(lab: Lab, prediction: Prediction | None) -> Outcome:
+            if prediction is None:
+                return Outcome(False, "a prediction recorded with predict() before the check",
+                               "no prediction recorded")
+            observed, seen = self.observe(lab)
+            expected = f"your prediction ({prediction.answer!r}) is what the clusters do"
+            if observed is None:
+                return Outcome(False, expected, f"the clusters could not show it: {seen}")
+            return Outcome(observed == prediction.answer, expected, f"the clusters: {observed!r} ({seen})")
+
+        return Case("your prediction matches what the clusters did", check, points, needs_prediction=True)
 
 
 @dataclass(frozen=True)
@@ -53,6 +96,8 @@ class Exercise:
     expression the notebook assigns (``{"topic": 'lab.topic("payments")'}``); `solve()` evaluates them.
     `graded_at`: ``"end"`` grades the lab's state after the notebook ran; ``"check"`` grades the best
     `check()` the grader ran during the notebook (the state a later lesson step, such as a kill, changes).
+    `question`: a predict-then-observe exercise; its answer is a `predict()` call, graded by
+    `question.case()` against the experiment the check runs.
     """
 
     exercise_id: str
@@ -65,6 +110,7 @@ class Exercise:
     stub: str = ""
     givens: Mapping[str, str] = field(default_factory=dict)
     graded_at: str = "end"
+    question: Question | None = None
 
     @property
     def points(self) -> float:
@@ -112,8 +158,8 @@ class ExerciseResult:
         rows = []
         for case in self.cases:
             mark = "✅" if case.passed else "❌"
-            detail = "" if case.passed else (
-                f"<br><small>expected: {escape(case.expected)}<br>actual: {escape(case.actual)}</small>")
+            detail = (f"<br><small>seen: {escape(case.actual)}</small>" if case.passed else
+                      f"<br><small>expected: {escape(case.expected)}<br>actual: {escape(case.actual)}</small>")
             rows.append(f"<tr><td>{mark}</td><td>{escape(case.name)}{detail}</td>"
                         f"<td>{case.earned:g}/{case.points:g}</td></tr>")
         hint = (f"<p>💡 <b>Hint</b> (after {self.attempts} tries): {escape(self.hint)}</p>"

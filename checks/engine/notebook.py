@@ -7,10 +7,11 @@ record of every try and hint there; the kernel only shows the result.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 
-from checks.engine.model import Exercise, ExerciseResult, NotebookReport, result_from_wire
-from checks.engine.runner import mark_solved_by_solution, run_exercise
+from checks.engine.model import Exercise, ExerciseResult, NotebookReport, Prediction, result_from_wire
+from checks.engine.runner import best_of, mark_solved_by_solution, run_exercise
 from checks.errors import GradingError
 from checks.exercises import ALL, for_notebook
 from labs.control import ControlBackend
@@ -19,6 +20,7 @@ from labs.lab import Lab
 HINT_AFTER_FAILURES = 2
 _failures: Counter[str] = Counter()
 _best: dict[str, ExerciseResult] = {}  # exercises graded at check time: the best check() of this kernel
+_predictions: dict[str, Prediction] = {}  # predict-then-observe exercises: the first prediction of this kernel
 
 
 def _exercise(exercise_id: str) -> Exercise:
@@ -38,9 +40,9 @@ def check(exercise_id: str, lab: Lab) -> ExerciseResult:
     trusted = _trusted_side(lab)
     if trusted is not None:
         return result_from_wire(trusted.call("check", {"exercise": exercise_id}))
-    result = run_exercise(exercise, lab, include_hidden=False)
-    if exercise.graded_at == "check" and (exercise_id not in _best or result.earned > _best[exercise_id].earned):
-        _best[exercise_id] = result
+    result = run_exercise(exercise, lab, include_hidden=False, prediction=_predictions.get(exercise_id))
+    if exercise.graded_at == "check":
+        _best[exercise_id] = best_of(_best.get(exercise_id), result)
     if not result.passed:
         _failures[exercise_id] += 1
     attempts = _failures[exercise_id] + (1 if result.passed else 0)
@@ -61,7 +63,42 @@ def progress(notebook: str, lab: Lab) -> NotebookReport:
         return NotebookReport(notebook, tuple(result_from_wire(trusted.call("peek", {"exercise": e.exercise_id}))
                                               for e in exercises))
     return NotebookReport(notebook, tuple(_best[e.exercise_id] if e.exercise_id in _best
-                                          else run_exercise(e, lab, include_hidden=False) for e in exercises))
+                                          else run_exercise(e, lab, include_hidden=False,
+                                                            prediction=_predictions.get(e.exercise_id))
+                                          for e in exercises))
+
+
+def predict(exercise_id: str, lab: Lab, answer: str) -> Prediction:
+    """Record your prediction for a predict-then-observe exercise, before the experiment. The first
+    prediction stands (a later call returns it unchanged); the check grades it against what the
+    clusters then do.
+
+    Raises:
+        GradingError: the exercise asks for no prediction, or `answer` is not one of its choices.
+    """
+    exercise = _exercise(exercise_id)
+    question = exercise.question
+    if question is None:
+        raise GradingError(f"Exercise {exercise_id} asks for no prediction; expected the id of a predict-then-observe "
+                           "exercise (its heading says 'predict'). Answer this one in its cell, then check it.")
+    if answer not in question.choices:
+        raise GradingError(f"{answer!r} is not an answer to {exercise_id}; expected one of "
+                           f"{list(question.choices)}. Copy one of them exactly.")
+    trusted = _trusted_side(lab)
+    if trusted is not None:
+        recorded = trusted.call("predict", {"exercise": exercise_id, "answer": answer})
+        return Prediction(exercise_id, str(recorded["answer"]), float(recorded["at"]))
+    return _predictions.setdefault(exercise_id, Prediction(exercise_id, answer, time.time()))
+
+
+def _kernel_names() -> dict[str, object]:
+    """The running notebook's variables (empty outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return {}
+    shell = get_ipython()
+    return dict(shell.user_ns) if shell is not None else {}
 
 
 def solve(exercise_id: str, lab: Lab) -> ExerciseResult:
@@ -75,17 +112,23 @@ def solve(exercise_id: str, lab: Lab) -> ExerciseResult:
     except ImportError:
         raise GradingError(f"solve({exercise_id!r}) is not available here: a graded run carries no reference "
                            "solutions, and expected none to be applied. Solve the exercise yourself.") from None
-    names: dict[str, object] = {"lab": lab}
+    names: dict[str, object] = {"lab": lab, "predict": predict}
+    kernel = _kernel_names()
     for name, expression in exercise.givens.items():
-        names[name] = eval(expression, names)  # our own expressions, shown in the notebook above the exercise
+        # the notebook's own value when it has one (a given may be the result of an experiment, such
+        # as the orders a consumer read); otherwise our own expression, shown in the notebook above
+        names[name] = kernel[name] if name in kernel else eval(expression, names)
     exec(compile(SOLUTIONS[exercise_id], f"<reference solution of {exercise_id}>", "exec"), names)
     mark_solved_by_solution(lab, exercise_id)
-    return run_exercise(exercise, lab, include_hidden=False)
+    return run_exercise(exercise, lab, include_hidden=False, prediction=_predictions.get(exercise_id))
 
 
 def reset(exercise_id: str, lab: Lab) -> None:
     """Put the clusters back to the exercise's starting state."""
     exercise = _exercise(exercise_id)
+    if exercise.question is not None:
+        raise GradingError(f"Exercise {exercise_id} cannot be reset: a prediction stands once made, and expected "
+                           "an exercise with a starting state. Run the experiment and compare.")
     if exercise.reset is None:
         raise GradingError(f"Exercise {exercise_id} cannot be reset: its state is messages already sent, and "
                            "expected an exercise with a starting state. Send the message again; the check looks "

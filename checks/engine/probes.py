@@ -34,6 +34,28 @@ def delivery(lab: Lab, source: str, target: str, namespace: str, timeout_s: floa
     return Outcome(arrived, expected, "it arrived" if arrived else f"nothing arrived in {target}")
 
 
+def queued_for(lab: Lab, source: str, target: str, namespace: str) -> Outcome:
+    """Produce one message in `source` on a new topic of `namespace` while `target` is down; passed
+    when `source`'s topic keeps it in a replication backlog for `target` (sent when `target` returns)."""
+    topic = f"persistent://{namespace}/geolab-check-{uuid.uuid4().hex[:8]}"
+    expected = f"a message produced in {source} waits in its replication backlog for {target} (down now)"
+    try:
+        producer = lab.client(source).create_producer(topic)
+        producer.send(f"check {source}->{target}".encode())
+        producer.close()
+    except pulsar.PulsarException as exc:
+        return Outcome(False, expected, f"producing failed: {type(exc).__name__}: {exc}")
+    try:
+        replicator = wait_for(lambda: lab.admin(source).get_topic_stats(topic).replication.get(target),
+                              what=f"a replicator {source} → {target}", timeout_s=10, interval_s=0.5,
+                              accept=lambda found: found is not None and found.replication_backlog >= 1)
+    except WaitTimeout:
+        replication = lab.admin(source).get_topic_stats(topic).replication
+        return Outcome(False, expected, f"{source} replicates this topic to {sorted(replication) or 'no cluster'}")
+    waiting = replicator.replication_backlog if replicator is not None else 0
+    return Outcome(True, expected, f"{waiting} message(s) wait for {target}")
+
+
 PROBE_PROPERTY = "geolab-check"
 
 

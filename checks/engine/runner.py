@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from checks.engine.model import CaseResult, Exercise, ExerciseResult
+from checks.engine.model import CaseResult, Exercise, ExerciseResult, Prediction
 from labs.errors import LabError
 from labs.lab import Lab
 
@@ -10,15 +10,17 @@ GRADING_TENANT = "geolab-grading"
 GRADING_NAMESPACE = f"{GRADING_TENANT}/marks"
 
 
-def run_exercise(exercise: Exercise, lab: Lab, include_hidden: bool = True, marks: bool = True) -> ExerciseResult:
+def run_exercise(exercise: Exercise, lab: Lab, include_hidden: bool = True, marks: bool = True,
+                 prediction: Prediction | None = None) -> ExerciseResult:
     """Run an exercise's cases on `lab`. `marks`: read the reference-solution record a learner's own
-    machine keeps in the lab (never in grading: a submission could write or delete it)."""
+    machine keeps in the lab (never in grading: a submission could write or delete it). `prediction`:
+    the learner's recorded prediction, for the cases that grade one."""
     results = []
     for case in exercise.cases:
         if case.hidden and not include_hidden:
             continue
         try:
-            outcome = case.check(lab)
+            outcome = case.check(lab, prediction) if case.needs_prediction else case.check(lab)
             results.append(CaseResult(case.name, case.points, case.points if outcome.passed else 0.0,
                                       outcome.passed, outcome.expected, outcome.actual, case.hidden))
         except Exception as exc:  # a broken cluster or missing object fails the case, not the grader
@@ -29,23 +31,39 @@ def run_exercise(exercise: Exercise, lab: Lab, include_hidden: bool = True, mark
                           solved_by_solution=exercise.exercise_id in solved, hint=exercise.hint)
 
 
+def best_of(best: ExerciseResult | None, result: ExerciseResult) -> ExerciseResult:
+    """The result that counts for an exercise graded at check time: the best `check()` so far."""
+    return result if best is None or result.earned > best.earned else best
+
+
 def _marks_key(exercise_id: str) -> str:
     return "solved." + exercise_id.replace("/", ".")
 
 
 def mark_solved_by_solution(lab: Lab, exercise_id: str) -> None:
-    """Record on the lab's first cluster that the reference solution was applied (no points)."""
-    cluster = lab.clusters[0]
-    admin = lab.admin(cluster)
-    admin.create_tenant(GRADING_TENANT, [cluster])
-    admin.create_namespace(GRADING_NAMESPACE, [cluster])
-    admin.set_namespace_properties(GRADING_NAMESPACE, {_marks_key(exercise_id): "reference-solution"})
+    """Record that the reference solution was applied (no points), on the first cluster that answers
+    (a lesson may have killed the first one)."""
+    failures: list[str] = []
+    for cluster in lab.clusters:
+        admin = lab.admin(cluster)
+        try:
+            admin.create_tenant(GRADING_TENANT, [cluster])
+            admin.create_namespace(GRADING_NAMESPACE, [cluster])
+            admin.set_namespace_properties(GRADING_NAMESPACE, {_marks_key(exercise_id): "reference-solution"})
+            return
+        except LabError as exc:
+            failures.append(f"{cluster}: {exc}")
+    raise LabError(f"Cannot record that {exercise_id} was solved with the reference solution: no cluster answered "
+                   f"({'; '.join(failures)}). Start a cluster (lab.start_cluster(...)), then solve again.")
 
 
 def solution_marks(lab: Lab) -> set[str]:
-    """Exercises solved with the reference solution in this lab."""
-    try:
-        properties = lab.admin(lab.clusters[0]).get_namespace_properties(GRADING_NAMESPACE)
-    except LabError:
-        return set()
-    return {key[len("solved."):].replace(".", "/", 1) for key in properties if key.startswith("solved.")}
+    """Exercises solved with the reference solution in this lab (recorded on any of its clusters)."""
+    marked: set[str] = set()
+    for cluster in lab.clusters:
+        try:
+            properties = lab.admin(cluster).get_namespace_properties(GRADING_NAMESPACE)
+        except LabError:
+            continue
+        marked |= {key[len("solved."):].replace(".", "/", 1) for key in properties if key.startswith("solved.")}
+    return marked

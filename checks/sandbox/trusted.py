@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import docker
-from checks.engine.model import ExerciseResult, LabSpec, result_to_wire
+from checks.engine.model import ExerciseResult, LabSpec, Prediction, result_to_wire
 from checks.engine.notebook import HINT_AFTER_FAILURES
-from checks.engine.runner import run_exercise
+from checks.engine.runner import best_of, run_exercise
 from checks.errors import GradingError
 from checks.exercises import ALL
 from labs.backend import ClusterEndpoint, LabRecord
@@ -41,6 +42,7 @@ class ExerciseRecord:
     hints_shown: int = 0
     resets: int = 0
     best: ExerciseResult | None = None  # the best check() of an exercise graded at check time, hidden cases too
+    prediction: Prediction | None = None  # a predict-then-observe exercise: the first prediction, timed here
 
 
 class GradedLabs:
@@ -113,19 +115,28 @@ class GradedLabs:
     def call(self, verb: str, body: Any) -> Any:
         """The notebook API's verbs, run here on the grader's own lab and recorded here:
         ``check`` (a try: counted, a hint after repeated failures), ``peek`` (progress: not a try),
-        ``reset`` (the exercise's starting state). There is no ``solve`` in a graded run."""
-        if verb not in ("check", "peek", "reset"):
-            raise UsageError(f"The grader has no verb {verb!r}; expected check, peek or reset "
+        ``reset`` (the exercise's starting state), ``predict`` (a prediction: the first one stands, timed
+        here). There is no ``solve`` in a graded run."""
+        if verb not in ("check", "peek", "reset", "predict"):
+            raise UsageError(f"The grader has no verb {verb!r}; expected check, peek, reset or predict "
                              "(a graded run carries no reference solutions).")
         exercise_id = body.get("exercise") if isinstance(body, dict) else None
         exercise = ALL.get(str(exercise_id))
         if exercise is None or exercise.notebook not in self.notebooks:
             raise UsageError(f"No exercise {str(exercise_id)[:60]!r} in this assignment; expected one of "
                              f"{sorted(e.exercise_id for e in ALL.values() if e.notebook in self.notebooks)}.")
-        lab = self._lab(self.spec.name)
         record = self.records.setdefault(exercise.exercise_id, ExerciseRecord())
+        if verb == "predict":
+            answer = body.get("answer")
+            if exercise.question is None or answer not in exercise.question.choices:
+                raise UsageError(f"{str(answer)[:60]!r} is not a prediction for {exercise.exercise_id}; expected one "
+                                 f"of {list(exercise.question.choices) if exercise.question else 'none'}.")
+            if record.prediction is None:
+                record.prediction = Prediction(exercise.exercise_id, str(answer), time.time())
+            return {"answer": record.prediction.answer, "at": record.prediction.at}
+        lab = self._lab(self.spec.name)
         if verb == "reset":
-            if exercise.reset is None:
+            if exercise.reset is None or exercise.question is not None:
                 raise UsageError(f"Exercise {exercise.exercise_id} cannot be reset; expected an exercise with a "
                                  "starting state.")
             exercise.reset(lab)
@@ -135,9 +146,9 @@ class GradedLabs:
         if verb == "peek" and exercise.graded_at == "check" and record.best is not None:
             result = record.best  # progress() shows what counts: the best check()
         else:
-            result = run_exercise(exercise, lab, include_hidden=at_check, marks=False)
-        if at_check and (record.best is None or result.earned > record.best.earned):
-            record.best = result
+            result = run_exercise(exercise, lab, include_hidden=at_check, marks=False, prediction=record.prediction)
+        if at_check:
+            record.best = best_of(record.best, result)
         result = ExerciseResult(result.exercise_id, result.title, tuple(c for c in result.cases if not c.hidden))
         if verb == "check":
             record.tries += 1

@@ -1,0 +1,130 @@
+"""06_disaster_recovery: a region lost, the seed article's one-way plan, manual failover by time,
+failback by reverse replication."""
+
+from __future__ import annotations
+
+import uuid
+
+from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question
+from checks.engine.probes import delivery, queued_for, standby_follows
+from labs.errors import AdminError
+from labs.lab import Lab
+from labs.topology import one_way
+
+NOTEBOOK = "06_disaster_recovery"
+LAB = LabSpec(one_way("beijing", "shanghai"), "dr")
+NAMESPACE = "geolab/geo"
+ACTIVE, STANDBY = "beijing", "shanghai"
+SUBSCRIPTION = "billing"
+RESUMES = "order 101: shanghai resumes where beijing's consumers left off"
+STARTS_OVER = "order 1: shanghai starts over from the first order"
+NOTHING = "nothing: shanghai has no orders to give"
+RESUME_AT = 101
+
+
+def resumes_or_starts_over(lab: Lab) -> tuple[str | None, str]:
+    """The experiment behind 06-dr/1, on a fresh topic: a replicated subscription in beijing, a probe
+    acknowledged there, and whether shanghai's copy of the subscription follows it."""
+    topic = lab.topic(f"geolab-check-dr-{uuid.uuid4().hex[:8]}")
+    reach = delivery(lab, ACTIVE, STANDBY, NAMESPACE, timeout_s=20)
+    if not reach.passed:
+        return None, f"a message from beijing does not reach shanghai ({reach.actual}); run the check while both run"
+    lab.admin(ACTIVE).create_subscription(topic, SUBSCRIPTION, replicated=True)
+    follows = standby_follows(lab, topic, SUBSCRIPTION, ACTIVE, STANDBY, timeout_s=15)
+    if follows.passed:
+        return RESUMES, "a probe acknowledged on a replicated subscription in beijing was acknowledged in shanghai too"
+    return STARTS_OVER, (f"a replicated subscription in beijing, a probe acknowledged there: {follows.actual}, so a "
+                         "consumer there would start from the first order")
+
+
+QUESTION = Question("Where does shanghai resume?", (RESUMES, STARTS_OVER, NOTHING), resumes_or_starts_over)
+
+
+def _next_order(lab: Lab) -> Outcome:
+    expected = f"the next message of {SUBSCRIPTION} on orders in {STANDBY} is order #{RESUME_AT}"
+    try:
+        peeked = lab.admin(STANDBY).peek_messages(lab.topic("orders"), SUBSCRIPTION, 1)
+    except AdminError as exc:
+        return Outcome(False, expected, f"no subscription {SUBSCRIPTION} on orders in {STANDBY} (HTTP {exc.status})")
+    if not peeked:
+        return Outcome(False, expected, f"{SUBSCRIPTION} has nothing left to deliver in {STANDBY}")
+    seq = peeked[0].properties.get("seq", "no order number")
+    return Outcome(seq == str(RESUME_AT), expected, f"its next message is order #{seq}")
+
+
+def _reaches(source: str, target: str) -> Case:
+    """A message produced in `source` arrives in `target`; while `target` is down, it waits in
+    `source`'s replication backlog for `target` (it is sent when `target` returns)."""
+
+    def check(lab: Lab) -> Outcome:
+        if lab.admin(target).healthcheck():
+            return delivery(lab, source, target, NAMESPACE, timeout_s=30)
+        return queued_for(lab, source, target, NAMESPACE)
+
+    if source == ACTIVE:  # beijing is down while the learner designs: checked at the end, when it is back
+        return Case(f"a message produced in {source} reaches {target}", check, hidden=True)
+    return Case(f"a message produced in {source} reaches {target} (or waits for it while it is down)", check,
+                points=2)
+
+
+def _back_in_shanghai(lab: Lab) -> Outcome:
+    """Switch-back observed: every order beijing confirmed while cut off is in shanghai now."""
+    from labs.orders import read_orders  # the lesson's own reader (a reader that acknowledges nothing new)
+
+    expected = "orders #121–#140, confirmed by beijing while cut off, are in shanghai once beijing is back"
+    read = read_orders(lab, STANDBY, lab.topic("orders"), f"geolab-check-{uuid.uuid4().hex[:6]}", quiet_s=3)
+    lab.admin(STANDBY).delete_subscription(lab.topic("orders"), read.subscription, force=True)
+    missing = sorted(set(range(121, 141)) - set(read.seqs))
+    return Outcome(not missing, expected, "all 20 are there" if not missing
+                   else f"{len(missing)} of 20 are missing in shanghai (first: #{missing[0]})")
+
+
+def reset_failback(lab: Lab) -> None:
+    admin = lab.admin(STANDBY)
+    admin.set_namespace_clusters(NAMESPACE, [STANDBY])
+    admin.set_namespace_allowed_clusters(NAMESPACE, [STANDBY])
+
+
+EXERCISES = [
+    Exercise("06-dr/1", NOTEBOOK, "predict: where does shanghai resume?",
+             (QUESTION.case(),),
+             "What carries a replicated subscription's position to the other cluster, and which way must the "
+             "namespace replicate for that to come back? Lesson 04 had both ways.",
+             statement="The seed article's disaster-recovery plan replicates **one way**, beijing → shanghai. "
+                       "beijing's consumers acknowledge orders #1–#100 of 120 on `billing`, a **replicated** "
+                       "subscription. Then beijing is lost, and the same application subscribes to `billing` in "
+                       "shanghai (from the earliest order if the subscription is new there). What does it get "
+                       "first? Record your prediction with `predict(...)` *before* you run the experiment below; "
+                       "the check then runs the experiment in small and grades your first prediction.",
+             stub="# Your prediction, before the experiment (the first one you record stands):\n"
+                  '# predict("06-dr/1", lab, "<copy one of the choices above>")\n',
+             graded_at="check", question=QUESTION),
+    Exercise("06-dr/2", NOTEBOOK, "manual failover: reset the subscription by time",
+             (Case(f"{SUBSCRIPTION}'s next message in {STANDBY} is order #{RESUME_AT}", _next_order, points=2),),
+             "`pulsar-admin topics reset-cursor` takes a subscription and a time; the publish time of each order "
+             "shanghai received is in `seen.published_ms`. Replicated messages keep the publish time of their "
+             "origin.",
+             reset=lambda lab: lab.admin(STANDBY).reset_cursor(lab.topic("orders"), SUBSCRIPTION, 4_102_444_800_000),
+             statement="Without replicated state, shanghai's `billing` handed the application every order again. "
+                       "beijing's application log says it had processed up to order #100. Do a manual failover: "
+                       "move `billing` in shanghai so that its next message is order #101 — not #100 (a duplicate), "
+                       "not #102 (a lost order) — using a time, as an operator would who knows when things went "
+                       "wrong.",
+             stub="# in shanghai: billing's next order is #101 (the orders shanghai read are in `seen`)\n",
+             givens={"orders": 'lab.topic("orders")',
+                     "seen": 'read_orders(lab, "shanghai", orders, "billing")'}),
+    Exercise("06-dr/3", NOTEBOOK, "design the failback",
+             (_reaches(STANDBY, ACTIVE), _reaches(ACTIVE, STANDBY),
+              Case("orders beijing confirmed while cut off reach shanghai once it is back", _back_in_shanghai,
+                   hidden=True)),
+             "Two settings of shanghai's namespace stand in the way: the clusters it replicates to, and the clusters "
+             "it is allowed to use. beijing's side already sends to shanghai.",
+             reset_failback,
+             statement="Requirement: the orders shanghai takes while beijing is down must reach beijing when it "
+                       "returns, and beijing's own orders must keep reaching shanghai. Change the clusters' "
+                       "settings (beijing is down: only shanghai answers now). The check produces a message in "
+                       "shanghai and watches it arrive in beijing (while beijing is down, it looks for the message "
+                       "waiting in shanghai's backlog for beijing); the grade also checks, once beijing is back, "
+                       "that beijing's messages still reach shanghai.",
+             stub="# in shanghai (beijing is down): orders taken here must reach beijing when it returns\n"),
+]
