@@ -391,12 +391,50 @@ class PulsarAdmin:
         """`pulsar-admin namespaces unload`."""
         self._call("PUT", f"/admin/v2/namespaces/{namespace}/unload")
 
+    def get_schema_compatibility_strategy(self, namespace: str) -> str:
+        """`pulsar-admin namespaces get-schema-compatibility-strategy`."""
+        return str(self._json("GET", f"/admin/v2/namespaces/{namespace}/schemaCompatibilityStrategy") or "UNDEFINED")
+
+    def set_schema_compatibility_strategy(self, namespace: str, strategy: str) -> None:
+        """`pulsar-admin namespaces set-schema-compatibility-strategy --compatibility STRATEGY`."""
+        self._call("PUT", f"/admin/v2/namespaces/{namespace}/schemaCompatibilityStrategy", body=strategy)
+
     # ----------------------------------------------------------------- topics
 
     def create_topic(self, topic: str) -> bool:
         """`pulsar-admin topics create` (non-partitioned); returns False when it existed."""
         response = self._call("PUT", f"/admin/v2/{topic_path(topic)}", ok=(409,))
         return response.status_code != 409
+
+    def create_partitioned_topic(self, topic: str, partitions: int) -> bool:
+        """`pulsar-admin topics create-partitioned-topic -p N`; returns False when it existed."""
+        response = self._call("PUT", f"/admin/v2/{topic_path(topic)}/partitions", body=partitions, ok=(409,))
+        return response.status_code != 409
+
+    def get_partitioned_topic_metadata(self, topic: str) -> int:
+        """`pulsar-admin topics get-partitioned-topic-metadata`: the partition count (0: not partitioned)."""
+        data = self._json("GET", f"/admin/v2/{topic_path(topic)}/partitions")
+        return int(data.get("partitions", 0)) if isinstance(data, dict) else 0
+
+    def update_partitioned_topic(self, topic: str, partitions: int) -> None:
+        """`pulsar-admin topics update-partitioned-topic -p N` (partitions can only be added)."""
+        self._call("POST", f"/admin/v2/{topic_path(topic)}/partitions", body=partitions)
+
+    def unload_topic(self, topic: str) -> None:
+        """`pulsar-admin topics unload`."""
+        self._call("PUT", f"/admin/v2/{topic_path(topic)}/unload")
+
+    def get_schema(self, topic: str) -> Mapping[str, JSON] | None:
+        """`pulsar-admin schemas get`: the topic's latest schema, or None when it has none."""
+        response = self._call("GET", f"/admin/v2/schemas/{topic_path(topic).split('/', 1)[1]}/schema", ok=(404,))
+        if response.status_code == 404:
+            return None
+        data = response.json()
+        return data if isinstance(data, dict) else None
+
+    def delete_schema(self, topic: str) -> None:
+        """`pulsar-admin schemas delete`."""
+        self._call("DELETE", f"/admin/v2/schemas/{topic_path(topic).split('/', 1)[1]}/schema")
 
     def list_topics(self, namespace: str) -> list[str]:
         """`pulsar-admin topics list NAMESPACE`."""

@@ -104,16 +104,17 @@ def _kernel_names() -> dict[str, object]:
 def solve(exercise_id: str, lab: Lab) -> ExerciseResult:
     """Apply the reference solution and record it as solved-by-solution (it earns no points).
 
-    The solution is the code the self-paced edition shows: it runs as it stands, with `lab` and the
-    names the notebook defined before the exercise (the exercise's `givens`)."""
+    The solution is the code the self-paced edition shows: it runs as it stands, with the notebook's
+    names (in a kernel), `lab`, and the names the notebook defined before the exercise (the
+    exercise's `givens`, evaluated from their expressions outside a kernel)."""
     exercise = _exercise(exercise_id)
     try:
         from checks.solutions import SOLUTIONS
     except ImportError:
         raise GradingError(f"solve({exercise_id!r}) is not available here: a graded run carries no reference "
                            "solutions, and expected none to be applied. Solve the exercise yourself.") from None
-    names: dict[str, object] = {"lab": lab, "predict": predict}
-    kernel = _kernel_names()
+    kernel = _kernel_names()  # the notebook's imports and variables, as its own cell would see them
+    names: dict[str, object] = {**kernel, "lab": lab, "predict": predict}
     for name, expression in exercise.givens.items():
         # the notebook's own value when it has one (a given may be the result of an experiment, such
         # as the orders a consumer read); otherwise our own expression, shown in the notebook above

@@ -192,3 +192,39 @@ def stays_local(lab: Lab, topic: str, source: str, target: str, window_s: float 
     arrived = any(r.data == payload for r in got)
     return Outcome(not arrived, expected, f"it arrived in {target}" if arrived
                    else f"{target} received nothing of it in {window_s:g} s")
+
+
+def count_marked(lab: Lab, cluster: str, topic: str, key: str, value: str, quiet_s: float = 3.0) -> int:
+    """How many messages of `topic` in `cluster` carry the property `key=value` (a reader from the
+    earliest message, until nothing more arrives for `quiet_s`); it acknowledges nothing."""
+    reader = lab.client(cluster).create_reader(topic, pulsar.MessageId.earliest)
+    found: set[bytes] = set()
+    try:
+        while True:
+            try:
+                message = reader.read_next(timeout_millis=int(quiet_s * 1000))
+            except pulsar.Timeout:
+                return len(found)
+            if message.properties().get(key) == value:
+                found.add(message.data())
+    finally:
+        reader.close()
+
+
+def replicator_drains(lab: Lab, source: str, target: str, topic: str, timeout_s: float = 60.0) -> Outcome:
+    """`source`'s replicator of `topic` to `target` is connected and its backlog is 0 before the deadline."""
+    expected = f"{source}'s replicator to {target} connected, with no backlog, within {timeout_s:.0f} s"
+
+    def state() -> tuple[bool, int]:
+        found = lab.admin(source).get_topic_stats(topic).replication.get(target)
+        return (found.connected, found.replication_backlog) if found is not None else (False, -1)
+
+    try:
+        wait_for(state, what=f"{source}'s replicator to {target} to drain", timeout_s=timeout_s, interval_s=1.0,
+                 accept=lambda s: s[0] and s[1] == 0)
+    except WaitTimeout:
+        connected, backlog = state()
+        if backlog < 0:
+            return Outcome(False, expected, f"{source} has no replicator to {target} on this topic")
+        return Outcome(False, expected, f"{'connected' if connected else 'not connected'}, backlog {backlog}")
+    return Outcome(True, expected, "connected, backlog 0")

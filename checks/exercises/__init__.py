@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from checks.engine.model import Exercise, LabSpec
-from checks.exercises import basics, disaster, failover, full_mesh, one_way, operations
+from checks.exercises import basics, disaster, failover, full_mesh, one_way, operations, stuck
 
 ALL: dict[str, Exercise] = {
     exercise.exercise_id: exercise
-    for module in (basics, full_mesh, one_way, failover, operations, disaster)
+    for module in (basics, full_mesh, one_way, failover, operations, disaster, stuck)
     for exercise in module.EXERCISES
 }
 
 
 #: The lab each notebook with exercises starts (a graded run may start that one and no other).
 LABS: dict[str, LabSpec] = {
-    module.NOTEBOOK: module.LAB for module in (basics, full_mesh, one_way, failover, operations, disaster)
+    module.NOTEBOOK: module.LAB for module in (basics, full_mesh, one_way, failover, operations, disaster, stuck)
 }
 
 

@@ -1,0 +1,115 @@
+"""07_replication_stuck: diagnose three incidents from the stats, and fix them."""
+
+from __future__ import annotations
+
+import time
+
+import pulsar
+from pulsar.schema import JsonSchema
+
+from checks.engine.model import Case, Exercise, LabSpec, Outcome
+from checks.engine.probes import count_marked, delivery, replicator_drains
+from labs.errors import AdminError
+from labs.incidents import INCIDENT, ProfileV2
+from labs.lab import Lab
+from labs.topology import full_mesh
+
+NOTEBOOK = "07_replication_stuck"
+LAB = LabSpec(full_mesh("beijing", "shanghai", config_store="independent"), "stuck")
+SOURCE, TARGET = "beijing", "shanghai"
+INVOICES = "persistent://geolab/invoices/invoices"
+PROFILES = "persistent://geolab/profiles/profiles"
+PLANTED_INVOICES, PLANTED_PROFILES = 10, 5
+
+
+def _planted_arrive(topic: str, incident: str, planted: int) -> Case:
+    def check(lab: Lab) -> Outcome:
+        drained = replicator_drains(lab, SOURCE, TARGET, topic)
+        expected = f"the {planted} {incident} beijing confirmed while replication was stuck are in shanghai"
+        if not drained.passed:
+            return Outcome(False, expected, f"beijing's replicator to shanghai: {drained.actual}")
+        found = count_marked(lab, TARGET, topic, INCIDENT, incident)
+        return Outcome(found >= planted, expected, f"{found} of {planted} are in shanghai")
+
+    return Case(f"the waiting {incident} reach shanghai", check, points=2)
+
+
+def _new_invoice(lab: Lab) -> Outcome:
+    return delivery(lab, SOURCE, TARGET, INVOICES.rsplit("/", 1)[0].split("://", 1)[1])
+
+
+def _new_profile(lab: Lab) -> Outcome:
+    """A profile of beijing's newer shape, sent now, arrives in shanghai."""
+    expected = "a new profile (beijing's shape) produced in beijing arrives in shanghai within 30 s"
+    marker = f"check-{time.time_ns()}"
+    try:
+        producer = lab.client(SOURCE).create_producer(PROFILES, schema=JsonSchema(ProfileV2))
+        producer.send(ProfileV2(name="check"), properties={INCIDENT: marker})
+        producer.close()
+    except pulsar.PulsarException as exc:
+        return Outcome(False, expected, f"producing in beijing failed: {type(exc).__name__}: {exc}")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if count_marked(lab, TARGET, PROFILES, INCIDENT, marker, quiet_s=2) >= 1:
+            return Outcome(True, expected, "it arrived")
+    return Outcome(False, expected, "nothing arrived in shanghai")
+
+
+def _retired(lab: Lab) -> Outcome:
+    """Gone in both clusters, and still gone after a 10 s watch (replication recreates a topic it still serves)."""
+    topic = lab.topic("old-orders")
+    expected = "old-orders is gone in beijing and shanghai, and still gone 10 s later"
+    found: dict[str, bool] = {}
+    for look in range(2):
+        for cluster in lab.clusters:
+            try:
+                found[cluster] = topic in lab.admin(cluster).list_topics(lab.topology.qualified_namespace)
+            except AdminError as exc:
+                return Outcome(False, expected, f"cannot list {cluster}'s topics (HTTP {exc.status})")
+        if any(found.values()):
+            where = [c for c, present in found.items() if present]
+            return Outcome(False, expected, f"it exists in {where}" + (" again after 10 s" if look else ""))
+        if look == 0:
+            time.sleep(10)  # the watch window of an observed absence, not a readiness wait
+    return Outcome(True, expected, "gone in both, and nothing recreated it in 10 s")
+
+
+def reset_invoices(lab: Lab) -> None:
+    lab.admin(TARGET).set_namespace_clusters(INVOICES.split("://", 1)[1].rsplit("/", 1)[0], [SOURCE])
+
+
+EXERCISES = [
+    Exercise("07-stuck/1", NOTEBOOK, "diagnose: invoices do not reach shanghai",
+             (_planted_arrive(INVOICES, "invoices", PLANTED_INVOICES),
+              Case("a new invoice from beijing reaches shanghai", _new_invoice)),
+             "The replicator is not connected, so look at what it connects to: which clusters does the namespace "
+             "`geolab/invoices` list, in each cluster? A cluster only serves a namespace that lists it.",
+             reset_invoices,
+             statement="beijing's invoices stopped reaching shanghai. Find out why from what the clusters report "
+                       "(`replication_health` above, the namespace's policies in each cluster), then fix it, so "
+                       "that the invoices waiting in beijing arrive and new ones follow. The check waits up to "
+                       "60 s for beijing's replicator to drain.",
+             stub="# find the cause in what each cluster reports, then fix it\n",
+             givens={"invoices": "namespace_without_its_cluster(lab)"}),
+    Exercise("07-stuck/2", NOTEBOOK, "diagnose: profiles stuck behind a schema",
+             (_planted_arrive(PROFILES, "profiles", PLANTED_PROFILES),
+              Case("a new profile from beijing reaches shanghai", _new_profile)),
+             "The replicator is connected and still sends nothing: compare the schema in each cluster, and the "
+             "namespace's schema compatibility strategy in shanghai. A replicator that was refused keeps its old "
+             "producers until the topic is unloaded, in both clusters.",
+             statement="beijing's profiles stopped reaching shanghai, with the replicator connected. Find the cause "
+                       "and fix it without losing a profile: the 5 waiting in beijing must arrive, and new ones "
+                       "in beijing's shape must follow. (shanghai's application reads profiles by name; its old "
+                       "`id` shape is retired.)",
+             stub="# find what shanghai refuses, let it in, and get the replicator going again\n",
+             givens={"profiles": "incompatible_schema(lab)"}),
+    Exercise("07-stuck/3", NOTEBOOK, "retire a replicated topic",
+             (Case("old-orders is gone in both clusters and stays gone", _retired, points=2),),
+             "The refusal names the clusters the topic is replicated to. A topic-level policy can make a topic "
+             "local to one cluster, in each cluster, without touching the namespace.",
+             statement="The team retires the topic `old-orders`. Delete it in **both** clusters so that it stays "
+                       "deleted (the check looks twice, 10 s apart), without changing how the rest of "
+                       "`geolab/geo` replicates.",
+             stub="# delete old-orders in beijing and shanghai for good\n",
+             givens={"old_orders": "topic_to_retire(lab)"}),
+]

@@ -1,0 +1,190 @@
+"""Replication incidents for lesson 07: each puts a lab into a state in which replication is stuck (as
+operators meet it), and `replication_health` shows what the broker reports about it.
+
+Each incident lives in its own namespace of the lab's tenant, replicated both ways like the lab's
+own, so that one left unfixed does not hide the next. The clusters must have independent
+configuration stores (each keeps its own copy of a namespace's policies): that is where these
+incidents happen.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from html import escape
+
+from pulsar.schema import Integer, JsonSchema, Record, String
+
+from labs.errors import AdminError, UsageError
+from labs.lab import Lab
+from labs.topology import ConfigStore
+
+INCIDENT = "incident"  # the property every planted message carries
+
+
+class ProfileV1(Record):  # type: ignore[misc]  # pulsar-client ships no type hints
+    """A profile as shanghai's application first registered it."""
+
+    id = Integer()
+
+
+class ProfileV2(Record):  # type: ignore[misc]
+    """beijing's newer profile: a different shape, not compatible with version 1."""
+
+    name = String()
+
+
+@dataclass(frozen=True)
+class ReplicatorHealth:
+    """One replicator, as `topics stats` and `topics stats-internal` of its source cluster show it."""
+
+    source: str
+    target: str
+    connected: bool
+    backlog: int
+    cursor_mark_delete: str
+    cursor_read: str
+
+
+@dataclass(frozen=True)
+class ReplicationHealth:
+    """Every replicator of one topic, and the topic's schema in each cluster."""
+
+    topic: str
+    replicators: tuple[ReplicatorHealth, ...]
+    schema_versions: dict[str, str]
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{escape(r.source)} → {escape(r.target)}</td><td>{'✅' if r.connected else '❌'} "
+            f"{'connected' if r.connected else 'not connected'}</td><td>{r.backlog}</td>"
+            f"<td><code>{escape(r.cursor_mark_delete)}</code> / <code>{escape(r.cursor_read)}</code></td></tr>"
+            for r in self.replicators) or "<tr><td colspan=4>no replicator on this topic in any cluster</td></tr>"
+        schemas = ", ".join(f"{escape(c)}: {escape(v)}" for c, v in self.schema_versions.items())
+        return (f"<p><b>{escape(self.topic)}</b></p><table><tr><th>replicator</th><th>state</th>"
+                f"<th>replication backlog</th><th>cursor pulsar.repl.&lt;target&gt; mark-delete / read</th></tr>"
+                f"{rows}</table><p>schema version: {schemas}</p>")
+
+
+def replication_health(lab: Lab, topic: str) -> ReplicationHealth:
+    """What each cluster reports about the replicators of `topic` (a cluster that does not answer, or
+    has no such topic, reports none)."""
+    replicators = []
+    schemas: dict[str, str] = {}
+    for cluster in lab.clusters:
+        admin = lab.admin(cluster)
+        try:
+            stats = admin.get_topic_stats(topic)
+            cursors = admin.get_cursors(topic)
+        except AdminError:
+            schemas[cluster] = "no topic"
+            continue
+        for target, replicator in sorted(stats.replication.items()):
+            cursor = cursors.get(f"pulsar.repl.{target}")
+            replicators.append(ReplicatorHealth(cluster, target, replicator.connected, replicator.replication_backlog,
+                                                cursor.mark_delete_position if cursor else "-",
+                                                cursor.read_position if cursor else "-"))
+        try:
+            schema = admin.get_schema(topic)
+        except AdminError:
+            schema = None
+        schemas[cluster] = "none" if schema is None else f"{schema.get('version')} ({schema.get('type')})"
+    return ReplicationHealth(topic, tuple(replicators), schemas)
+
+
+def _require_independent(lab: Lab) -> tuple[str, str]:
+    if lab.topology.config_store is not ConfigStore.INDEPENDENT or len(lab.clusters) != 2:
+        raise UsageError(f"Lesson 07's incidents need two clusters with independent configuration stores; lab "
+                         f"{lab.name!r} has {list(lab.clusters)} with a {lab.topology.config_store.value} store. Start "
+                         "it with full_mesh('beijing', 'shanghai', config_store='independent').")
+    return lab.clusters[0], lab.clusters[1]
+
+
+def _namespace_both_ways(lab: Lab, name: str) -> str:
+    namespace = f"{lab.topology.tenant}/{name}"
+    a, b = lab.clusters
+    for cluster, other in ((a, b), (b, a)):
+        admin = lab.admin(cluster)
+        admin.create_namespace(namespace, [cluster, other])
+        admin.set_namespace_clusters(namespace, [cluster, other])
+    return namespace
+
+
+def _send(lab: Lab, cluster: str, topic: str, incident: str, count: int) -> None:
+    producer = lab.client(cluster).create_producer(topic, batching_enabled=False)
+    try:
+        for index in range(count):
+            producer.send(f"{incident} {index + 1}".encode(), properties={INCIDENT: incident})
+    finally:
+        producer.close()
+
+
+def namespace_without_its_cluster(lab: Lab, messages: int = 10) -> str:
+    """Incident 1: `invoices`, whose namespace in the second cluster no longer lists that cluster (an
+    operator "moved" it); the first cluster's messages wait. Returns the topic."""
+    first, second = _require_independent(lab)
+    namespace = _namespace_both_ways(lab, "invoices")
+    topic = f"persistent://{namespace}/invoices"
+    lab.admin(first).create_topic(topic)
+    lab.admin(second).set_namespace_clusters(namespace, [first])
+    _send(lab, first, topic, "invoices", messages)
+    return topic
+
+
+def incompatible_schema(lab: Lab, messages: int = 5) -> str:
+    """Incident 2: `profiles`, where the second cluster's application registered a schema that the
+    first cluster's newer one is not compatible with (compatibility FULL there). Returns the topic."""
+    first, second = _require_independent(lab)
+    namespace = _namespace_both_ways(lab, "profiles")
+    topic = f"persistent://{namespace}/profiles"
+    lab.admin(second).set_schema_compatibility_strategy(namespace, "FULL")
+    old = lab.client(second).create_producer(topic, schema=JsonSchema(ProfileV1))
+    old.send(ProfileV1(id=1), properties={INCIDENT: "profiles-v1"})
+    old.close()
+    new = lab.client(first).create_producer(topic, schema=JsonSchema(ProfileV2))
+    try:
+        for index in range(messages):
+            new.send(ProfileV2(name=f"profile {index + 1}"), properties={INCIDENT: "profiles"})
+    finally:
+        new.close()
+    return topic
+
+
+def topic_to_retire(lab: Lab, messages: int = 3) -> str:
+    """Incident 3: `old-orders` in the lab's namespace, replicated both ways, with messages from
+    each cluster; the team wants it gone. Returns the topic."""
+    first, second = _require_independent(lab)
+    topic = lab.topic("old-orders")
+    for cluster in (first, second):
+        _send(lab, cluster, topic, "old-orders", messages)
+    return topic
+
+
+@dataclass(frozen=True)
+class DeleteAttempt:
+    """What `topics delete` answered in one cluster."""
+
+    cluster: str
+    topic: str
+    deleted: bool
+    answer: str
+
+    def _repr_html_(self) -> str:
+        mark = "🗑️ deleted" if self.deleted else "⛔ refused"
+        return f"<p>{mark} in <b>{escape(self.cluster)}</b>: {escape(self.answer)}</p>"
+
+
+def try_delete(lab: Lab, cluster: str, topic: str, within_s: float = 0.0) -> DeleteAttempt:
+    """`pulsar-admin topics delete` in `cluster`, reporting a refusal instead of raising it; with
+    `within_s`, asked again every second until it is deleted or that time has passed (a policy change
+    reaches the topic's replicators a moment after the admin call returns)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        try:
+            lab.admin(cluster).delete_topic(topic)
+        except AdminError as exc:
+            if time.monotonic() >= deadline or exc.status not in (409, 412, 422):
+                return DeleteAttempt(cluster, topic, False, f"HTTP {exc.status}: {exc.reason}")
+            time.sleep(1.0)  # asking again, not waiting for readiness: the answer is the refusal or the delete
+            continue
+        return DeleteAttempt(cluster, topic, True, "the topic was deleted")
