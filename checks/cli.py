@@ -29,7 +29,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     roster = load_roster(Path(args.roster)) if args.roster else None
     options = GradeOptions(cell_timeout_s=args.cell_timeout, submission_timeout_s=args.timeout, hidden_dir=hidden,
-                           roster=roster)
+                           roster=roster, jobs=args.jobs)
     out = Path(args.out)
     if args.self_test:
         notebooks = Path(args.notebooks) if args.notebooks else None
@@ -93,6 +93,8 @@ def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:
                                         "or file name names its assignment)")
     grade.add_argument("--cell-timeout", type=int, default=120, help="seconds one cell may run")
     grade.add_argument("--timeout", type=int, default=600, help="seconds one submission may run")
+    grade.add_argument("--jobs", type=int, default=1,
+                       help="submissions graded at once, each with its own lab (about 2 GiB and a CPU each)")
     grade.add_argument("--self-test", action="store_true",
                        help="prove solutions score full marks and untouched notebooks do not")
     grade.add_argument("--notebooks", help="with --self-test: the course notebooks (default: the packaged ones)")

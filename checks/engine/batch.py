@@ -15,8 +15,10 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -48,6 +50,15 @@ class GradeOptions:
     hidden_dir: Path | None = None
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     roster: Mapping[str, str] | None = None
+    jobs: int = 1  # submissions graded at once, each in its own sandbox with its own lab
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.jobs <= MAX_JOBS:
+            raise GradingError(f"jobs={self.jobs} is out of range; expected 1 to {MAX_JOBS} submissions graded at "
+                               "once (each runs a lab of its own: about 2 GiB and one CPU). Try --jobs 2.")
+
+
+MAX_JOBS = 8
 
 
 @dataclass(frozen=True)
@@ -336,15 +347,21 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
     backend = DockerBackend(load_settings())
     progress("Preparing the sandbox's kernel image ...")
     grader = Grader(backend, build_kernel_image(backend.docker, backend.settings, progress))
-    graded: list[Graded] = []
-    learners: set[str] = set()
-    for index, submission in enumerate(submissions, start=1):
+    learners: list[str] = []
+    for submission in submissions:
         learner = safe_learner(submission.learner)
         while learner in learners:
             learner += "_"
-        learners.add(learner)
-        bar = "#" * (20 * index // len(submissions))
-        progress(f"[{bar:<20}] {index}/{len(submissions)} {learner} ...")
+        learners.append(learner)
+    done: dict[int, Graded] = {}
+    lock = threading.Lock()
+    total = len(submissions)
+
+    def grade_numbered(index: int) -> None:
+        submission, learner = submissions[index - 1], learners[index - 1]
+        with lock:
+            bar = "#" * (20 * (len(done) + 1) // total)
+            progress(f"[{bar:<20}] {index}/{total} {learner} ...")
         started = time.monotonic()
         try:
             report = grade_one(submission, index, options, hidden, grader)
@@ -352,10 +369,20 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
             report = NotebookReport("unknown", (), "grader-error",
                                     f"the grader failed on this submission: {type(exc).__name__}",
                                     time.monotonic() - started)
-        graded.append(Graded(learner, report))
-        progress(f"    {learner}: {report.earned:g}/{report.points:g} ({report.status}"
-                 + (f": {report.reason}" if report.reason else "") + f") in {report.seconds:.0f} s")
-        write_gradebook(out, graded)  # written after every submission: a crash loses nothing graded
+        with lock:
+            done[index] = Graded(learner, report)
+            progress(f"    {learner}: {report.earned:g}/{report.points:g} ({report.status}"
+                     + (f": {report.reason}" if report.reason else "") + f") in {report.seconds:.0f} s")
+            # written after every submission, in submission order: a crash loses nothing graded
+            write_gradebook(out, [done[i] for i in sorted(done)])
+
+    if options.jobs == 1:
+        for index in range(1, total + 1):
+            grade_numbered(index)
+    else:  # each submission has its own sandbox, lab (prefix grade<index>-) and kernel thread
+        with ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="geolab-grade") as pool:
+            list(pool.map(grade_numbered, range(1, total + 1)))
+    graded = [done[i] for i in sorted(done)]
     width = max(len(g.learner) for g in graded)
     progress("\n" + "learner".ljust(width) + "  notebook                score   status")
     for g in graded:

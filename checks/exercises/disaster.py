@@ -56,14 +56,14 @@ def _reaches_or_waits(lab: Lab) -> Outcome:
     """A message produced in shanghai arrives in beijing; while beijing is down, it waits in shanghai's
     replication backlog for beijing (it is sent when beijing returns)."""
     if lab.admin(ACTIVE).healthcheck():
-        return delivery(lab, STANDBY, ACTIVE, NAMESPACE, timeout_s=30)
+        return delivery(lab, STANDBY, ACTIVE, NAMESPACE, timeout_s=20)
     return queued_for(lab, STANDBY, ACTIVE, NAMESPACE)
 
 
 def _both_ways(lab: Lab) -> Outcome:
     """Once beijing is back: shanghai's messages reach beijing and beijing's still reach shanghai."""
-    back = delivery(lab, STANDBY, ACTIVE, NAMESPACE, timeout_s=30)
-    forth = delivery(lab, ACTIVE, STANDBY, NAMESPACE, timeout_s=30)
+    back = delivery(lab, STANDBY, ACTIVE, NAMESPACE, timeout_s=20)
+    forth = delivery(lab, ACTIVE, STANDBY, NAMESPACE, timeout_s=20)
     return Outcome(back.passed and forth.passed, "messages flow both ways once beijing is back",
                    f"shanghai → beijing: {back.actual}; beijing → shanghai: {forth.actual}")
 

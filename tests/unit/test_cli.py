@@ -75,3 +75,10 @@ def test_notebooks_are_copied_and_never_overwritten(tmp_path: Path, capsys: pyte
     assert (tmp_path / "course" / copied[0]).read_text() == "my work"
     assert geolab(["notebooks", str(tmp_path / "course"), "--force"]) == 0
     assert (tmp_path / "course" / copied[0]).read_text() != "my work"
+
+
+@pytest.mark.parametrize("jobs", ["0", "9"])
+def test_grading_jobs_out_of_range_are_refused_before_anything_starts(jobs: str, tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    assert geolab(["grade", str(tmp_path), "--jobs", jobs]) == 2
+    assert f"jobs={jobs} is out of range; expected 1 to 8" in capsys.readouterr().err
