@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from checks.engine.model import Exercise, LabSpec
-from checks.exercises import basics, disaster, failover, full_mesh, one_way, operations, stuck
+from checks.exercises import basics, disaster, failover, full_mesh, one_way, operations, stuck, welcome
 
-ALL: dict[str, Exercise] = {
-    exercise.exercise_id: exercise
-    for module in (basics, full_mesh, one_way, failover, operations, disaster, stuck)
-    for exercise in module.EXERCISES
-}
+MODULES = (welcome, basics, full_mesh, one_way, failover, operations, disaster, stuck)  # in course order
+
+ALL: dict[str, Exercise] = {exercise.exercise_id: exercise for module in MODULES for exercise in module.EXERCISES}
 
 
 #: The lab each notebook with exercises starts (a graded run may start that one and no other).
 LABS: dict[str, LabSpec] = {
-    module.NOTEBOOK: module.LAB for module in (basics, full_mesh, one_way, failover, operations, disaster, stuck)
+    module.NOTEBOOK: module.LAB for module in MODULES
 }
 
 

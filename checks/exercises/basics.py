@@ -1,8 +1,11 @@
-"""01_replication_basics: register the peers; replicate the namespace both ways."""
+"""01_replication_basics: register the peers; replicate the namespace both ways; predict which way
+messages flow when only one side lists the other."""
 
 from __future__ import annotations
 
-from checks.engine.model import Case, Exercise, LabSpec, Outcome
+import uuid
+
+from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question
 from checks.engine.probes import delivery
 from labs.errors import AdminError
 from labs.lab import Lab
@@ -63,6 +66,42 @@ def reset_register(lab: Lab) -> None:
 ADMIN_VERBS = ("`lab.admin(cluster)` speaks `pulsar-admin`'s verbs (`help(lab.admin(\"beijing\"))` lists "
                "them), in Python's spelling.")
 
+BOTH_WAYS = "both ways: one side listing the other is enough"
+FORWARD_ONLY = "beijing → shanghai only"
+NEITHER = "neither way: both sides must list each other"
+CHECK_TENANT = "geolab-check"
+
+
+def one_side_lists_the_other(lab: Lab) -> tuple[str | None, str]:
+    """A namespace of the check's own (tenant `geolab-check`): beijing's copy lists both clusters,
+    shanghai's lists shanghai only; one message each way, watched."""
+    namespace = f"{CHECK_TENANT}/oneside-{uuid.uuid4().hex[:6]}"
+    try:
+        for cluster, clusters in (("beijing", ["beijing", "shanghai"]), ("shanghai", ["shanghai"])):
+            lab.admin(cluster).create_tenant(CHECK_TENANT, list(PAIR))
+            lab.admin(cluster).create_namespace(namespace, clusters)
+    except AdminError as exc:
+        return None, f"cannot set the experiment up ({exc.reason}); register the peers first (01-basics/1)"
+    try:
+        forth = delivery(lab, "beijing", "shanghai", namespace, timeout_s=15)
+        back = delivery(lab, "shanghai", "beijing", namespace, timeout_s=5)
+    finally:
+        for cluster in PAIR:
+            try:
+                lab.admin(cluster).delete_namespace(namespace, force=True)
+            except AdminError:
+                pass  # the experiment's namespace; left behind, it changes nothing the lesson uses
+    seen = f"beijing → shanghai: {forth.actual}; shanghai → beijing: {back.actual} (watched 5 s)"
+    if forth.passed and back.passed:
+        return BOTH_WAYS, seen
+    if forth.passed:
+        return FORWARD_ONLY, seen
+    return NEITHER if not back.passed else None, seen
+
+
+QUESTION = Question("Which way do messages flow?", (BOTH_WAYS, FORWARD_ONLY, NEITHER), one_side_lists_the_other)
+
+
 EXERCISES = [
     Exercise("01-basics/1", NOTEBOOK, "register the peers",
              (registered("beijing", "shanghai"), registered("shanghai", "beijing")),
@@ -82,4 +121,14 @@ EXERCISES = [
                        "`geolab/geo` replicating to both.",
              stub="# beijing: the tenant geolab, then the namespace geolab/geo replicating to both clusters\n"
                   "# shanghai: the same\n"),
+    Exercise("01-basics/3", NOTEBOOK, "predict: one side lists the other", (QUESTION.case(),),
+             "Who sends a replicated message: the cluster where it was produced, or the one it goes to? Whose "
+             "copy of the policy does that cluster read?",
+             statement="With independent stores each cluster has its own copy of a namespace's policy; you listed "
+                       "both clusters in each. Suppose **beijing's** copy lists beijing and shanghai but "
+                       "**shanghai's** lists only shanghai. Which way do messages flow? Record your prediction; the "
+                       "check then sets exactly that up in a namespace of its own and sends a message each way.",
+             stub="# Your prediction (the first one you record stands):\n"
+                  '# predict("01-basics/3", lab, "<copy one of the choices above>")\n',
+             graded_at="check", question=QUESTION),
 ]

@@ -1,12 +1,16 @@
-"""02_full_mesh: a namespace created once; a message for shanghai only."""
+"""02_full_mesh: a namespace created once; predict where a message for one cluster is stored; a
+message for shanghai only."""
 
 from __future__ import annotations
 
+import uuid
+
 import pulsar
 
-from checks.engine.model import Case, Exercise, LabSpec, Outcome
+from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question
 from labs.admin import ExaminedMessage
 from labs.errors import AdminError, WaitTimeout
+from labs.flows import collect
 from labs.lab import Lab
 from labs.topology import full_mesh as mesh
 from labs.waiting import wait_for
@@ -91,6 +95,40 @@ def reset_payments(lab: Lab) -> None:
         lab.admin("beijing").delete_namespace(PAYMENTS, force=True)
 
 
+ONLY_BEIJING = "beijing only"
+ORIGIN_AND_BEIJING = "guangzhou and beijing"
+ALL_THREE = "all three clusters"
+WATCH_S = 10.0
+
+
+def where_a_narrowed_message_lands(lab: Lab) -> tuple[str | None, str]:
+    """On a fresh topic: a consumer in every cluster first, then one message from guangzhou with
+    `replication_clusters=["beijing"]`, watched for `WATCH_S`."""
+    topic = lab.topic(f"geolab-check-narrow-{uuid.uuid4().hex[:6]}")
+    payload = b"from guangzhou, for beijing"
+    consumers = {c: lab.client(c).subscribe(topic, "geolab-check") for c in CLUSTERS}
+    try:
+        producer = lab.client("guangzhou").create_producer(topic)
+        producer.send(payload, replication_clusters=["beijing"])
+        producer.close()
+        landed = {c for c, consumer in consumers.items()
+                  if any(r.data == payload for r in collect(consumer, [payload], timeout_s=WATCH_S))}
+    finally:
+        for consumer in consumers.values():
+            try:
+                consumer.unsubscribe()
+            except pulsar.PulsarException:
+                consumer.close()
+    seen = f"received in {sorted(landed) or 'no cluster'} (each watched up to {WATCH_S:g} s)"
+    answers = {frozenset({"beijing"}): ONLY_BEIJING, frozenset({"guangzhou", "beijing"}): ORIGIN_AND_BEIJING,
+               frozenset(CLUSTERS): ALL_THREE}
+    return answers.get(frozenset(landed)), seen
+
+
+QUESTION = Question("Where can a message for beijing, sent from guangzhou, be consumed?",
+                    (ONLY_BEIJING, ORIGIN_AND_BEIJING, ALL_THREE), where_a_narrowed_message_lands)
+
+
 EXERCISES = [
     Exercise("02-mesh/1", NOTEBOOK, "create a namespace once, see it everywhere",
              (Case("visible on every cluster", payments_everywhere),
@@ -101,7 +139,7 @@ EXERCISES = [
              statement="Through **guangzhou only**, create the namespace `geolab/payments` replicating to all three "
                        "clusters. Then run the next cell: it lists the namespaces as each cluster sees them.",
              stub="# through guangzhou's admin only: geolab/payments, replicating to all three clusters\n"),
-    Exercise("02-mesh/2", NOTEBOOK, "a message for shanghai only",
+    Exercise("02-mesh/3", NOTEBOOK, "a message for shanghai only",
              (Case("sent with replication_clusters that leave out guangzhou", limited_to_shanghai),
               Case("arrived in shanghai", arrived_in_shanghai)),
              "A message can carry its own list of clusters, narrower than the namespace's. The cluster it is "
@@ -111,4 +149,13 @@ EXERCISES = [
                        "send a normal message after it and show what each cluster received.",
              stub="producer.send(b\"for shanghai\")  # ... and only as far as shanghai\n",
              givens={"topic": 'lab.topic("greetings")', "producer": 'lab.client("beijing").create_producer(topic)'}),
+    Exercise("02-mesh/2", NOTEBOOK, "predict: a message for beijing, sent from guangzhou", (QUESTION.case(),),
+             "Where does a producer's broker store a message before any replicator reads it?",
+             statement="A producer in **guangzhou** sends one message with `replication_clusters=[\"beijing\"]`. "
+                       "Consumers in all three clusters were subscribed before it was sent. Which of them receive "
+                       "it? Record your prediction; the check then sends exactly that message and watches every "
+                       "cluster.",
+             stub="# Your prediction (the first one you record stands):\n"
+                  '# predict("02-mesh/2", lab, "<copy one of the choices above>")\n',
+             graded_at="check", question=QUESTION),
 ]

@@ -1,4 +1,4 @@
-"""03_one_way: deliver beijing's messages to guangzhou past the one-hop rule."""
+"""03_one_way: design a delivery to guangzhou past the one-hop rule, keeping the topology one-way."""
 
 from __future__ import annotations
 
@@ -13,20 +13,24 @@ NAMESPACE = "geolab/geo"
 ALL = ["beijing", "guangzhou", "shanghai"]
 
 
-def allowed(lab: Lab) -> Outcome:
-    clusters = lab.admin("beijing").get_namespace_allowed_clusters(NAMESPACE)
-    return Outcome("guangzhou" in clusters, "beijing's allowed clusters include guangzhou", f"allowed: {clusters}")
-
-
-def replicates(lab: Lab) -> Outcome:
-    clusters = lab.admin("beijing").get_namespace_clusters(NAMESPACE)
-    return Outcome("guangzhou" in clusters, "beijing's namespace replicates to guangzhou", f"replicates to {clusters}")
+def reaches_both(lab: Lab) -> Outcome:
+    """Behaviour: a message from beijing arrives in shanghai and in guangzhou."""
+    to_shanghai = delivery(lab, "beijing", "shanghai", NAMESPACE, timeout_s=20)
+    to_guangzhou = delivery(lab, "beijing", "guangzhou", NAMESPACE, timeout_s=20)
+    return Outcome(to_shanghai.passed and to_guangzhou.passed,
+                   "a message produced in beijing arrives in shanghai and in guangzhou",
+                   f"shanghai: {to_shanghai.actual}; guangzhou: {to_guangzhou.actual}")
 
 
 def still_one_way(lab: Lab) -> Outcome:
-    clusters = lab.admin("shanghai").get_namespace_clusters(NAMESPACE)
-    return Outcome("beijing" not in clusters, "shanghai still does not replicate back to beijing",
-                   f"shanghai replicates to {clusters}")
+    """Behaviour, once guangzhou is reached: nothing produced in shanghai or guangzhou reaches beijing."""
+    expected = "guangzhou is reached, and a message produced in shanghai or guangzhou does not reach beijing in 5 s"
+    if not delivery(lab, "beijing", "guangzhou", NAMESPACE, timeout_s=20).passed:
+        return Outcome(False, expected, "beijing's messages do not reach guangzhou yet")
+    back = {source: delivery(lab, source, "beijing", NAMESPACE, timeout_s=5) for source in ("shanghai", "guangzhou")}
+    flowed = [source for source, outcome in back.items() if outcome.passed]
+    return Outcome(not flowed, expected, f"reached beijing from {flowed}" if flowed
+                   else "nothing reached beijing from shanghai or guangzhou in 5 s")
 
 
 def reset(lab: Lab) -> None:
@@ -36,14 +40,15 @@ def reset(lab: Lab) -> None:
 
 EXERCISES = [
     Exercise("03-one-way/1", NOTEBOOK, "deliver beijing's messages to guangzhou",
-             (Case("allowed clusters include guangzhou", allowed), Case("replication lists guangzhou", replicates),
-              Case("a message goes beijing → guangzhou", lambda lab: delivery(lab, "beijing", "guangzhou", NAMESPACE)),
-              Case("nothing flows back to beijing", still_one_way, hidden=True)),
-             "Two lists on beijing need `guangzhou`: the clusters the namespace may use, and the clusters it "
-             "replicates to. Pulsar refuses a replication list wider than the allowed one, so widen that first.",
+             (Case("a message from beijing reaches shanghai and guangzhou", reaches_both, points=2),
+              Case("still one-way: nothing flows back to beijing", still_one_way, points=2, hidden=True)),
+             "Replication is one hop, so guangzhou has to be one of the clusters beijing itself sends to; each "
+             "cluster's copy of the policy says where its own messages go. And mind the allowed clusters: Pulsar "
+             "refuses a replication list wider than them.",
              reset,
-             statement="Change **beijing's** namespace so that its messages reach guangzhou too, and change nothing "
-                       "on shanghai. Remember the allowed clusters: they must include every cluster in the "
-                       "replication list. Then trace again.",
+             statement="Requirement: beijing's messages reach **guangzhou** as well as shanghai, and the topology "
+                       "stays one-way: nothing produced in shanghai or guangzhou may reach beijing. Choose what to "
+                       "change and where; the check produces messages and watches where they arrive (not which "
+                       "setting you changed). Then trace again.",
              stub="# on beijing only: let geolab/geo use guangzhou, then replicate to it\n"),
 ]

@@ -13,4 +13,7 @@ lab.admin("beijing").create_namespace("geolab/geo", ["beijing", "shanghai"])
 lab.admin("shanghai").create_tenant("geolab", ["beijing", "shanghai"])
 lab.admin("shanghai").create_namespace("geolab/geo", ["beijing", "shanghai"])
 """,
+    "01-basics/3": """\
+predict("01-basics/3", lab, "beijing → shanghai only")
+""",
 }

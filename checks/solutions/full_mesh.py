@@ -6,7 +6,10 @@ SOLUTIONS = {
     "02-mesh/1": """\
 lab.admin("guangzhou").create_namespace("geolab/payments", ["beijing", "shanghai", "guangzhou"])
 """,
-    "02-mesh/2": """\
+    "02-mesh/3": """\
 producer.send(b"for shanghai", replication_clusters=["beijing", "shanghai"])
+""",
+    "02-mesh/2": """\
+predict("02-mesh/2", lab, "guangzhou and beijing")
 """,
 }

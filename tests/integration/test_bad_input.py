@@ -98,7 +98,7 @@ API_CASES: list[tuple[str, Callable[[], object], type[LabError], dict[str, str]]
     ("JVM memory not flags", start(single()), SettingsError, {"GEOLAB_PULSAR_MEM": "384m"}),
     ("unknown exercise", lambda: check("99-nope/1", FakeLab()), LabError, {}),  # type: ignore[arg-type]
     ("unknown notebook", lambda: progress("99_nope", FakeLab()), LabError, {}),  # type: ignore[arg-type]
-    ("reset without a reset", lambda: reset("02-mesh/2", FakeLab()), LabError, {}),  # type: ignore[arg-type]
+    ("reset without a reset", lambda: reset("02-mesh/3", FakeLab()), LabError, {}),  # type: ignore[arg-type]
     ("attach to no lab", lambda: Lab.attach("no-such-lab"), LabNotFoundError, {}),
     ("grade a missing folder",
      lambda: grade([Path("/nonexistent/submissions")], Path("/tmp/geolab-out"), GradeOptions()), LabError, {}),

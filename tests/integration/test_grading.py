@@ -62,7 +62,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory, pulsar_image: str) -> tuple[
     (hidden / "extra.py").write_text(HIDDEN)
     out = tmp_path_factory.mktemp("out")
     lines: list[str] = []
-    grade([root], out, GradeOptions(cell_timeout_s=45, submission_timeout_s=300, hidden_dir=hidden), lines.append)
+    grade([root], out, GradeOptions(cell_timeout_s=45, submission_timeout_s=300, hidden_dir=hidden, jobs=2),
+          lines.append)
     with (out / "gradebook.csv").open() as handle:
         rows = {row["learner"]: row for row in csv.DictReader(handle)}
     assert any("6/6" in line for line in lines) and any("[####" in line for line in lines)
@@ -71,8 +72,9 @@ def batch(tmp_path_factory: pytest.TempPathFactory, pulsar_image: str) -> tuple[
 
 def test_solution_scores_full_marks_including_hidden_checks(batch: tuple[dict[str, dict[str, str]], Path]) -> None:
     rows, _ = batch
-    assert rows["alice"]["total"] == "8" and rows["alice"]["max"] == "8"
+    assert rows["alice"]["total"] == "10" and rows["alice"]["max"] == "10"
     assert rows["alice"]["01-basics/1"] == "2" and rows["alice"]["01-basics/2"] == "6"
+    assert rows["alice"]["01-basics/3"] == "2"  # the prediction, graded against what the clusters did
 
 
 def test_untouched_scores_zero(batch: tuple[dict[str, dict[str, str]], Path]) -> None:
@@ -106,7 +108,7 @@ def test_feedback_names_expected_and_actual(batch: tuple[dict[str, dict[str, str
     _, out = batch
     text = (out / "feedback" / "bob.md").read_text(encoding="utf-8")
     assert "expected cluster shanghai registered in beijing" in text
-    assert "Score: 0 / 8" in text
+    assert "Score: 0 / 10" in text
     # a learner's feedback names their own cases only: no hidden check leaks into it, and it is
     # plain Markdown a course team can publish (no HTML, no control characters)
     assert "hidden: tenant on shanghai" not in text
@@ -120,8 +122,9 @@ def test_self_test_in_the_sandbox(tmp_path: Path, pulsar_image: str) -> None:
     lines: list[str] = []
     # the self-paced edition of one notebook: both editions share every code cell (a unit test holds
     # the solutions to the same cells of either), and notebooks/ runs in that edition in test_notebooks
-    ok = self_test(None, tmp_path / "out", GradeOptions(cell_timeout_s=120, submission_timeout_s=400), lines.append,
-                   self_paced=["01_replication_basics"])
+    # two at a time (--jobs 2): each submission in its own sandbox with its own lab
+    ok = self_test(None, tmp_path / "out", GradeOptions(cell_timeout_s=120, submission_timeout_s=400, jobs=2),
+                   lines.append, self_paced=["01_replication_basics"])
     with (tmp_path / "out" / "gradebook.csv").open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     graded_notebooks = {e.notebook for e in ALL.values()}
