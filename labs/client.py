@@ -30,6 +30,14 @@ def new_client(service: str | pulsar.AutoClusterFailover) -> pulsar.Client:
     return client
 
 
+def unsubscribe_or_close(consumer: pulsar.Consumer) -> None:
+    """Remove a probe's subscription; a consumer whose broker went away is closed instead."""
+    try:
+        consumer.unsubscribe()
+    except pulsar.PulsarException:
+        consumer.close()
+
+
 @atexit.register
 def _close_open_clients() -> None:
     """Close the lab's clients before Python's logging shuts down: a pulsar client that outlives it

@@ -16,6 +16,7 @@ from functools import partial
 import pulsar
 
 from labs.admin import PulsarAdmin
+from labs.client import unsubscribe_or_close
 from labs.errors import AdminError, ProvisioningError, WaitTimeout
 from labs.settings import BROKER_PORT, HTTP_PORT
 from labs.topology import ConfigStore, Topology
@@ -150,10 +151,7 @@ def probe_replication(
                 results[f"{source}->{target}"] = time.monotonic() - started
     finally:
         for consumer in consumers.values():
-            try:
-                consumer.unsubscribe()
-            except pulsar.PulsarException:
-                consumer.close()
+            unsubscribe_or_close(consumer)
     return ProbeResult(results)
 
 

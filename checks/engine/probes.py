@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulsar
 
 from checks.engine.model import Outcome
+from labs.client import unsubscribe_or_close
 from labs.errors import WaitTimeout
 from labs.flows import collect
 from labs.lab import Lab
@@ -29,7 +30,7 @@ def delivery(lab: Lab, source: str, target: str, namespace: str, timeout_s: floa
     try:
         got = collect(consumer, [payload], timeout_s=timeout_s)
     finally:
-        consumer.unsubscribe()
+        unsubscribe_or_close(consumer)
     arrived = any(r.data == payload for r in got)
     return Outcome(arrived, expected, "it arrived" if arrived else f"nothing arrived in {target}")
 
@@ -57,14 +58,6 @@ def queued_for(lab: Lab, source: str, target: str, namespace: str) -> Outcome:
 
 
 PROBE_PROPERTY = "geolab-check"
-
-
-def _drop(consumer: pulsar.Consumer) -> None:
-    """Unsubscribe a probe's consumer; one whose broker went away is closed instead."""
-    try:
-        consumer.unsubscribe()
-    except pulsar.PulsarException:
-        consumer.close()
 
 
 def _position(text: str) -> tuple[int, int]:
@@ -172,7 +165,7 @@ def replication_burst(lab: Lab, source: str, target: str, namespace: str, messag
         producer.close()
         got = collect(consumer, payloads, timeout_s=window_s)
     finally:
-        _drop(consumer)
+        unsubscribe_or_close(consumer)
     return Burst(messages, len({r.data for r in got} & set(payloads)), window_s)
 
 
@@ -188,7 +181,7 @@ def stays_local(lab: Lab, topic: str, source: str, target: str, window_s: float 
         producer.close()
         got = collect(consumer, [payload], timeout_s=window_s)
     finally:
-        _drop(consumer)
+        unsubscribe_or_close(consumer)
     arrived = any(r.data == payload for r in got)
     return Outcome(not arrived, expected, f"it arrived in {target}" if arrived
                    else f"{target} received nothing of it in {window_s:g} s")

@@ -9,6 +9,7 @@ import pulsar
 
 from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question
 from labs.admin import ExaminedMessage
+from labs.client import unsubscribe_or_close
 from labs.errors import AdminError, WaitTimeout
 from labs.flows import collect
 from labs.lab import Lab
@@ -115,10 +116,7 @@ def where_a_narrowed_message_lands(lab: Lab) -> tuple[str | None, str]:
                   if any(r.data == payload for r in collect(consumer, [payload], timeout_s=WATCH_S))}
     finally:
         for consumer in consumers.values():
-            try:
-                consumer.unsubscribe()
-            except pulsar.PulsarException:
-                consumer.close()
+            unsubscribe_or_close(consumer)
     seen = f"received in {sorted(landed) or 'no cluster'} (each watched up to {WATCH_S:g} s)"
     answers = {frozenset({"beijing"}): ONLY_BEIJING, frozenset({"guangzhou", "beijing"}): ORIGIN_AND_BEIJING,
                frozenset(CLUSTERS): ALL_THREE}

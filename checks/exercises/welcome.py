@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-import pulsar
-
 from checks.engine.model import Exercise, LabSpec, Question
+from labs.client import unsubscribe_or_close
 from labs.flows import collect
 from labs.lab import Lab
 from labs.topology import single
@@ -29,10 +28,7 @@ def new_subscription_sees_old_message(lab: Lab) -> tuple[str | None, str]:
     try:
         got = collect(consumer, [b"sent before anyone subscribed"], timeout_s=WINDOW_S)
     finally:
-        try:
-            consumer.unsubscribe()
-        except pulsar.PulsarException:
-            consumer.close()
+        unsubscribe_or_close(consumer)
     if got:
         return GETS_IT, f"a new subscription received the message sent before it ({len(got)} message)"
     return MISSES_IT, f"a new subscription received nothing in {WINDOW_S:g} s of a message sent before it"
