@@ -10,3 +10,10 @@ for method, path in (("POST", "/v1/labs/../../etc"), ("POST", "/v1/docker/run"),
 token = {"Authorization": "Bearer " + os.environ["GEOLAB_CONTROL_TOKEN"]}
 print(client.post("/v1/calls/check", json={"exercise": "05-ops/1"}, headers=token).text[:200])
 print(client.post("/v1/calls/solve", json={"exercise": "01-basics/1"}, headers=token).text[:200])
+# predictions: another assignment's exercise, a huge answer that is no choice, then a wrong one and
+# the right one (the first stands; tests/unit/test_predictions.py proves that rule on the grader side)
+for body in ({"exercise": "06-dr/1", "answer": "order 1: shanghai starts over from the first order"},
+             {"exercise": "01-basics/3", "answer": "x" * 100_000},
+             {"exercise": "01-basics/3", "answer": "both ways: one side listing the other is enough"},
+             {"exercise": "01-basics/3", "answer": "beijing → shanghai only"}):
+    print(client.post("/v1/calls/predict", json=body, headers=token).text[:200])
