@@ -140,13 +140,14 @@ class Sandbox:
                           deadline="timeout", deadline_reason=f"the submission ran longer than {deadline_s} s")
             destroy(provisioner.container)  # everything the kernel started goes with the container
             runner.join(timeout=30)
-        errors = sum(1 for c in notebook.cells if c.cell_type == "code"
-                     for o in c.get("outputs", []) if o.get("output_type") == "error")
-        if result["status"] == "ok" and errors:
-            result["reason"] = f"{errors} cell(s) raised an error"
+        raised = [o for c in notebook.cells if c.cell_type == "code"
+                  for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        if result["status"] == "ok" and raised:
+            first = f"{raised[0].get('ename', '')}: {raised[0].get('evalue', '')}"[:160]
+            result["reason"] = f"{len(raised)} cell(s) raised an error; the first: {first}"
         if client.capped and result["status"] == "ok":
             result["reason"] = (result["reason"] + "; " if result["reason"] else "") + "output cut at its limit"
-        return SandboxOutcome(str(result["status"]), str(result["reason"]), errors, client.output_bytes, 0.0)
+        return SandboxOutcome(str(result["status"]), str(result["reason"]), len(raised), client.output_bytes, 0.0)
 
     def close(self) -> None:
         """Destroy the kernel's container, the lab, the network, the channel and the folder."""
