@@ -47,8 +47,10 @@ def queued_for(lab: Lab, source: str, target: str, namespace: str) -> Outcome:
     except pulsar.PulsarException as exc:
         return Outcome(False, expected, f"producing failed: {type(exc).__name__}: {exc}")
     try:
+        # a namespace policy reaches the broker's topics a moment after the admin call (CI once
+        # waited more than 10 s under load)
         replicator = wait_for(lambda: lab.admin(source).get_topic_stats(topic).replication.get(target),
-                              what=f"a replicator {source} → {target}", timeout_s=10, interval_s=0.5,
+                              what=f"a replicator {source} → {target}", timeout_s=30, interval_s=0.5,
                               accept=lambda found: found is not None and found.replication_backlog >= 1)
     except WaitTimeout:
         replication = lab.admin(source).get_topic_stats(topic).replication

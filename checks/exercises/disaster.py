@@ -26,7 +26,7 @@ def resumes_or_starts_over(lab: Lab) -> tuple[str | None, str]:
     """The experiment behind 06-dr/1, on a fresh topic: a replicated subscription in beijing, a probe
     acknowledged there, and whether shanghai's copy of the subscription follows it."""
     topic = lab.topic(f"geolab-check-dr-{uuid.uuid4().hex[:8]}")
-    reach = delivery(lab, ACTIVE, STANDBY, NAMESPACE, timeout_s=20)
+    reach = delivery(lab, ACTIVE, STANDBY, NAMESPACE, timeout_s=30)
     if not reach.passed:
         return None, f"a message from beijing does not reach shanghai ({reach.actual}); run the check while both run"
     lab.admin(ACTIVE).create_subscription(topic, SUBSCRIPTION, replicated=True)
@@ -56,14 +56,14 @@ def _reaches_or_waits(lab: Lab) -> Outcome:
     """A message produced in shanghai arrives in beijing; while beijing is down, it waits in shanghai's
     replication backlog for beijing (it is sent when beijing returns)."""
     if lab.admin(ACTIVE).healthcheck():
-        return delivery(lab, STANDBY, ACTIVE, NAMESPACE, timeout_s=20)
+        return delivery(lab, STANDBY, ACTIVE, NAMESPACE, timeout_s=30)
     return queued_for(lab, STANDBY, ACTIVE, NAMESPACE)
 
 
 def _both_ways(lab: Lab) -> Outcome:
     """Once beijing is back: shanghai's messages reach beijing and beijing's still reach shanghai."""
-    back = delivery(lab, STANDBY, ACTIVE, NAMESPACE, timeout_s=20)
-    forth = delivery(lab, ACTIVE, STANDBY, NAMESPACE, timeout_s=20)
+    back = delivery(lab, STANDBY, ACTIVE, NAMESPACE, timeout_s=30)
+    forth = delivery(lab, ACTIVE, STANDBY, NAMESPACE, timeout_s=30)
     return Outcome(back.passed and forth.passed, "messages flow both ways once beijing is back",
                    f"shanghai → beijing: {back.actual}; beijing → shanghai: {forth.actual}")
 
