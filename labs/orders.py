@@ -59,7 +59,6 @@ class Orders:
     cluster: str
     topic: str
     confirmed: tuple[int, ...]
-    published_ms: Mapping[int, int] = field(repr=False)
     seconds: float
 
     def _repr_html_(self) -> str:
@@ -80,16 +79,14 @@ def take_orders(lab: Lab, cluster: str, topic: str, numbers: Iterable[int], paus
                          "Pass a range such as range(1, 121).")
     producer = lab.client(cluster).create_producer(topic, batching_enabled=False)
     started = time.monotonic()
-    published: dict[int, int] = {}
     try:
         for seq in wanted:
             producer.send(f"order {seq}".encode(), properties={SEQ: str(seq)})
-            published[seq] = int(time.time() * 1000)
             if pause_s:
                 time.sleep(pause_s)  # pacing the orders, not waiting for readiness
     finally:
         producer.close()
-    return Orders(cluster, topic, tuple(wanted), published, time.monotonic() - started)
+    return Orders(cluster, topic, tuple(wanted), time.monotonic() - started)
 
 
 @dataclass(frozen=True)
@@ -192,7 +189,3 @@ class OrderLedger:
             (ignored if seq in self._done else applied).append(seq)
             self._done.add(seq)
         return Applied(tuple(applied), tuple(ignored))
-
-    @property
-    def orders(self) -> int:
-        return len(self._done)

@@ -117,6 +117,16 @@ class Exercise:
         return sum(c.points for c in self.cases)
 
 
+def predict_exercise(exercise_id: str, notebook: str, title: str, question: Question, hint: str,
+                     statement: str) -> Exercise:
+    """A predict-then-observe exercise: its one case grades the recorded prediction against what
+    `question.observe` sees; graded at check time (the experiment runs on the clusters as they are then)."""
+    return Exercise(exercise_id, notebook, title, (question.case(),), hint, statement=statement,
+                    stub="# Your prediction, before the experiment (the first one you record stands):\n"
+                         f'# predict("{exercise_id}", lab, "<copy one of the choices above>")\n',
+                    graded_at="check", question=question)
+
+
 @dataclass(frozen=True)
 class CaseResult:
     name: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question
+from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
 from checks.engine.probes import delivery
 from labs.errors import AdminError
 from labs.lab import Lab
@@ -121,14 +121,12 @@ EXERCISES = [
                        "`geolab/geo` replicating to both.",
              stub="# beijing: the tenant geolab, then the namespace geolab/geo replicating to both clusters\n"
                   "# shanghai: the same\n"),
-    Exercise("01-basics/3", NOTEBOOK, "predict: one side lists the other", (QUESTION.case(),),
-             "Who sends a replicated message: the cluster where it was produced, or the one it goes to? Whose "
-             "copy of the policy does that cluster read?",
-             statement="With independent stores each cluster has its own copy of a namespace's policy; you listed "
-                       "both clusters in each. Suppose **beijing's** copy lists beijing and shanghai but "
-                       "**shanghai's** lists only shanghai. Which way do messages flow? Record your prediction; the "
-                       "check then sets exactly that up in a namespace of its own and sends a message each way.",
-             stub="# Your prediction (the first one you record stands):\n"
-                  '# predict("01-basics/3", lab, "<copy one of the choices above>")\n',
-             graded_at="check", question=QUESTION),
+    predict_exercise(
+        "01-basics/3", NOTEBOOK, "predict: one side lists the other", QUESTION,
+        "Who sends a replicated message: the cluster where it was produced, or the one it goes to? Whose "
+        "copy of the policy does that cluster read?",
+        statement="With independent stores each cluster has its own copy of a namespace's policy; you listed "
+                  "both clusters in each. Suppose **beijing's** copy lists beijing and shanghai but "
+                  "**shanghai's** lists only shanghai. Which way do messages flow? Record your prediction; the "
+                  "check then sets exactly that up in a namespace of its own and sends a message each way."),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question
+from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
 from checks.engine.probes import delivery, queued_for, standby_follows
 from labs.errors import AdminError
 from labs.lab import Lab
@@ -75,19 +75,16 @@ def reset_failback(lab: Lab) -> None:
 
 
 EXERCISES = [
-    Exercise("06-dr/1", NOTEBOOK, "predict: where does shanghai resume?",
-             (QUESTION.case(),),
-             "What carries a replicated subscription's position to the other cluster, and which way must the "
-             "namespace replicate for that to come back? Lesson 04 had both ways.",
-             statement="The seed article's disaster-recovery plan replicates **one way**, beijing → shanghai. "
-                       "beijing's consumers acknowledge orders #1–#100 of 120 on `billing`, a **replicated** "
-                       "subscription. Then beijing is lost, and the same application subscribes to `billing` in "
-                       "shanghai (from the earliest order if the subscription is new there). What does it get "
-                       "first? Record your prediction with `predict(...)` *before* you run the experiment below; "
-                       "the check then runs the experiment in small and grades your first prediction.",
-             stub="# Your prediction, before the experiment (the first one you record stands):\n"
-                  '# predict("06-dr/1", lab, "<copy one of the choices above>")\n',
-             graded_at="check", question=QUESTION),
+    predict_exercise(
+        "06-dr/1", NOTEBOOK, "predict: where does shanghai resume?", QUESTION,
+        "What carries a replicated subscription's position to the other cluster, and which way must the "
+        "namespace replicate for that to come back? Lesson 04 had both ways.",
+        statement="The seed article's disaster-recovery plan replicates **one way**, beijing → shanghai. "
+                  "beijing's consumers acknowledge orders #1–#100 of 120 on `billing`, a **replicated** "
+                  "subscription. Then beijing is lost, and the same application subscribes to `billing` in "
+                  "shanghai (from the earliest order if the subscription is new there). What does it get "
+                  "first? Record your prediction with `predict(...)` *before* you run the experiment below; "
+                  "the check then runs the experiment in small and grades your first prediction."),
     Exercise("06-dr/2", NOTEBOOK, "manual failover: reset the subscription by time",
              (Case(f"{SUBSCRIPTION}'s next message in {STANDBY} is order #{RESUME_AT}", _next_order, points=2),),
              "`pulsar-admin topics reset-cursor` takes a subscription and a time; the publish time of each order "

@@ -7,7 +7,7 @@ import uuid
 
 import pulsar
 
-from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question
+from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
 from labs.admin import ExaminedMessage
 from labs.client import unsubscribe_or_close
 from labs.errors import AdminError, WaitTimeout
@@ -147,13 +147,11 @@ EXERCISES = [
                        "send a normal message after it and show what each cluster received.",
              stub="producer.send(b\"for shanghai\")  # ... and only as far as shanghai\n",
              givens={"topic": 'lab.topic("greetings")', "producer": 'lab.client("beijing").create_producer(topic)'}),
-    Exercise("02-mesh/2", NOTEBOOK, "predict: a message for beijing, sent from guangzhou", (QUESTION.case(),),
-             "Where does a producer's broker store a message before any replicator reads it?",
-             statement="A producer in **guangzhou** sends one message with `replication_clusters=[\"beijing\"]`. "
-                       "Consumers in all three clusters were subscribed before it was sent. Which of them receive "
-                       "it? Record your prediction; the check then sends exactly that message and watches every "
-                       "cluster.",
-             stub="# Your prediction (the first one you record stands):\n"
-                  '# predict("02-mesh/2", lab, "<copy one of the choices above>")\n',
-             graded_at="check", question=QUESTION),
+    predict_exercise(
+        "02-mesh/2", NOTEBOOK, "predict: a message for beijing, sent from guangzhou", QUESTION,
+        "Where does a producer's broker store a message before any replicator reads it?",
+        statement="A producer in **guangzhou** sends one message with `replication_clusters=[\"beijing\"]`. "
+                  "Consumers in all three clusters were subscribed before it was sent. Which of them receive "
+                  "it? Record your prediction; the check then sends exactly that message and watches every "
+                  "cluster."),
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from checks.engine.model import Exercise, LabSpec, Question
+from checks.engine.model import LabSpec, Question, predict_exercise
 from labs.client import unsubscribe_or_close
 from labs.flows import collect
 from labs.lab import Lab
@@ -38,14 +38,12 @@ QUESTION = Question("Does a new subscription get a message sent before it existe
                     new_subscription_sees_old_message)
 
 EXERCISES = [
-    Exercise("00-welcome/1", NOTEBOOK, "predict: does a new subscription see the past?", (QUESTION.case(),),
-             "Look at the subscribe call above: it had to say where to start. What would it have done without "
-             "that argument?",
-             statement="The subscription `welcome` above was told to start at the earliest message. Suppose a new "
-                       "subscription is made *without* `initial_position`, after a message was sent. Does it "
-                       "receive that message? Record your prediction with `predict(...)`; then `check(...)` runs "
-                       "the experiment on your cluster, grades your first prediction and shows what it saw.",
-             stub="# Your prediction (the first one you record stands):\n"
-                  '# predict("00-welcome/1", lab, "<copy one of the choices above>")\n',
-             graded_at="check", question=QUESTION),
+    predict_exercise(
+        "00-welcome/1", NOTEBOOK, "predict: does a new subscription see the past?", QUESTION,
+        "Look at the subscribe call above: it had to say where to start. What would it have done without "
+        "that argument?",
+        statement="The subscription `welcome` above was told to start at the earliest message. Suppose a new "
+                  "subscription is made *without* `initial_position`, after a message was sent. Does it "
+                  "receive that message? Record your prediction with `predict(...)`; then `check(...)` runs "
+                  "the experiment on your cluster, grades your first prediction and shows what it saw."),
 ]
