@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import nbformat
 import pytest
+from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from labs.lab import down
 from labs.waiting import wait_for
@@ -53,10 +55,12 @@ def jupyter(tmp_path: Path, pulsar_image: str) -> Iterator[str]:
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`).", pytrace=False)
     ui_notebook(tmp_path / "ui_dashboard.ipynb")
     port, token = free_port(), secrets.token_hex(16)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = (ARTIFACTS / "jupyter-server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", "--allow-root"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -70,8 +74,39 @@ def jupyter(tmp_path: Path, pulsar_image: str) -> Iterator[str]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
         down(LAB_NAME, progress=lambda _m: None)
         shutil.rmtree(tmp_path / ".ipynb_checkpoints", ignore_errors=True)
+
+
+def notebook_state(page: Page) -> str:
+    """What the notebook shows: each cell's prompt and the first lines of its outputs, and the kernel's status
+    (for a failure message; the screenshot beside it shows the rest)."""
+    cells = page.evaluate(
+        "[...document.querySelectorAll('.jp-Notebook .jp-Cell')].map(c => ["
+        "(c.querySelector('.jp-InputPrompt') || {}).textContent || '',"
+        "[...c.querySelectorAll('.jp-OutputArea-output')].map(o => o.innerText.slice(0, 400)).join(' | ')])")
+    status = page.evaluate(
+        "(document.querySelector('.jp-Notebook-ExecutionIndicator') || {dataset: {}}).dataset.status")
+    lines = [f"  {prompt.strip() or '[ ]'} {output}" for prompt, output in cells]
+    return f"kernel status {status!r}; cells:\n" + "\n".join(lines)
+
+
+def run_all_cells(page: Page) -> None:
+    """Run > Run All Cells, and see the first cell start (a prompt of [*] or a number) within 30 s; a click
+    the page swallowed (a menu that closed under a toast) is tried once more."""
+    started = ("[...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]"
+               ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))")
+    for attempt in (1, 2):
+        page.click(".jp-Notebook")
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try:
+            page.wait_for_function(started, timeout=30_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
 
 
 def test_dashboard_renders_and_moves_in_a_real_browser(jupyter: str) -> None:
@@ -85,9 +120,7 @@ def test_dashboard_renders_and_moves_in_a_real_browser(jupyter: str) -> None:
             page.goto(jupyter)
             page.wait_for_selector(".jp-Notebook", timeout=90_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-            page.click(".jp-Notebook")
-            page.get_by_role("menuitem", name="Run", exact=True).click()
-            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            run_all_cells(page)
             # two plotly figures: the topology map and the charts
             page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=240_000)
             annotation = page.locator(".js-plotly-plot .annotation-text", has_text="produced").first
@@ -112,5 +145,9 @@ def test_dashboard_renders_and_moves_in_a_real_browser(jupyter: str) -> None:
             refused = [text for text in errors if "serialization failed" in text or "not JSON compliant" in text]
             assert not refused, f"the kernel refused widget messages: {refused}"
             assert not [text for text in errors if "Traceback" in text or "Error" in text], errors
+        except Exception as failure:  # noqa: BLE001 - every failure gets the screenshot and the notebook's state
+            page.screenshot(path=str(ARTIFACTS / "dashboard-failed.png"), full_page=True)
+            pytest.fail(f"{failure}\nthe notebook showed ({ARTIFACTS / 'dashboard-failed.png'}, server log "
+                        f"{ARTIFACTS / 'jupyter-server.log'}):\n{notebook_state(page)}", pytrace=False)
         finally:
             browser.close()
