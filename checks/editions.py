@@ -61,7 +61,8 @@ def exercise_group(exercise: Exercise, edition: str) -> list[nbformat.NotebookNo
     """The cells of one exercise in an edition, made from its source."""
     statement = exercise.statement
     if exercise.question is not None:
-        statement += "\n\nThe choices:\n" + "\n".join(f'- `"{choice}"`' for choice in exercise.question.choices)
+        statement += (f"\n\n**{exercise.question.prompt}** The choices:\n"
+                      + "\n".join(f'- `"{choice}"`' for choice in exercise.question.choices))
     cells = [
         _cell("markdown", exercise, "exercise-text",
               f"### ✏️ Exercise {exercise.exercise_id}: {exercise.title}\n\n{statement}"),

@@ -90,6 +90,16 @@ class CursorInfo:
 
 
 @dataclass(frozen=True)
+class InternalStats:
+    """`pulsar-admin topics stats-internal`, with the fields the lab reads."""
+
+    topic: str
+    entries_added: int
+    entries: int
+    cursors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ExaminedMessage:
     """One stored message with the metadata the examine endpoint reports."""
 
@@ -456,6 +466,31 @@ class PulsarAdmin:
             )
             for name, item in (data.get("cursors") or {}).items()
         }
+
+    def get_internal_stats(self, topic: str) -> InternalStats:
+        """`pulsar-admin topics stats-internal`: the entries of the topic's managed ledger (a batch of
+        messages is one entry)."""
+        data = self._json("GET", f"/admin/v2/{topic_path(topic)}/internalStats")
+        return InternalStats(topic=topic, entries_added=int(data.get("entriesAddedCounter", 0)),
+                             entries=int(data.get("numberOfEntries", 0)),
+                             cursors=tuple(sorted((data.get("cursors") or {}).keys())))
+
+    def get_max_producers(self, topic: str, is_global: bool = False) -> int | None:
+        """`pulsar-admin topicPolicies get-max-producers [--global]`: the topic's own policy, None when unset."""
+        data = self._json("GET", f"/admin/v2/{topic_path(topic)}/maxProducers",
+                          params={"isGlobal": str(is_global).lower()})
+        return int(data) if isinstance(data, int) else None
+
+    def set_max_producers(self, topic: str, count: int, is_global: bool = False) -> None:
+        """`pulsar-admin topicPolicies set-max-producers -p N [--global]`: a local policy stays in this
+        cluster; a global one is replicated to the clusters of the topic's namespace."""
+        self._call("POST", f"/admin/v2/{topic_path(topic)}/maxProducers",
+                   params={"isGlobal": str(is_global).lower()}, body=count)
+
+    def remove_max_producers(self, topic: str, is_global: bool = False) -> None:
+        """`pulsar-admin topicPolicies remove-max-producers [--global]`."""
+        self._call("DELETE", f"/admin/v2/{topic_path(topic)}/maxProducers",
+                   params={"isGlobal": str(is_global).lower()})
 
     def list_subscriptions(self, topic: str) -> list[str]:
         """`pulsar-admin topics subscriptions`."""

@@ -6,9 +6,9 @@ self-test puts it into both editions' exercise cells."""
 
 from __future__ import annotations
 
-from checks.solutions import basics, disaster, failover, full_mesh, one_way, operations, stuck, welcome
+from checks.solutions import basics, disaster, failover, full_mesh, one_way, operations, stuck, topics, welcome
 
 SOLUTIONS: dict[str, str] = {
-    exercise_id: code for module in (welcome, basics, full_mesh, one_way, failover, operations, disaster, stuck)
+    exercise_id: code for module in (welcome, basics, full_mesh, one_way, failover, operations, disaster, stuck, topics)
     for exercise_id, code in module.SOLUTIONS.items()
 }

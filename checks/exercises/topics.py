@@ -1,0 +1,228 @@
+"""08_production_topics: partitioned topics, batches, topic-level replication, local and global topic
+policies, and the names Pulsar keeps for its replicators."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
+from checks.engine.probes import stays_local
+from labs.errors import AdminError, WaitTimeout
+from labs.lab import Lab
+from labs.production import open_producers, partitions, replicate, try_subscribe
+from labs.topology import full_mesh
+from labs.waiting import wait_for
+
+NOTEBOOK = "08_production_topics"
+LAB = LabSpec(full_mesh("beijing", "shanghai", config_store="independent"), "topics")
+SOURCE, TARGET = "beijing", "shanghai"
+REGIONAL = "geolab/regional"
+PAYMENTS, INVENTORY = f"persistent://{REGIONAL}/payments", f"persistent://{REGIONAL}/inventory"
+
+
+def _fresh(lab: Lab, what: str) -> str:
+    return lab.topic(f"geolab-check-{what}-{uuid.uuid4().hex[:8]}")
+
+
+# ------------------------------------------------------------------------------ 08-topics/1
+
+FOLLOWS = "a partitioned topic with 4 partitions, within seconds"
+ON_FIRST_MESSAGE = "nothing until beijing sends; then a topic without partitions"
+CREATE_EACH = "nothing: a partitioned topic must be created in each cluster"
+
+
+def partitions_follow(lab: Lab) -> tuple[str | None, str]:
+    topic = _fresh(lab, "parts")
+    lab.admin(SOURCE).create_partitioned_topic(topic, 4)
+    seen = partitions(lab, topic, watch_s=15)
+    if seen.counts[TARGET] == 4:
+        return FOLLOWS, f"shanghai's metadata gave the new topic 4 partitions after {seen.watched_s:g} s"
+    if seen.counts[TARGET]:
+        return None, f"shanghai's metadata gives it {seen.counts[TARGET]} partitions"
+    arrived = delivery_to(lab, topic)
+    if arrived:
+        return ON_FIRST_MESSAGE, "shanghai had no partitioned topic for 15 s; a message sent then created one there"
+    return CREATE_EACH, "shanghai had no partitioned topic for 15 s, and a message sent then did not arrive"
+
+
+def delivery_to(lab: Lab, topic: str) -> bool:
+    """A message produced on `topic` in beijing is received in shanghai within 15 s."""
+    counted = replicate(lab, SOURCE, TARGET, topic, messages=1, window_s=15)
+    return counted.received == 1
+
+
+# ------------------------------------------------------------------------------ 08-topics/2
+
+WHOLE = "100 messages, stored in 10 entries: each batch crosses whole"
+SPLIT = "100 messages, stored in 100 entries: the replicator sends them one by one"
+AS_BATCHES = "10 messages: shanghai's consumer gets each batch as one message"
+
+
+def batches_cross(lab: Lab) -> tuple[str | None, str]:
+    seen = replicate(lab, SOURCE, TARGET, _fresh(lab, "batches"), messages=100, batch_size=10)
+    stored = seen.entries[TARGET]
+    said = f"shanghai's consumer received {seen.received} messages; shanghai stored {stored} entries"
+    if seen.received == 100 and stored == 10:
+        return WHOLE, said
+    if seen.received == 100 and stored == 100:
+        return SPLIT, said
+    if seen.received == 10:
+        return AS_BATCHES, said
+    return None, said
+
+
+# ------------------------------------------------------------------------------ 08-topics/3
+
+
+def _payments_reach(lab: Lab) -> Outcome:
+    """A new payment produced in beijing is received in shanghai (a fresh subscription each time)."""
+    seen = replicate(lab, SOURCE, TARGET, PAYMENTS, messages=1, window_s=20)
+    return Outcome(seen.received == 1, "a payment produced in beijing arrives in shanghai within 20 s",
+                   "it arrived" if seen.received == 1 else "nothing arrived in shanghai in 20 s")
+
+
+def _once_payments_replicate(stays: Callable[[Lab], Outcome]) -> Callable[[Lab], Outcome]:
+    """Credit for what stays in beijing only once payments replicate (beijing's payments topic has a
+    replicator to shanghai): an untouched lab keeps everything in beijing, and earns nothing for it."""
+
+    def check(lab: Lab) -> Outcome:
+        try:
+            replicators = lab.admin(SOURCE).get_topic_stats(PAYMENTS).replication
+        except AdminError as exc:
+            replicators = {}
+            if exc.status != 404:
+                raise
+        if TARGET not in replicators:
+            return Outcome(False, "payments replicate to shanghai, and this stays in beijing",
+                           "beijing does not replicate payments to shanghai yet")
+        return stays(lab)
+
+    return check
+
+
+def _inventory_stays(lab: Lab) -> Outcome:
+    return stays_local(lab, INVENTORY, SOURCE, TARGET, window_s=10)
+
+
+def _other_topics_stay(lab: Lab) -> Outcome:
+    """A topic of the namespace that nobody named, created now, stays in beijing: the namespace itself
+    still does not replicate."""
+    return stays_local(lab, f"persistent://{REGIONAL}/geolab-check-{uuid.uuid4().hex[:8]}", SOURCE, TARGET,
+                       window_s=10)
+
+
+def reset_payments(lab: Lab) -> None:
+    for cluster in lab.clusters:
+        try:
+            lab.admin(cluster).remove_topic_replication_clusters(PAYMENTS)
+        except AdminError:
+            pass  # no such topic in that cluster: nothing to reset there
+
+
+# ------------------------------------------------------------------------------ 08-topics/4
+
+REFUSED = "refused: the global policy holds in shanghai too"
+ACCEPTED = "accepted: a topic policy stays in the cluster that set it"
+
+
+def global_policy_applies(lab: Lab) -> tuple[str | None, str]:
+    topic = _fresh(lab, "policy")
+    lab.admin(SOURCE).create_topic(topic)
+    lab.admin(SOURCE).set_max_producers(topic, 1, is_global=True)
+    shown = _global_policy_seen(lab, topic)
+    seen = open_producers(lab, TARGET, topic)
+    if seen.accepted == 0:
+        return None, f"shanghai refused even the first producer: {seen.opened[0].answer}"
+    said = f"{shown}; shanghai accepted {seen.accepted} of 2 producers"
+    return (REFUSED if seen.accepted == 1 else ACCEPTED), said
+
+
+def _global_policy_seen(lab: Lab, topic: str, watch_s: float = 15.0) -> str:
+    """Watch up to `watch_s` for shanghai to report the global policy; say what it reported."""
+    def reported() -> int | None:
+        try:
+            return lab.admin(TARGET).get_max_producers(topic, is_global=True)
+        except AdminError:
+            return None
+
+    try:
+        found = wait_for(reported, what="shanghai's copy of the global policy", timeout_s=watch_s, interval_s=0.5,
+                         accept=lambda value: value is not None)
+    except WaitTimeout:
+        return f"shanghai reported no global max-producers policy in {watch_s:g} s"
+    return f"shanghai reported the global max-producers policy {found}"
+
+
+# ------------------------------------------------------------------------------ 08-topics/5
+
+RESERVED = "refused: names starting with pulsar.repl belong to replicators"
+ANY_NAME = "accepted, like any other name"
+TAKEN_OVER = "accepted in beijing, refused in shanghai where beijing's replicator writes"
+
+
+def reserved_name(lab: Lab) -> tuple[str | None, str]:
+    topic = _fresh(lab, "names")
+    in_source = try_subscribe(lab, SOURCE, topic, "pulsar.repl.audit").opened[0]
+    if not in_source.accepted:
+        return RESERVED, f"beijing refused the subscription pulsar.repl.audit ({in_source.answer})"
+    in_target = try_subscribe(lab, TARGET, topic, "pulsar.repl.audit").opened[0]
+    if in_target.accepted:
+        return ANY_NAME, "both clusters accepted the subscription pulsar.repl.audit"
+    return TAKEN_OVER, f"beijing accepted it; shanghai refused it ({in_target.answer})"
+
+
+EXERCISES = [
+    predict_exercise(
+        "08-topics/1", NOTEBOOK, "predict: a partitioned topic in one region",
+        Question("What does shanghai have?", (FOLLOWS, ON_FIRST_MESSAGE, CREATE_EACH), partitions_follow),
+        "Replication sends messages, but a partitioned topic is also metadata: which store holds it here, and "
+        "what does a broker do for a replicated namespace when you create one?",
+        statement="The two clusters of this lab keep **independent** configuration stores: each has its own "
+                  "copy of every tenant, namespace and partitioned topic's metadata. `geolab/geo` replicates "
+                  "both ways. You create `orders` in **beijing** as a partitioned topic with 4 partitions, and "
+                  "send nothing yet. What does shanghai have? Record your prediction with `predict(...)` "
+                  "*before* the experiment below; the check runs it again on a fresh topic and grades your "
+                  "first prediction."),
+    predict_exercise(
+        "08-topics/2", NOTEBOOK, "predict: batches across regions",
+        Question("What does shanghai get, and store?", (WHOLE, SPLIT, AS_BATCHES), batches_cross),
+        "A broker stores what a producer sends as entries of a ledger: one batch, one entry. What does a "
+        "replicator read from that ledger, and what does it send?",
+        statement="beijing's producer batches: it sends 100 orders in batches of 10. A consumer in shanghai "
+                  "reads them. How many messages does it receive, and how many entries does shanghai's ledger "
+                  "hold for them? Record your prediction first; the check runs the experiment on a fresh topic."),
+    Exercise("08-topics/3", NOTEBOOK, "design: one topic leaves the region",
+             (Case("a payment produced in beijing arrives in shanghai", _payments_reach, points=2),
+              Case("inventory produced in beijing stays in beijing", _once_payments_replicate(_inventory_stays)),
+              Case("a new topic of geolab/regional stays in beijing", _once_payments_replicate(_other_topics_stay),
+                   hidden=True)),
+             "The namespace decides for all its topics; a topic can decide for itself. Which clusters must "
+             "the policy name, and in which cluster do you set it?",
+             reset_payments,
+             statement="`geolab/regional` is local to each region: beijing's copy of its policy lists only "
+                       "beijing, shanghai's only shanghai. Requirement: **payments** produced in beijing must "
+                       "reach shanghai; **inventory**, and every other topic of the namespace, stays in beijing. "
+                       "Do not change the namespace. The check sends a payment and watches shanghai for it, "
+                       "sends inventory and watches shanghai for 10 s to see nothing arrive; the grade also "
+                       "checks a topic created later.",
+             stub="# payments must reach shanghai; everything else in geolab/regional stays where it is\n",
+             givens={"regional": "regional_namespace(lab)"}),
+    predict_exercise(
+        "08-topics/4", NOTEBOOK, "predict: a global topic policy",
+        Question("What happens to shanghai's second producer?", (REFUSED, ACCEPTED), global_policy_applies),
+        "Topic policies live in a system topic of the namespace, `__change_events`. Which of them does a "
+        "replicated namespace replicate?",
+        statement="In **beijing** you limit the topic `ledger` to one producer with a **global** topic policy: "
+                  "`lab.admin(\"beijing\").set_max_producers(ledger, 1, is_global=True)`. Then shanghai's "
+                  "application opens two producers on `ledger` in **shanghai**. What happens to the second? "
+                  "Record your prediction first; the check runs the experiment on a fresh topic."),
+    predict_exercise(
+        "08-topics/5", NOTEBOOK, "predict: a subscription named like a replicator",
+        Question("What happens to the subscription pulsar.repl.audit?", (RESERVED, ANY_NAME, TAKEN_OVER),
+                 reserved_name),
+        "Look at the cursors of a replicated topic's internal stats in lesson 07: what is a replicator's "
+        "cursor called?",
+        statement="An audit team names its subscription `pulsar.repl.audit` on a topic of `geolab/geo` in "
+                  "beijing. What happens? Record your prediction first; the check runs the experiment."),
+]

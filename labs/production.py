@@ -1,0 +1,284 @@
+"""Production-shaped topics for lesson 08: partitioned topics, batches, topic-level policies (local and
+global) and the names Pulsar keeps for its replicators, each shown as the clusters report it.
+
+Every function here observes: it produces, subscribes or asks the admin API of each cluster, and where
+it reports that something did not happen, a reader on that cluster watched for a stated window first.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+import pulsar
+
+from labs.client import unsubscribe_or_close
+from labs.errors import AdminError, UsageError
+from labs.flows import collect
+from labs.lab import Lab
+from labs.topology import ConfigStore
+
+MARK = "geolab-mark"  # the property that tells this module's messages apart
+
+
+def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _short(topic: str) -> str:
+    return topic.rsplit("/", 1)[-1]
+
+
+# ------------------------------------------------------------------------------ partitions
+
+
+@dataclass(frozen=True)
+class PartitionCounts:
+    """How many partitions each cluster's metadata gives a topic (0: not a partitioned topic there), after
+    watching up to `watched_s` for the clusters to agree."""
+
+    topic: str
+    counts: dict[str, int]
+    watched_s: float
+
+    @property
+    def agree(self) -> bool:
+        return len(set(self.counts.values())) == 1
+
+    def _repr_html_(self) -> str:
+        rows = [(c, str(n) if n else "no partitioned topic") for c, n in self.counts.items()]
+        verdict = ("the clusters agree" if self.agree else
+                   f"the clusters still differ after watching {self.watched_s:g} s")
+        return f"<p><b>{escape(_short(self.topic))}</b>: {verdict}</p>" + _table(("cluster", "partitions"), rows)
+
+
+def _partitions(lab: Lab, cluster: str, topic: str) -> int:
+    try:
+        return lab.admin(cluster).get_partitioned_topic_metadata(topic)
+    except AdminError:
+        return 0
+
+
+def partitions(lab: Lab, topic: str, watch_s: float = 10.0) -> PartitionCounts:
+    """The partition count of `topic` in every cluster, read until they agree on a partitioned topic or
+    `watch_s` passed."""
+    deadline = time.monotonic() + watch_s
+    started = time.monotonic()
+    while True:
+        counts = {cluster: _partitions(lab, cluster, topic) for cluster in lab.clusters}
+        if (len(set(counts.values())) == 1 and 0 not in counts.values()) or time.monotonic() >= deadline:
+            return PartitionCounts(topic, counts, round(time.monotonic() - started, 1))
+        time.sleep(0.5)  # the interval of a watch with a deadline
+
+
+# ------------------------------------------------------------------------------ messages and entries
+
+
+@dataclass(frozen=True)
+class Replicated:
+    """Messages produced in `source` and what `target` received, with the entries each cluster's
+    ledger stored for them (a batch is one entry)."""
+
+    topic: str
+    source: str
+    target: str
+    sent: int
+    batch_size: int
+    received: int
+    entries: dict[str, int]
+    per_partition: dict[str, tuple[int, ...]]
+    window_s: float
+
+    def _repr_html_(self) -> str:
+        how = f"in batches of {self.batch_size}" if self.batch_size > 1 else "one by one (no batching)"
+        rows = [(c, str(n), ", ".join(map(str, self.per_partition.get(c, ()))) or "-")
+                for c, n in self.entries.items()]
+        return (f"<p><b>{escape(_short(self.topic))}</b>: {self.sent} message(s) produced in "
+                f"{escape(self.source)} {how}; a consumer in {escape(self.target)} received "
+                f"<b>{self.received}</b> (watched up to {self.window_s:g} s).</p>"
+                + _table(("cluster", "entries stored", "entries per partition"), rows))
+
+
+def _entries(lab: Lab, cluster: str, topic: str) -> tuple[int, tuple[int, ...]]:
+    admin = lab.admin(cluster)
+    count = _partitions(lab, cluster, topic)
+    names = [f"{topic}-partition-{i}" for i in range(count)] if count else [topic]
+    found = []
+    for name in names:
+        try:
+            found.append(admin.get_internal_stats(name).entries_added)
+        except AdminError:
+            found.append(0)
+    return sum(found), tuple(found) if count else ()
+
+
+def replicate(lab: Lab, source: str, target: str, topic: str, messages: int = 60, batch_size: int = 1,
+              keys: int = 0, window_s: float = 30.0) -> Replicated:
+    """Subscribe in `target`, produce `messages` in `source` (in batches of `batch_size`; keyed over
+    `keys` keys when above 0), count what `target` receives within `window_s`, and read the entries each
+    cluster stored."""
+    for cluster in (source, target):
+        lab.admin(cluster)  # an unknown cluster is named before anything is produced
+    if messages < 1 or batch_size < 1:
+        raise UsageError(f"replicate() needs messages >= 1 and batch_size >= 1, got {messages} and {batch_size}.")
+    mark = uuid.uuid4().hex[:8]
+    consumer = lab.client(target).subscribe(topic, f"geolab-count-{mark}",
+                                            initial_position=pulsar.InitialPosition.Earliest)
+    try:
+        producer = lab.client(source).create_producer(
+            topic, batching_enabled=batch_size > 1, batching_max_messages=max(batch_size, 2),
+            batching_max_publish_delay_ms=2000)
+        payloads = [f"{mark} {i}".encode() for i in range(messages)]
+        for index, payload in enumerate(payloads):
+            producer.send_async(payload, None, properties={MARK: mark},
+                                partition_key=f"customer-{index % keys}" if keys else None)
+        producer.flush()
+        producer.close()
+        got = collect(consumer, payloads, timeout_s=window_s)
+    finally:
+        unsubscribe_or_close(consumer)
+    received = len({r.data for r in got} & set(payloads))
+    entries, per_partition = {}, {}
+    for cluster in (source, target):
+        entries[cluster], per_partition[cluster] = _entries(lab, cluster, topic)
+    return Replicated(topic, source, target, messages, batch_size, received, entries, per_partition, window_s)
+
+
+# ------------------------------------------------------------------------------ where a message arrives
+
+
+@dataclass(frozen=True)
+class Arrivals:
+    """Where a message produced in `source` arrived, each other cluster's reader having watched up to
+    `watch_s` (None: nothing arrived in the window)."""
+
+    topic: str
+    source: str
+    after_s: dict[str, float | None]
+    watch_s: float
+
+    def _repr_html_(self) -> str:
+        rows = [(c, f"✅ arrived after {s:.1f} s" if s is not None else f"— nothing in {self.watch_s:g} s watched")
+                for c, s in self.after_s.items()]
+        return (f"<p>A message produced on <b>{escape(_short(self.topic))}</b> in <b>{escape(self.source)}</b>:</p>"
+                + _table(("cluster", "what its reader saw"), rows))
+
+
+def where_it_arrives(lab: Lab, source: str, topic: str, watch_s: float = 10.0) -> Arrivals:
+    """Produce one marked message on `topic` in `source`; a reader in every other cluster, opened first
+    at the latest message, watches until it arrives or `watch_s` passed."""
+    lab.admin(source)
+    mark = uuid.uuid4().hex[:8]
+    readers = {c: lab.client(c).create_reader(topic, pulsar.MessageId.latest)
+               for c in lab.clusters if c != source}
+    try:
+        producer = lab.client(source).create_producer(topic)
+        producer.send(f"where {mark}".encode(), properties={MARK: mark})
+        producer.close()
+        sent = time.monotonic()
+        after: dict[str, float | None] = {c: None for c in readers}
+        while time.monotonic() - sent < watch_s and any(v is None for v in after.values()):
+            for cluster, reader in readers.items():
+                if after[cluster] is not None:
+                    continue
+                try:
+                    message = reader.read_next(timeout_millis=200)
+                except pulsar.Timeout:
+                    continue
+                if message.properties().get(MARK) == mark:
+                    after[cluster] = round(time.monotonic() - sent, 1)
+    finally:
+        for reader in readers.values():
+            reader.close()
+    return Arrivals(topic, source, after, watch_s)
+
+
+def regional_namespace(lab: Lab) -> str:
+    """Lesson 08's regional namespace: `<tenant>/regional`, local to each cluster (each cluster's copy of
+    its policy lists only that cluster), with the topics `payments` and `inventory` in the first cluster."""
+    if lab.topology.config_store is not ConfigStore.INDEPENDENT:
+        raise UsageError(f"A namespace local to each cluster needs independent configuration stores; lab "
+                         f"{lab.name!r} shares one. Start it with config_store='independent'.")
+    namespace = f"{lab.topology.tenant}/regional"
+    for cluster in lab.clusters:
+        admin = lab.admin(cluster)
+        admin.create_namespace(namespace, [cluster])
+        admin.set_namespace_clusters(namespace, [cluster])
+    for name in ("payments", "inventory"):
+        lab.admin(lab.clusters[0]).create_topic(f"persistent://{namespace}/{name}")
+    return namespace
+
+
+# ------------------------------------------------------------------------------ producers and subscriptions
+
+
+@dataclass(frozen=True)
+class Opened:
+    """One producer or consumer that a cluster accepted or refused."""
+
+    name: str
+    accepted: bool
+    answer: str
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """What `cluster` answered to each producer or subscription opened on `topic`, and the producers its
+    topic stats then listed as publishers."""
+
+    cluster: str
+    topic: str
+    kind: str
+    opened: tuple[Opened, ...]
+    listed: tuple[str, ...]
+
+    @property
+    def accepted(self) -> int:
+        return sum(o.accepted for o in self.opened)
+
+    def _repr_html_(self) -> str:
+        rows = [(o.name, "✅ accepted" if o.accepted else "⛔ refused", o.answer) for o in self.opened]
+        listed = (f"<p>{escape(self.cluster)}'s topic stats list as publishers: "
+                  f"<b>{escape(', '.join(self.listed) or 'none')}</b></p>" if self.kind == "producer" else "")
+        return (f"<p>{escape(self.kind.capitalize())}s on <b>{escape(_short(self.topic))}</b> in "
+                f"<b>{escape(self.cluster)}</b>:</p>" + _table((self.kind, "answer", "details"), rows) + listed)
+
+
+def _refusal(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def open_producers(lab: Lab, cluster: str, topic: str, names: tuple[str, ...] = ("app-1", "app-2")) -> Attempts:
+    """Open one producer per name on `topic` in `cluster` at the same time, read which producers the
+    topic's stats list as publishers while they are open, then close them."""
+    client = lab.client(cluster)
+    producers: list[pulsar.Producer] = []
+    opened = []
+    try:
+        for name in names:
+            try:
+                producers.append(client.create_producer(topic, producer_name=name))
+                opened.append(Opened(name, True, "open"))
+            except pulsar.PulsarException as exc:
+                opened.append(Opened(name, False, _refusal(exc)))
+        listed = lab.admin(cluster).get_topic_stats(topic).publishers if producers else ()
+    finally:
+        for producer in producers:
+            producer.close()
+    return Attempts(cluster, topic, "producer", tuple(opened), tuple(listed))
+
+
+def try_subscribe(lab: Lab, cluster: str, topic: str, subscription: str) -> Attempts:
+    """Subscribe to `topic` in `cluster` with the name `subscription`; report the broker's answer (and
+    remove the subscription again when it was accepted)."""
+    try:
+        consumer = lab.client(cluster).subscribe(topic, subscription)
+    except pulsar.PulsarException as exc:
+        return Attempts(cluster, topic, "subscription", (Opened(subscription, False, _refusal(exc)),), ())
+    unsubscribe_or_close(consumer)
+    return Attempts(cluster, topic, "subscription", (Opened(subscription, True, "subscribed"),), ())
