@@ -34,6 +34,7 @@ import httpx
 from labs import errors
 from labs.backend import ClusterEndpoint, LabRecord
 from labs.errors import LabError, UsageError
+from labs.flows import DrillReport
 from labs.forward import Forward, Forwarder
 from labs.topology import Topology
 
@@ -178,6 +179,46 @@ class ControlBackend:
             forwarder.stop()
         self._forwarders.clear()
         self._http.close()
+
+
+class RemoteDrill:
+    """`lab.failover_drill(...)` in a graded run: the trusted side runs the drill on its own lab (its
+    producer, consumer and failover client), step by step as the notebook asks, and keeps the report
+    the checks grade; this kernel only sees the answers. Same methods as `labs.flows.FailoverDrill`."""
+
+    def __init__(self, backend: ControlBackend, topic: str, subscription: str, check_interval_ms: int) -> None:
+        self._backend = backend
+        self.topic = topic
+        self._call("start", topic=topic, subscription=subscription, check_interval_ms=check_interval_ms)
+
+    def _call(self, action: str, **arguments: JSON) -> JSON:
+        return self._backend.call("drill", {"action": action, **arguments})
+
+    def produce(self, count: int) -> list[str]:
+        keys = self._call("produce", count=count)
+        return [str(k) for k in keys] if isinstance(keys, list) else []
+
+    def run_traffic(self, messages: int = 200, batch: int = 5, pause_s: float = 0.1, unconsumed: int = 20) -> None:
+        self._call("run_traffic", messages=messages, batch=batch, pause_s=pause_s, unconsumed=unconsumed)
+
+    def mark_failure(self) -> None:
+        self._call("mark_failure")
+
+    def receive_rest(self, timeout_s: float = 60.0) -> bool:
+        return bool(self._call("receive_rest", timeout_s=timeout_s))
+
+    def switch_back(self, timeout_s: float = 120.0, messages: int = 10) -> bool:
+        return bool(self._call("switch_back", timeout_s=timeout_s, messages=messages))
+
+    def report(self) -> DrillReport:
+        data = self._call("report")
+        if not isinstance(data, dict):
+            raise LabError(f"The grader answered the drill's report with {type(data).__name__}; expected an object. "
+                           "Run the notebook again; if it persists, tell the course team.")
+        return DrillReport.from_wire(data)
+
+    def close(self) -> None:
+        self._call("close")
 
 
 # ------------------------------------------------------------------------------ the trusted side

@@ -9,7 +9,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 
 import pulsar
 
@@ -243,10 +243,17 @@ class DrillReport:
     """What a failover drill measured; no loss is the goal, duplicates are expected and bounded.
 
     Attributes:
+        failed_over: the client was on the standby when every confirmed message had arrived.
         complete: every confirmed message arrived (before the failover or after it).
         resumed_at: the earliest message the consumer got after the failover, where the standby's copy
             of the subscription stood (None: it got none).
         caught_up_s: from the failure to the last missing message (None: it never caught up).
+        back_after_s: from the failure to the client using the primary cluster again, as `switch_back()`
+            saw it (None: not asked, or it did not return).
+        returned: messages produced and received after the client returned to the primary, each stored
+            there first (the primary is their origin).
+        duplicates_after_return: of the duplicates, those the primary handed over again after the
+            return (its copy of the subscription stopped where it died).
     """
 
     sent: int
@@ -258,6 +265,21 @@ class DrillReport:
     caught_up_s: float | None
     service_url_after: str
     complete: bool
+    failed_over: bool = False
+    back_after_s: float | None = None
+    returned: int = 0
+    duplicates_after_return: int = 0
+
+    def to_wire(self) -> dict[str, object]:
+        return {**asdict(self), "lost": list(self.lost)}
+
+    @classmethod
+    def from_wire(cls, data: dict[str, object]) -> DrillReport:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        lost = data.get("lost")
+        values["lost"] = tuple(str(k) for k in lost) if isinstance(lost, list) else ()
+        return cls(**values)  # type: ignore[arg-type]
 
     def _repr_html_(self) -> str:
         verdict = "✅ no message lost" if not self.lost else f"❌ {len(self.lost)} messages lost"
@@ -265,35 +287,62 @@ class DrillReport:
                    else f"the standby resumed at message {self.resumed_at}")
         caught_up = ("it has not caught up yet" if self.caught_up_s is None
                      else f"caught up {self.caught_up_s:.1f} s after the active cluster died")
+        back = ("" if self.back_after_s is None else
+                f"<li>back on the primary {self.back_after_s:.1f} s after the failure; {self.returned} new "
+                f"message(s) produced and received there, and {self.duplicates_after_return} old one(s) handed "
+                f"over again</li>")
         return (f"<p><b>{verdict}</b>; {self.duplicates} duplicates (redelivered after the switch)</p><ul>"
                 f"<li>sent and confirmed: {self.sent}</li><li>acknowledged before the failover: "
-                f"{self.acked_before_failover}</li><li>{resumed}</li><li>{caught_up}</li>"
+                f"{self.acked_before_failover}</li><li>{resumed}</li><li>{caught_up}</li>{back}"
                 f"<li>client now uses {self.service_url_after}</li></ul>")
+
+
+#: The last report of each lab's drill, in the process that ran it (the kernel on a learner's own
+#: machine, the grader in a graded run): what the checks grade.
+_REPORTS: dict[str, DrillReport] = {}
+_REPORTS_LOCK = threading.Lock()
+
+
+def last_drill_report(lab_name: str) -> DrillReport | None:
+    """The latest report of a drill run in this process on the lab `lab_name` (None: no drill ran)."""
+    with _REPORTS_LOCK:
+        return _REPORTS.get(lab_name)
 
 
 class FailoverDrill:
     """Runs an application-like flow through a failover client: produce and consume together, then
-    keep consuming after the active cluster dies and count what was lost or delivered twice."""
+    keep consuming after the active cluster dies and count what was lost or delivered twice; then
+    follow the client back to the primary cluster."""
 
-    def __init__(self, client: pulsar.Client, topic: str, subscription: str, owns_client: bool = False) -> None:
+    def __init__(self, client: pulsar.Client, topic: str, subscription: str, owns_client: bool = False,
+                 lab_name: str = "", primary_url: str = "") -> None:
         self.client = client
         self._owns_client = owns_client
         self.topic = topic
+        self.lab_name = lab_name
+        self.primary_url = primary_url or client.get_service_info().service_url
         self.consumer = client.subscribe(topic, subscription, consumer_type=pulsar.ConsumerType.Failover,
                                          replicate_subscription_state_enabled=True, receiver_queue_size=1)
         self.producer = client.create_producer(topic, batching_enabled=False)
         self.sent: list[str] = []
         self.acked: list[str] = []
         self.after: list[str] = []
+        self.returned: list[str] = []
+        self.again: list[str] = []
         self._failed_at: float | None = None
         self._caught_up_at: float | None = None
+        self._failed_over = False
+        self._back_after_s: float | None = None
 
-    def produce(self, count: int) -> None:
-        """Send `count` messages; each send returns once the cluster confirmed it."""
+    def produce(self, count: int) -> list[str]:
+        """Send `count` messages; each send returns once the cluster confirmed it. Returns their keys."""
+        keys = []
         for _ in range(count):
             key = f"m{len(self.sent):05d}"
             self.producer.send(key.encode())
             self.sent.append(key)
+            keys.append(key)
+        return keys
 
     def run_traffic(self, messages: int = 200, batch: int = 5, pause_s: float = 0.1, unconsumed: int = 20) -> None:
         """Produce and consume `messages` in small batches (so subscription snapshots are taken as the
@@ -306,10 +355,12 @@ class FailoverDrill:
                 self.acked.append(message.data().decode())
             time.sleep(pause_s)  # application pacing, not a readiness wait
         self.produce(unconsumed)
+        self._record()
 
     def mark_failure(self) -> None:
         """Call right after killing the active cluster."""
         self._failed_at = time.monotonic()
+        self._record()
 
     def receive_rest(self, timeout_s: float = 60.0) -> bool:
         """Receive until every confirmed message arrived or `timeout_s` passed; True when complete."""
@@ -329,26 +380,69 @@ class FailoverDrill:
             wait_for(receive_one, what="every confirmed message on the failover consumer", timeout_s=timeout_s,
                      interval_s=0, tolerate=(pulsar.Timeout,))
         except WaitTimeout:
+            self._record()
             return False
         if self._caught_up_at is None:
             self._caught_up_at = time.monotonic()
+        self._failed_over = self._failed_over or self.client.get_service_info().service_url != self.primary_url
+        self._record()
         return True
+
+    def switch_back(self, timeout_s: float = 120.0, messages: int = 10) -> bool:
+        """Once the primary cluster is back: wait until the client uses it again (its probes decide
+        when), then produce and receive `messages` new ones through it. True when all came back."""
+        asked = time.monotonic()
+        failed_at = self._failed_at if self._failed_at is not None else asked
+        try:
+            wait_for(lambda: self.client.get_service_info().service_url, what="the client back on the primary",
+                     timeout_s=timeout_s, accept=lambda url: url == self.primary_url)
+        except WaitTimeout:
+            self._record()
+            return False
+        self._back_after_s = round(time.monotonic() - failed_at, 1)
+        keys = set(self.produce(messages))
+        deadline = time.monotonic() + max(timeout_s - (time.monotonic() - asked), 30.0)
+
+        def receive_one() -> bool:
+            message = self.consumer.receive(timeout_millis=1_000)
+            key = message.data().decode()
+            self.consumer.acknowledge(message)
+            if key in keys and key not in self.returned:
+                self.returned.append(key)
+            else:
+                self.again.append(key)  # handed over again after the return: a duplicate
+            return keys <= set(self.returned)
+
+        try:
+            wait_for(receive_one, what="the new messages on the primary", timeout_s=deadline - time.monotonic(),
+                     interval_s=0, tolerate=(pulsar.Timeout,))
+        except WaitTimeout:
+            pass
+        self._record()
+        return keys <= set(self.returned)
 
     def report(self) -> DrillReport:
         acked = set(self.acked)
         redelivered = [k for k in self.after if k in acked]
         repeats = len(self.after) - len(set(self.after))
-        seen = acked | set(self.after)
+        seen = acked | set(self.after) | set(self.returned) | set(self.again)
         lost = tuple(sorted(set(self.sent) - seen))
         caught_up = (self._caught_up_at - self._failed_at
                      if self._caught_up_at is not None and self._failed_at is not None else None)
         return DrillReport(
             sent=len(self.sent), acked_before_failover=len(self.acked), received_after_failover=len(self.after),
-            duplicates=len(redelivered) + repeats, lost=lost,
+            duplicates=len(redelivered) + repeats + len(self.again), lost=lost,
             resumed_at=min(int(key[1:]) for key in self.after) if self.after else None,
             caught_up_s=caught_up, service_url_after=self.client.get_service_info().service_url,
-            complete=not lost,
+            complete=not lost, failed_over=self._failed_over, back_after_s=self._back_after_s,
+            returned=len(self.returned), duplicates_after_return=len(self.again),
         )
+
+    def _record(self) -> None:
+        if self.lab_name:
+            report = self.report()
+            with _REPORTS_LOCK:
+                _REPORTS[self.lab_name] = report
 
     def close(self) -> None:
         self.consumer.close()

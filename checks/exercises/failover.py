@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from checks.engine.model import Case, Exercise, LabSpec, Outcome
-from checks.engine.probes import standby_follows
+from checks.engine.probes import replicator_drains, standby_follows
 from labs.errors import AdminError
+from labs.flows import DrillReport, last_drill_report
 from labs.lab import Lab
 from labs.topology import failover
 
@@ -35,6 +36,65 @@ def follows(lab: Lab) -> Outcome:
     return standby_follows(lab, lab.topic("payments"), SUBSCRIPTION, ACTIVE, STANDBY)
 
 
+APPLICATION_MESSAGES = 220  # the drill's run_traffic: 200 produced and consumed, then 20 nobody read yet
+
+
+def _drill(lab: Lab) -> DrillReport | str:
+    """The report of the drill run on this lab (by the grader, in a graded run), or why there is none."""
+    report = last_drill_report(lab.name)
+    if report is None:
+        return "no failover drill ran on this lab: start it with lab.failover_drill(...) and run its traffic first"
+    if report.sent < APPLICATION_MESSAGES:
+        return f"the drill's application sent {report.sent} message(s); run its traffic first ({APPLICATION_MESSAGES})"
+    if not report.failed_over:
+        return ("the application never had every message from shanghai: kill beijing while it runs, mark the "
+                "failure, and receive the rest")
+    return report
+
+
+def nothing_lost(lab: Lab) -> Outcome:
+    expected = "every message the application's producer confirmed reached its consumer, through a failover"
+    report = _drill(lab)
+    if isinstance(report, str):
+        return Outcome(False, expected, report)
+    caught_up = f"{report.caught_up_s:.1f} s" if report.caught_up_s is not None else "never"
+    return Outcome(not report.lost, expected, f"{len(report.lost)} of {report.sent} lost; moved to shanghai, and "
+                   f"caught up {caught_up} after the failure")
+
+
+def duplicates_bounded(lab: Lab) -> Outcome:
+    report = _drill(lab)
+    if isinstance(report, str):
+        return Outcome(False, "shanghai resumed billing near where beijing's consumers left off", report)
+    bound = report.acked_before_failover // 2
+    expected = (f"fewer duplicates than half the {report.acked_before_failover} messages acknowledged before the "
+                f"failover (< {bound}): shanghai resumed near billing's position, not from the start")
+    return Outcome(report.duplicates < bound, expected,
+                   f"{report.duplicates} duplicate(s) ({report.duplicates_after_return} of them after the return); "
+                   f"shanghai resumed at message {report.resumed_at}")
+
+
+def back_on_beijing(lab: Lab) -> Outcome:
+    expected = "the application returned to beijing once it was back, and its new messages went through it"
+    report = _drill(lab)
+    if isinstance(report, str):
+        return Outcome(False, expected, report)
+    if report.back_after_s is None:
+        return Outcome(False, expected, "the application did not return to beijing (start beijing again, then "
+                       "let the drill switch back)")
+    return Outcome(report.returned >= 1, expected, f"back on beijing {report.back_after_s:g} s after the failure; "
+                   f"{report.returned} new message(s) produced and received there")
+
+
+def nothing_waits(lab: Lab) -> Outcome:
+    """After the return, neither cluster holds messages for the other: both replicators drained."""
+    topic = lab.topic("payments")
+    forth = replicator_drains(lab, ACTIVE, STANDBY, topic, timeout_s=30)
+    back = replicator_drains(lab, STANDBY, ACTIVE, topic, timeout_s=30)
+    return Outcome(forth.passed and back.passed, "both replicators of payments connected, with no backlog",
+                   f"beijing → shanghai: {forth.actual}; shanghai → beijing: {back.actual}")
+
+
 def reset(lab: Lab) -> None:
     for cluster in lab.clusters:
         try:
@@ -58,5 +118,24 @@ EXERCISES = [
                        "appear and follow.",
              stub="# the subscription billing on topic, in beijing, kept in step with shanghai\n",
              givens={"topic": 'lab.topic("payments")'},
+             graded_at="check"),
+    Exercise("04-failover/2", NOTEBOOK, "the failover drill, and the way back",
+             (Case("no confirmed message lost, through a real failover", nothing_lost, points=2),
+              Case("duplicates bounded: shanghai resumed near billing's position", duplicates_bounded),
+              Case("the application returned to beijing", back_on_beijing),
+              Case("nothing waits in either cluster for the other", nothing_waits)),
+             "The drill has a step for each moment: `drill.mark_failure()` right after the kill, "
+             "`drill.receive_rest(timeout_s=...)` on the standby, and `drill.switch_back(timeout_s=...)` once the "
+             "primary runs again. `lab.kill(...)` and `lab.start_cluster(...)` are the kill and the return.",
+             statement="The drill's application runs on beijing through its failover client. Run the failover: "
+                       "kill the active cluster while the application runs, let the application finish on "
+                       "shanghai, then bring beijing back and let the application return to it. Graded on what "
+                       "the application and the clusters saw (in a graded run, the grader's copy of the drill): "
+                       "no confirmed message lost, duplicates bounded (shanghai resumed near billing's position, "
+                       "not from the start), the application back on beijing with new messages through it, and "
+                       "nothing left waiting in either replicator.",
+             stub="# fail over: beijing dies while the application runs; then it comes back, and so does the "
+                  "application\n",
+             givens={"drill": 'lab.failover_drill(topic, "billing")'},
              graded_at="check"),
 ]

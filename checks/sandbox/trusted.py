@@ -25,6 +25,7 @@ from checks.exercises import ALL
 from labs.backend import ClusterEndpoint, LabRecord
 from labs.docker_backend import DockerBackend
 from labs.errors import LabNotFoundError, UsageError
+from labs.flows import FailoverDrill
 from labs.forward import Forward
 from labs.lab import Lab
 from labs.settings import HTTP_PORT
@@ -57,6 +58,7 @@ class GradedLabs:
         self.sandbox_network = sandbox_network
         self.backend = backend
         self.lab: Lab | None = None
+        self.drill: FailoverDrill | None = None
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ what the kernel may ask
@@ -116,9 +118,12 @@ class GradedLabs:
         """The notebook API's verbs, run here on the grader's own lab and recorded here:
         ``check`` (a try: counted, a hint after repeated failures), ``peek`` (progress: not a try),
         ``reset`` (the exercise's starting state), ``predict`` (a prediction: the first one stands, timed
-        here). There is no ``solve`` in a graded run."""
+        here), ``drill`` (a step of the failover drill, run here on the grader's lab; its report is what
+        the checks grade). There is no ``solve`` in a graded run."""
+        if verb == "drill":
+            return self._drill(body if isinstance(body, dict) else {})
         if verb not in ("check", "peek", "reset", "predict"):
-            raise UsageError(f"The grader has no verb {verb!r}; expected check, peek, reset or predict "
+            raise UsageError(f"The grader has no verb {verb!r}; expected check, peek, reset, predict or drill "
                              "(a graded run carries no reference solutions).")
         exercise_id = body.get("exercise") if isinstance(body, dict) else None
         exercise = ALL.get(str(exercise_id))
@@ -160,6 +165,53 @@ class GradedLabs:
                                              attempts=max(record.tries, 1), hint=exercise.hint if show_hint else "",
                                              show_hint=show_hint))
 
+    def _drill(self, body: dict[str, Any]) -> Any:
+        """One step of `lab.failover_drill(...)`, run here with the grader's own clients on the grader's lab
+        (`labs.flows.FailoverDrill`); every number the kernel sends is bounded."""
+        lab = self._lab(self.spec.name)
+        action = body.get("action")
+        if action == "start":
+            topic, subscription = str(body.get("topic", "")), str(body.get("subscription", ""))
+            prefix = f"persistent://{lab.topology.qualified_namespace}/"
+            if not topic.startswith(prefix) or len(topic) > 200 or not 0 < len(subscription) <= 100:
+                raise UsageError(f"A drill runs on a topic of {prefix}... with a subscription name of 1 to 100 "
+                                 f"characters; got {topic[:80]!r} and {subscription[:80]!r}.")
+            if self.drill is not None:
+                self.drill.close()
+                self.drill = None
+            interval = _bounded(body, "check_interval_ms", 100, 5000)
+            drill = lab.failover_drill(topic, subscription, check_interval_ms=int(interval))
+            assert isinstance(drill, FailoverDrill)  # the grader's lab runs on Docker here, never remotely
+            self.drill = drill
+            return {}
+        if self.drill is None:
+            raise UsageError("No failover drill is running in this graded run; expected drill = "
+                             "lab.failover_drill(topic, subscription) first.")
+        drill = self.drill
+        if action == "produce":
+            return drill.produce(int(_bounded(body, "count", 1, 100)))
+        if action == "run_traffic":
+            drill.run_traffic(messages=int(_bounded(body, "messages", 1, 1000)),
+                              batch=int(_bounded(body, "batch", 1, 50)), pause_s=_bounded(body, "pause_s", 0, 1),
+                              unconsumed=int(_bounded(body, "unconsumed", 0, 200)))
+            return {}
+        if action == "mark_failure":
+            drill.mark_failure()
+            return {}
+        if action == "receive_rest":
+            return drill.receive_rest(timeout_s=_bounded(body, "timeout_s", 1, 300))
+        if action == "switch_back":
+            return drill.switch_back(timeout_s=_bounded(body, "timeout_s", 1, 300),
+                                     messages=int(_bounded(body, "messages", 1, 100)))
+        if action == "report":
+            return drill.report().to_wire()
+        if action == "close":
+            drill.close()
+            self.drill = None
+            return {}
+        raise UsageError(f"A drill has no step {str(action)[:40]!r}; expected start, produce, run_traffic, "
+                         "mark_failure, receive_rest, switch_back, report or close.")
+
     # ------------------------------------------------------------------ helpers
 
     def _lab(self, name: str) -> Lab:
@@ -199,10 +251,21 @@ class GradedLabs:
 
     def close(self) -> None:
         """Remove the lab (after the checks)."""
+        if self.drill is not None:
+            self.drill.close()
+            self.drill = None
         if self.lab is not None:
             self.lab.close()
             self.backend.remove(self.lab.record)
             self.lab = None
+
+
+def _bounded(body: dict[str, Any], name: str, low: float, high: float) -> float:
+    """A number the kernel sent, within [low, high]."""
+    value = body.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise UsageError(f"The drill's {name} must be a number from {low:g} to {high:g}; got {str(value)[:40]!r}.")
+    return float(value)
 
 
 def create_sandbox_network(client: docker.DockerClient, name: str, lab_label: str) -> str:

@@ -6,4 +6,11 @@ SOLUTIONS = {
     "04-failover/1": """\
 lab.admin("beijing").create_subscription(topic, "billing", replicated=True)
 """,
+    "04-failover/2": """\
+lab.kill("beijing")
+drill.mark_failure()
+drill.receive_rest(timeout_s=90)
+lab.start_cluster("beijing")
+drill.switch_back(timeout_s=120)
+""",
 }

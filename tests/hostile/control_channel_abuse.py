@@ -17,3 +17,13 @@ for body in ({"exercise": "06-dr/1", "answer": "order 1: shanghai starts over fr
              {"exercise": "01-basics/3", "answer": "both ways: one side listing the other is enough"},
              {"exercise": "01-basics/3", "answer": "beijing → shanghai only"}):
     print(client.post("/v1/calls/predict", json=body, headers=token).text[:200])
+# the failover drill's steps, run by the grader: a step before any start, a topic outside the lab,
+# numbers far out of range, a step that does not exist
+for body in ({"action": "run_traffic", "messages": 200},
+             {"action": "start", "topic": "persistent://public/default/x", "subscription": "billing",
+              "check_interval_ms": 500},
+             {"action": "start", "topic": "persistent://geolab/geo/x", "subscription": "billing",
+              "check_interval_ms": 10**12},
+             {"action": "receive_rest", "timeout_s": 1e9},
+             {"action": "os.system('id')"}):
+    print(client.post("/v1/calls/drill", json=body, headers=token).text[:200])
