@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from checks.engine.model import Case, Exercise, LabSpec, Outcome
+import uuid
+
+import pulsar
+
+from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
 from checks.engine.probes import replication_burst, stays_local
+from labs.client import unsubscribe_or_close
 from labs.errors import AdminError
+from labs.flows import collect
 from labs.lab import Lab
 from labs.topology import full_mesh
 
@@ -12,6 +18,53 @@ NOTEBOOK = "05_operations"
 LAB = LabSpec(full_mesh("beijing", "shanghai", config_store="independent"), "operations")
 NAMESPACE = "geolab/geo"
 BURST, BURST_WINDOW_S, HELD_BACK = 30, 3.0, 20
+
+
+WAIT_AND_DRAIN = "sends succeed; the messages wait in beijing and reach shanghai after the heal"
+SENDS_FAIL = "sends fail until the link is healed"
+LOST = "sends succeed, and the messages sent during the cut never reach shanghai"
+CUT_MESSAGES, CUT_WATCH_S, DRAIN_S = 10, 5.0, 60.0
+
+
+def during_a_cut(lab: Lab) -> tuple[str | None, str]:
+    """The experiment behind 05-ops/1, on a fresh topic: a consumer in shanghai, a producer in beijing,
+    the link cut; 10 sends, a 5 s watch in shanghai and beijing's replication backlog; then the heal,
+    and up to 60 s for the 10 to arrive."""
+    topic = lab.topic(f"geolab-check-cut-{uuid.uuid4().hex[:8]}")
+    consumer = lab.client("shanghai").subscribe(topic, "geolab-check")
+    producer = lab.client("beijing").create_producer(topic, send_timeout_millis=5000, batching_enabled=False)
+    try:
+        warm = f"warm-up {uuid.uuid4().hex[:6]}".encode()
+        producer.send(warm)  # the replicator exists and delivers before the cut
+        if not any(r.data == warm for r in collect(consumer, [warm], timeout_s=30)):
+            return None, "a message from beijing did not reach shanghai before the cut; run the check with both up"
+        payloads = [f"during the cut {i}".encode() for i in range(CUT_MESSAGES)]
+        lab.cut_link("beijing", "shanghai")
+        try:
+            failed = 0
+            for payload in payloads:
+                try:
+                    producer.send(payload)
+                except pulsar.PulsarException:
+                    failed += 1
+            during = {r.data for r in collect(consumer, payloads, timeout_s=CUT_WATCH_S)} & set(payloads)
+            replicator = lab.admin("beijing").get_topic_stats(topic).replication.get("shanghai")
+            waiting = replicator.replication_backlog if replicator is not None else 0
+        finally:
+            lab.heal_link("beijing", "shanghai")
+        if failed == len(payloads):
+            return SENDS_FAIL, f"all {failed} sends in beijing failed during the cut"
+        if during:
+            return None, f"{len(during)} arrived in shanghai during the cut: was the link cut?"
+        after = {r.data for r in collect(consumer, payloads, timeout_s=DRAIN_S)} & set(payloads)
+        seen = (f"{len(payloads) - failed} of {len(payloads)} sends succeeded during the cut; shanghai's reader "
+                f"watched {CUT_WATCH_S:g} s and got none; {waiting} waited in beijing's replication backlog")
+        if len(after) == len(payloads) - failed:
+            return WAIT_AND_DRAIN, f"{seen}; all arrived in shanghai after the heal"
+        return LOST, f"{seen}; {len(after)} arrived within {DRAIN_S:g} s of the heal"
+    finally:
+        producer.close()
+        unsubscribe_or_close(consumer)
 
 
 def throttled(lab: Lab) -> Outcome:
@@ -63,7 +116,18 @@ def reset_local(lab: Lab) -> None:
 
 
 EXERCISES = [
-    Exercise("05-ops/1", NOTEBOOK, "cap replication at 5 messages a second",
+    predict_exercise(
+        "05-ops/1", NOTEBOOK, "predict: a producer while the link is cut",
+        Question("What does beijing's producer see, and what reaches shanghai?", (WAIT_AND_DRAIN, SENDS_FAIL, LOST),
+                 during_a_cut),
+        "Who confirms a send: the cluster the producer talks to, or the remote one? And what does the replicator "
+        "read from, once it can connect again?",
+        statement="In a moment you cut the network between beijing and shanghai while an application produces "
+                  "in beijing. What does that application's producer see while the link is cut, and what "
+                  "becomes of its messages? Record your prediction first; the check then runs the experiment on "
+                  "a fresh topic (it cuts the link, sends 10 messages, watches shanghai for 5 s, heals the link "
+                  "and waits up to 60 s)."),
+    Exercise("05-ops/2", NOTEBOOK, "cap replication at 5 messages a second",
              (Case("dispatch rate 5 msg/s", throttled), Case("a burst to shanghai is held back", held_back)),
              "Like `pulsar-admin namespaces set-replicator-dispatch-rate geolab/geo --msg-dispatch-rate 5`.",
              reset_throttle,
@@ -72,7 +136,7 @@ EXERCISES = [
                        "within 3 s.",
              stub="# on beijing: replicate geolab/geo at no more than 5 messages a second\n",
              graded_at="check"),
-    Exercise("05-ops/2", NOTEBOOK, "a local-only topic", (Case("topic policy lists beijing only", local_only),
+    Exercise("05-ops/3", NOTEBOOK, "a local-only topic", (Case("topic policy lists beijing only", local_only),
                                                      Case("a message on audit stays in beijing", kept_local)),
              "A topic-level policy: `pulsar-admin topics set-replication-clusters`; the local cluster must stay in "
              "the list.",

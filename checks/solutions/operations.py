@@ -4,9 +4,12 @@ self-paced edition."""
 
 SOLUTIONS = {
     "05-ops/1": """\
-lab.admin("beijing").set_replicator_dispatch_rate("geolab/geo", 5)
+predict("05-ops/1", lab, "sends succeed; the messages wait in beijing and reach shanghai after the heal")
 """,
     "05-ops/2": """\
+lab.admin("beijing").set_replicator_dispatch_rate("geolab/geo", 5)
+""",
+    "05-ops/3": """\
 lab.admin("beijing").create_topic(audit)
 lab.admin("beijing").set_topic_replication_clusters(audit, ["beijing"])
 """,
