@@ -282,3 +282,49 @@ def try_subscribe(lab: Lab, cluster: str, topic: str, subscription: str) -> Atte
         return Attempts(cluster, topic, "subscription", (Opened(subscription, False, _refusal(exc)),), ())
     unsubscribe_or_close(consumer)
     return Attempts(cluster, topic, "subscription", (Opened(subscription, True, "subscribed"),), ())
+
+
+# ------------------------------------------------------------------------------ markers
+
+
+@dataclass(frozen=True)
+class EntriesWritten:
+    """The entries a cluster's ledger gained for `messages` produced and acknowledged on one topic."""
+
+    cluster: str
+    topic: str
+    messages: int
+    replicated_subscription: bool
+    entries: int
+    settled_s: float
+
+    def _repr_html_(self) -> str:
+        kind = "a replicated subscription" if self.replicated_subscription else "a plain subscription"
+        extra = self.entries - self.messages
+        return (f"<p><b>{escape(_short(self.topic))}</b> in <b>{escape(self.cluster)}</b>, with {kind}: "
+                f"{self.messages} messages produced and acknowledged, <b>{self.entries}</b> entries in the ledger "
+                f"({extra} more than the messages; read {self.settled_s:g} s after the last acknowledgement)</p>")
+
+
+def entries_for(lab: Lab, cluster: str, topic: str, messages: int = 10, replicated_subscription: bool = True,
+                pace_s: float = 0.3, settle_s: float = 3.0) -> EntriesWritten:
+    """Produce `messages` on `topic` in `cluster`, one every `pace_s` (as an application would), consume and
+    acknowledge them on a subscription (replicated or not), and count the entries the topic's ledger added,
+    `settle_s` after the last acknowledgement (the watch window for entries that nobody produced)."""
+    if messages < 1:
+        raise UsageError(f"entries_for() needs messages >= 1, got {messages}.")
+    consumer = lab.client(cluster).subscribe(topic, f"geolab-entries-{uuid.uuid4().hex[:6]}",
+                                             replicate_subscription_state_enabled=replicated_subscription)
+    try:
+        producer = lab.client(cluster).create_producer(topic, batching_enabled=False)
+        for index in range(messages):
+            producer.send(f"entry {index}".encode())
+            time.sleep(pace_s)  # an application's pace: markers are written while messages flow
+        producer.close()
+        for _ in range(messages):
+            consumer.acknowledge(consumer.receive(timeout_millis=10_000))
+        time.sleep(settle_s)  # the watch window: entries written after the messages are counted too
+        entries = lab.admin(cluster).get_internal_stats(topic).entries_added
+    finally:
+        unsubscribe_or_close(consumer)
+    return EntriesWritten(cluster, topic, messages, replicated_subscription, entries, settle_s)

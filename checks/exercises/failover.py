@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from checks.engine.model import Case, Exercise, LabSpec, Outcome
+import uuid
+
+from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
 from checks.engine.probes import replicator_drains, standby_follows
 from labs.errors import AdminError
 from labs.flows import DrillReport, last_drill_report
 from labs.lab import Lab
+from labs.production import entries_for
 from labs.topology import failover
 
 NOTEBOOK = "04_failover"
@@ -95,6 +98,23 @@ def nothing_waits(lab: Lab) -> Outcome:
                    f"beijing → shanghai: {forth.actual}; shanghai → beijing: {back.actual}")
 
 
+ONE_EACH = "exactly 10: one entry per message"
+MARKERS = "more than 10: Pulsar writes markers beside the messages"
+TWICE = "20: each message is stored again for shanghai"
+
+
+def what_is_written(lab: Lab) -> tuple[str | None, str]:
+    topic = lab.topic(f"geolab-check-entries-{uuid.uuid4().hex[:8]}")
+    written = entries_for(lab, ACTIVE, topic)
+    seen = (f"{written.entries} entries in beijing's ledger for 10 messages acknowledged on a replicated "
+            "subscription")
+    if written.entries == 10:
+        return ONE_EACH, seen
+    if written.entries == 20:
+        return TWICE, seen
+    return (MARKERS, seen) if written.entries > 10 else (None, seen)
+
+
 def reset(lab: Lab) -> None:
     for cluster in lab.clusters:
         try:
@@ -119,7 +139,15 @@ EXERCISES = [
              stub="# the subscription billing on topic, in beijing, kept in step with shanghai\n",
              givens={"topic": 'lab.topic("payments")'},
              graded_at="check"),
-    Exercise("04-failover/2", NOTEBOOK, "the failover drill, and the way back",
+    predict_exercise(
+        "04-failover/2", NOTEBOOK, "predict: what a replicated subscription writes",
+        Question("How many entries does beijing's ledger gain?", (ONE_EACH, MARKERS, TWICE), what_is_written),
+        "How does shanghai learn where beijing's consumers are? Not through the consumers: through the topic.",
+        statement="An application in beijing sends 10 messages on a topic of `geolab/geo`, one every 0.3 s, and "
+                  "acknowledges them on a **replicated** subscription. How many entries does beijing's ledger "
+                  "gain for them (counted 3 s after the last acknowledgement)? Record your prediction first; "
+                  "the check runs the experiment on a fresh topic."),
+    Exercise("04-failover/3", NOTEBOOK, "the failover drill, and the way back",
              (Case("no confirmed message lost, through a real failover", nothing_lost, points=2),
               Case("duplicates bounded: shanghai resumed near billing's position", duplicates_bounded),
               Case("the application returned to beijing", back_on_beijing),

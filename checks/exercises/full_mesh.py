@@ -4,10 +4,12 @@ message for shanghai only."""
 from __future__ import annotations
 
 import uuid
+from functools import partial
 
 import pulsar
 
 from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
+from checks.engine.probes import delivery
 from labs.admin import ExaminedMessage
 from labs.client import unsubscribe_or_close
 from labs.errors import AdminError, WaitTimeout
@@ -37,6 +39,27 @@ def payments_replicated(lab: Lab) -> Outcome:
     except AdminError as exc:
         return Outcome(False, expected, f"no namespace {PAYMENTS} (HTTP {exc.status})")
     return Outcome(sorted(clusters) == sorted(CLUSTERS), expected, f"replicates to {clusters}")
+
+
+def payments_flow_everywhere(lab: Lab) -> Outcome:
+    """Behaviour of a full mesh: a message produced in each cluster on a new topic of geolab/payments
+    arrives in each of the other two. A namespace created a moment ago reaches another broker's cache
+    a moment later, so each delivery is tried again, until 30 s after the first try."""
+    expected = f"a message produced in each cluster on {PAYMENTS} arrives in the other two"
+    if PAYMENTS not in lab.admin("guangzhou").list_namespaces("geolab"):
+        return Outcome(False, expected, f"guangzhou has no namespace {PAYMENTS}")
+    missing = []
+    for source in CLUSTERS:
+        for target in CLUSTERS:
+            if source == target:
+                continue
+            try:
+                wait_for(partial(delivery, lab, source, target, PAYMENTS, timeout_s=10), timeout_s=30,
+                         what=f"a message {source} → {target}", accept=lambda outcome: outcome.passed)
+            except WaitTimeout:
+                missing.append(f"{source} → {target}")
+    return Outcome(not missing, expected, f"not delivered: {', '.join(missing)}" if missing
+                   else "all 6 deliveries arrived")
 
 
 def last_selective(lab: Lab) -> ExaminedMessage | None:
@@ -130,12 +153,14 @@ QUESTION = Question("Where can a message for beijing, sent from guangzhou, be co
 EXERCISES = [
     Exercise("02-mesh/1", NOTEBOOK, "create a namespace once, see it everywhere",
              (Case("visible on every cluster", payments_everywhere),
-              Case("replicated to all three", payments_replicated)),
+              Case("replicated to all three", payments_replicated),
+              Case("a message from each cluster arrives in the other two", payments_flow_everywhere, points=2)),
              "Like `pulsar-admin namespaces create geolab/payments --clusters beijing,shanghai,guangzhou`; the "
              "clusters are `lab.clusters`.",
              reset_payments,
              statement="Through **guangzhou only**, create the namespace `geolab/payments` replicating to all three "
-                       "clusters. Then run the next cell: it lists the namespaces as each cluster sees them.",
+                       "clusters. Then run the next cell: it lists the namespaces as each cluster sees them. The "
+                       "check also sends a message from each cluster and watches the other two receive it.",
              stub="# through guangzhou's admin only: geolab/payments, replicating to all three clusters\n"),
     Exercise("02-mesh/3", NOTEBOOK, "a message for shanghai only",
              (Case("sent with replication_clusters that leave out guangzhou", limited_to_shanghai),

@@ -7,6 +7,9 @@ SOLUTIONS = {
 lab.admin("beijing").create_subscription(topic, "billing", replicated=True)
 """,
     "04-failover/2": """\
+predict("04-failover/2", lab, "more than 10: Pulsar writes markers beside the messages")
+""",
+    "04-failover/3": """\
 lab.kill("beijing")
 drill.mark_failure()
 drill.receive_rest(timeout_s=90)
