@@ -188,3 +188,19 @@ def try_delete(lab: Lab, cluster: str, topic: str, within_s: float = 0.0) -> Del
             time.sleep(1.0)  # asking again, not waiting for readiness: the answer is the refusal or the delete
             continue
         return DeleteAttempt(cluster, topic, True, "the topic was deleted")
+
+
+def history_to_bring(lab: Lab, messages: int = 20) -> str:
+    """Incident 4: `history`, a namespace that so far lives in the first cluster only (its copy there lists
+    only that cluster; the second cluster's copy lists the second and allows the first), with `messages`
+    orders that an application there reads on `app`. Returns the topic."""
+    first, second = _require_independent(lab)
+    namespace = f"{lab.topology.tenant}/history"
+    lab.admin(first).create_namespace(namespace, [first])
+    lab.admin(first).set_namespace_clusters(namespace, [first])
+    lab.admin(second).create_namespace(namespace, [second, first])
+    lab.admin(second).set_namespace_clusters(namespace, [second])
+    topic = f"persistent://{namespace}/orders"
+    lab.admin(first).create_subscription(topic, "app")  # the application keeps what it has not read yet
+    _send(lab, first, topic, "history", messages)
+    return topic

@@ -20,7 +20,8 @@ LAB = LabSpec(full_mesh("beijing", "shanghai", config_store="independent"), "stu
 SOURCE, TARGET = "beijing", "shanghai"
 INVOICES = "persistent://geolab/invoices/invoices"
 PROFILES = "persistent://geolab/profiles/profiles"
-PLANTED_INVOICES, PLANTED_PROFILES = 10, 5
+HISTORY = "persistent://geolab/history/orders"
+PLANTED_INVOICES, PLANTED_PROFILES, PLANTED_HISTORY = 10, 5, 20
 DRAIN_S = 30  # the schema fix drained in 17 s measured; the namespace fix in 4 s
 
 
@@ -83,6 +84,37 @@ def _retired(lab: Lab) -> Outcome:
     return Outcome(True, expected, "gone in both, and nothing recreated it in 10 s")
 
 
+def _history_arrives(lab: Lab) -> Outcome:
+    """All 20 orders beijing held before replication began are in shanghai (a reader from the earliest
+    message, until 3 s pass without one), and a new order follows."""
+    expected = (f"the {PLANTED_HISTORY} orders beijing held before replication began are in shanghai, and a new "
+                "one follows")
+    try:
+        found = count_marked(lab, TARGET, HISTORY, INCIDENT, "history")
+    except pulsar.PulsarException as exc:
+        return Outcome(False, expected, f"cannot read orders in shanghai: {type(exc).__name__}: {exc}")
+    if found < PLANTED_HISTORY:
+        return Outcome(False, expected, f"{found} of the {PLANTED_HISTORY} are in shanghai")
+    follows = delivery(lab, SOURCE, TARGET, HISTORY.split("://", 1)[1].rsplit("/", 1)[0], timeout_s=20)
+    return Outcome(follows.passed, expected, f"all {PLANTED_HISTORY} are in shanghai; a new one: {follows.actual}")
+
+
+def reset_history(lab: Lab) -> None:
+    """Back to a namespace in beijing only: no replicator, the broker's default start, no copy in shanghai."""
+    namespace = HISTORY.split("://", 1)[1].rsplit("/", 1)[0]
+    lab.admin(SOURCE).set_namespace_clusters(namespace, [SOURCE])
+    lab.admin(SOURCE).update_dynamic_config("replicationStartAt", "latest")
+    try:
+        lab.admin(SOURCE).delete_subscription(HISTORY, "pulsar.repl.shanghai", force=True)
+    except AdminError:
+        pass  # no such cursor (Pulsar removes a replicator's with it): nothing to undo
+    try:
+        lab.admin(TARGET).delete_topic(HISTORY, force=True)
+    except AdminError as exc:
+        if exc.status != 404:
+            raise
+
+
 def reset_invoices(lab: Lab) -> None:
     lab.admin(TARGET).set_namespace_clusters(INVOICES.split("://", 1)[1].rsplit("/", 1)[0], [SOURCE])
 
@@ -119,4 +151,16 @@ EXERCISES = [
                        "`geolab/geo` replicates.",
              stub="# delete old-orders in beijing and shanghai for good\n",
              givens={"old_orders": "topic_to_retire(lab)"}),
+    Exercise("07-stuck/4", NOTEBOOK, "design: replicate a namespace with its history",
+             (Case("the 20 orders from before, and new ones, reach shanghai", _history_arrives, points=3),),
+             "A new replicator is a cursor, `pulsar.repl.<remote>`, and where a new cursor starts is the broker "
+             "setting `replicationStartAt` (`latest` unless changed; it is a dynamic setting). Pulsar's migration "
+             "guide also creates that cursor itself, at the earliest message, before enabling replication.",
+             reset_history,
+             statement="`geolab/history` has lived in beijing only; its topic `orders` holds 20 orders that "
+                       "shanghai's team needs too. Requirement: replicate the namespace to shanghai so that all "
+                       "20 existing orders **and** every new one reach shanghai. (If your first try loses the "
+                       "old ones, `reset(\"07-stuck/4\", lab)` puts the namespace back as it was.)",
+             stub="# replicate geolab/history to shanghai, history included\n",
+             givens={"history": "history_to_bring(lab)"}),
 ]

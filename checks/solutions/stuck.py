@@ -17,4 +17,8 @@ lab.admin("shanghai").set_topic_replication_clusters(old_orders, ["shanghai"])
 try_delete(lab, "shanghai", old_orders, within_s=30)
 try_delete(lab, "beijing", old_orders, within_s=30)
 """,
+    "07-stuck/4": """\
+lab.admin("beijing").create_subscription(history, "pulsar.repl.shanghai", position="earliest")
+lab.admin("beijing").set_namespace_clusters("geolab/history", ["beijing", "shanghai"])
+""",
 }
