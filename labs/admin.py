@@ -504,6 +504,19 @@ class PulsarAdmin:
             body=position, params={"replicated": str(replicated).lower()}, ok=(409,),
         )
 
+    def get_replicated_subscription_status(self, topic: str, subscription: str) -> bool:
+        """`pulsar-admin topics get-replicated-subscription-status -s SUB`: whether the subscription's
+        position is replicated (for a partitioned topic, every partition's)."""
+        data = self._json("GET", f"/admin/v2/{topic_path(topic)}/subscription/{quote(subscription, safe='')}"
+                          "/replicatedSubscriptionStatus")
+        return bool(data) and all(bool(v) for v in data.values()) if isinstance(data, dict) else bool(data)
+
+    def set_replicated_subscription_status(self, topic: str, subscription: str, enabled: bool) -> None:
+        """`pulsar-admin topics set-replicated-subscription-status -s SUB --enable|--disable`: an existing
+        subscription becomes replicated (or stops being), keeping its position."""
+        self._call("POST", f"/admin/v2/{topic_path(topic)}/subscription/{quote(subscription, safe='')}"
+                   "/replicatedSubscriptionStatus", body=enabled)
+
     def reset_cursor(self, topic: str, subscription: str, timestamp_ms: int) -> None:
         """`pulsar-admin topics reset-cursor -s SUB -t TIME`: the subscription's next message becomes the
         first one published at or after `timestamp_ms` (milliseconds since the epoch)."""

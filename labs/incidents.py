@@ -204,3 +204,20 @@ def history_to_bring(lab: Lab, messages: int = 20) -> str:
     lab.admin(first).create_subscription(topic, "app")  # the application keeps what it has not read yet
     _send(lab, first, topic, "history", messages)
     return topic
+
+
+def subscription_left_behind(lab: Lab, messages: int = 40) -> str:
+    """A failover lab's `refunds`: the application's subscription `billing` on the active cluster was
+    created before anyone thought of failover (a plain subscription), and it has read and acknowledged
+    all `messages` refunds. Returns the topic."""
+    active = lab.topology.active or lab.clusters[0]
+    topic = lab.topic("refunds")
+    lab.admin(active).create_subscription(topic, "billing", replicated=False)
+    _send(lab, active, topic, "refunds", messages)
+    consumer = lab.client(active).subscribe(topic, "billing", replicate_subscription_state_enabled=False)
+    try:
+        for _ in range(messages):
+            consumer.acknowledge(consumer.receive(timeout_millis=30_000))
+    finally:
+        consumer.close()
+    return topic

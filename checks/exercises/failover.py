@@ -115,6 +115,23 @@ def what_is_written(lab: Lab) -> tuple[str | None, str]:
     return (MARKERS, seen) if written.entries > 10 else (None, seen)
 
 
+def refunds_fail_over(lab: Lab) -> Outcome:
+    """Behaviour: shanghai's copy of billing on refunds follows beijing's acknowledgements (a probe
+    acknowledged there), and beijing's billing hands none of the application's refunds over again (the
+    probe's consumer would receive them first: markers are never delivered, refunds are)."""
+    topic = lab.topic("refunds")
+    expected = ("billing on refunds hands beijing's application nothing again, and shanghai's copy follows "
+                "beijing's acknowledgements")
+    try:
+        found = lab.admin(ACTIVE).get_topic_stats(topic).subscriptions.get(SUBSCRIPTION)
+    except AdminError as exc:
+        return Outcome(False, expected, f"no topic refunds in beijing (HTTP {exc.status})")
+    if found is None:
+        return Outcome(False, expected, "billing is gone from refunds in beijing")
+    follows = standby_follows(lab, topic, SUBSCRIPTION, ACTIVE, STANDBY, timeout_s=15)
+    return Outcome(follows.passed, expected, follows.actual)
+
+
 def reset(lab: Lab) -> None:
     for cluster in lab.clusters:
         try:
@@ -147,7 +164,21 @@ EXERCISES = [
                   "acknowledges them on a **replicated** subscription. How many entries does beijing's ledger "
                   "gain for them (counted 3 s after the last acknowledgement)? Record your prediction first; "
                   "the check runs the experiment on a fresh topic."),
-    Exercise("04-failover/3", NOTEBOOK, "the failover drill, and the way back",
+    Exercise("04-failover/3", NOTEBOOK, "diagnose: a subscription that will not fail over",
+             (Case("refunds' billing fails over, and beijing hands nothing over again", refunds_fail_over,
+                   points=3),),
+             "Look at billing on refunds in each cluster: is it replicated, and does shanghai have it? Creating a "
+             "subscription that already exists changes nothing (Pulsar answers 409, and the lab treats that as "
+             "done). Pulsar has a REST call that turns on the replicated state of an existing subscription.",
+             statement="The refunds application in beijing has run for months on its subscription `billing` of "
+                       "`refunds`, and has acknowledged every refund so far. Last week's drill showed that it "
+                       "would start over in shanghai. Find out why, and fix it so that shanghai's copy follows "
+                       "beijing's acknowledgements, without beijing's application getting a single refund again. "
+                       "The check acknowledges a probe in beijing and watches shanghai's copy move past it.",
+             stub="# billing on refunds must fail over, keeping its place\n",
+             givens={"refunds": "subscription_left_behind(lab)"},
+             graded_at="check"),
+    Exercise("04-failover/4", NOTEBOOK, "the failover drill, and the way back",
              (Case("no confirmed message lost, through a real failover", nothing_lost, points=2),
               Case("duplicates bounded: shanghai resumed near billing's position", duplicates_bounded),
               Case("the application returned to beijing", back_on_beijing),

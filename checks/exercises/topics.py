@@ -172,6 +172,22 @@ def reserved_name(lab: Lab) -> tuple[str | None, str]:
     return TAKEN_OVER, f"beijing accepted it; shanghai refused it ({in_target.answer})"
 
 
+REFUSED_TOO = "refused: the name is reserved, as for subscriptions"
+LISTED = "accepted, and listed among the publishers like any other"
+HIDDEN = "accepted, and left out of the publishers, as the replicators are"
+
+
+def replicator_named_producer(lab: Lab) -> tuple[str | None, str]:
+    seen = open_producers(lab, SOURCE, _fresh(lab, "producer"), names=("app", "pulsar.repl.tool"))
+    tool = next(o for o in seen.opened if o.name == "pulsar.repl.tool")
+    if not tool.accepted:
+        return REFUSED_TOO, f"beijing refused the producer pulsar.repl.tool ({tool.answer})"
+    said = f"beijing accepted it; its topic stats listed as publishers: {', '.join(seen.listed) or 'none'}"
+    if "app" not in seen.listed:
+        return None, said
+    return (LISTED if "pulsar.repl.tool" in seen.listed else HIDDEN), said
+
+
 EXERCISES = [
     predict_exercise(
         "08-topics/1", NOTEBOOK, "predict: a partitioned topic in one region",
@@ -225,4 +241,12 @@ EXERCISES = [
         "cursor called?",
         statement="An audit team names its subscription `pulsar.repl.audit` on a topic of `geolab/geo` in "
                   "beijing. What happens? Record your prediction first; the check runs the experiment."),
+    predict_exercise(
+        "08-topics/6", NOTEBOOK, "predict: a producer named like a replicator",
+        Question("What happens to the producer pulsar.repl.tool?", (REFUSED_TOO, LISTED, HIDDEN),
+                 replicator_named_producer),
+        "How would a broker tell a replicator's producer from an application's? It has only the name to go by.",
+        statement="A monitoring tool in beijing opens its producer with the name `pulsar.repl.tool`, next to "
+                  "an application's producer named `app`. What happens to it, and what do the topic's stats "
+                  "list as publishers? Record your prediction first; the check runs the experiment."),
 ]

@@ -10,6 +10,9 @@ lab.admin("beijing").create_subscription(topic, "billing", replicated=True)
 predict("04-failover/2", lab, "more than 10: Pulsar writes markers beside the messages")
 """,
     "04-failover/3": """\
+lab.admin("beijing").set_replicated_subscription_status(refunds, "billing", True)
+""",
+    "04-failover/4": """\
 lab.kill("beijing")
 drill.mark_failure()
 drill.receive_rest(timeout_s=90)

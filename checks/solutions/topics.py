@@ -18,4 +18,7 @@ predict("08-topics/4", lab, "refused: the global policy holds in shanghai too")
     "08-topics/5": """\
 predict("08-topics/5", lab, "refused: names starting with pulsar.repl belong to replicators")
 """,
+    "08-topics/6": """\
+predict("08-topics/6", lab, "accepted, and left out of the publishers, as the replicators are")
+""",
 }

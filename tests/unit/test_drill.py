@@ -1,5 +1,5 @@
 """The failover drill's grading, headless: the report crosses the control channel intact, the grader
-refuses drill steps out of bounds before touching a cluster, and 04-failover/3 grades the report the
+refuses drill steps out of bounds before touching a cluster, and 04-failover/4 grades the report the
 drill left in the process that ran it (here reports made by hand: no Pulsar behaviour is claimed;
 tests/integration/test_notebooks.py runs the real drill)."""
 
