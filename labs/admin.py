@@ -265,6 +265,10 @@ class PulsarAdmin:
             return False
         return response.status_code == 200 and response.text.strip() == "ok"
 
+    def get_metrics(self) -> str:
+        """The broker's Prometheus metrics (`curl <admin-url>/metrics/`), as text."""
+        return self._call("GET", "/metrics/").text
+
     def get_version(self) -> str:
         """`pulsar-admin brokers version`."""
         return self._call("GET", "/admin/v2/brokers/version").text.strip()

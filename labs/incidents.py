@@ -9,6 +9,7 @@ incidents happen.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from html import escape
@@ -221,3 +222,57 @@ def subscription_left_behind(lab: Lab, messages: int = 40) -> str:
     finally:
         consumer.close()
     return topic
+
+
+@dataclass(frozen=True)
+class ReplicatorMetrics:
+    """One replicator as the source broker's Prometheus metrics count it."""
+
+    topic: str
+    remote_cluster: str
+    connected: int
+    disconnected: int
+    backlog: int
+
+
+@dataclass(frozen=True)
+class ReplicationMetrics:
+    """`pulsar_replication_*` of one broker, for the topics of one namespace."""
+
+    cluster: str
+    namespace: str
+    replicators: tuple[ReplicatorMetrics, ...]
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{escape(r.topic.rsplit('/', 1)[-1])}</td><td>{escape(r.remote_cluster)}</td>"
+            f"<td>{r.connected}</td><td>{r.disconnected}</td><td>{r.backlog}</td></tr>" for r in self.replicators)
+        rows = rows or "<tr><td colspan=5>no replicator of this namespace in the metrics</td></tr>"
+        return (f"<p><b>{escape(self.cluster)}</b>'s <code>/metrics</code> for <b>{escape(self.namespace)}</b>:</p>"
+                "<table><tr><th>topic</th><th>remote_cluster</th><th>pulsar_replication_connected_count</th>"
+                f"<th>pulsar_replication_disconnected_count</th><th>pulsar_replication_backlog</th></tr>{rows}</table>")
+
+
+_METRIC = re.compile(r'^(pulsar_replication_(?:connected_count|disconnected_count|backlog))\{([^}]*)\}\s+(\S+)')
+_LABEL = re.compile(r'(\w+)="([^"]*)"')
+
+
+def replication_metrics(lab: Lab, cluster: str, namespace: str) -> ReplicationMetrics:
+    """What `cluster`'s broker exports to Prometheus about the replicators of `namespace`'s topics (what
+    an operator's alert on `pulsar_replication_disconnected_count` would see)."""
+    found: dict[tuple[str, str], dict[str, int]] = {}
+    for line in lab.admin(cluster).get_metrics().splitlines():
+        match = _METRIC.match(line)
+        if match is None:
+            continue
+        labels = dict(_LABEL.findall(match.group(2)))
+        if labels.get("namespace") != namespace:
+            continue
+        key = (labels.get("topic", ""), labels.get("remote_cluster", ""))
+        found.setdefault(key, {})[match.group(1)] = int(float(match.group(3)))
+    replicators = tuple(
+        ReplicatorMetrics(topic, remote, values.get("pulsar_replication_connected_count", 0),
+                          values.get("pulsar_replication_disconnected_count", 0),
+                          values.get("pulsar_replication_backlog", 0))
+        for (topic, remote), values in sorted(found.items()))
+    return ReplicationMetrics(cluster, namespace, replicators)

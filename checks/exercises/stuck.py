@@ -11,7 +11,7 @@ from pulsar.schema import JsonSchema
 from checks.engine.model import Case, Exercise, LabSpec, Outcome
 from checks.engine.probes import count_marked, delivery, replicator_drains
 from labs.errors import AdminError
-from labs.incidents import INCIDENT, ProfileV2
+from labs.incidents import INCIDENT, ProfileV2, replication_metrics
 from labs.lab import Lab
 from labs.topology import full_mesh
 
@@ -42,6 +42,19 @@ def _flows_again(topic: str, incident: str, planted: int, new_one: Callable[[Lab
         return Outcome(follows.passed, expected, f"all {planted} are in shanghai; a new one: {follows.actual}")
 
     return Case(f"the waiting {incident} reach shanghai, and new ones follow", check, points=3)
+
+
+def _metrics_connected(lab: Lab) -> Outcome:
+    """What an operator's alert reads: beijing's Prometheus metrics count the invoices replicator as
+    connected (and none disconnected)."""
+    namespace = INVOICES.split("://", 1)[1].rsplit("/", 1)[0]
+    expected = "beijing's /metrics: pulsar_replication_connected_count 1 and disconnected_count 0 for invoices"
+    found = [r for r in replication_metrics(lab, SOURCE, namespace).replicators
+             if r.topic == INVOICES and r.remote_cluster == TARGET]
+    if not found:
+        return Outcome(False, expected, "beijing exports no replicator of invoices to shanghai")
+    return Outcome(found[0].connected == 1 and found[0].disconnected == 0, expected,
+                   f"connected_count {found[0].connected}, disconnected_count {found[0].disconnected}")
 
 
 def _new_invoice(lab: Lab) -> Outcome:
@@ -121,7 +134,8 @@ def reset_invoices(lab: Lab) -> None:
 
 EXERCISES = [
     Exercise("07-stuck/1", NOTEBOOK, "diagnose: invoices do not reach shanghai",
-             (_flows_again(INVOICES, "invoices", PLANTED_INVOICES, _new_invoice),),
+             (_flows_again(INVOICES, "invoices", PLANTED_INVOICES, _new_invoice),
+              Case("beijing's metrics count the invoices replicator as connected", _metrics_connected)),
              "The replicator is not connected, so look at what it connects to: which clusters does the namespace "
              "`geolab/invoices` list, in each cluster? A cluster only serves a namespace that lists it.",
              reset_invoices,
