@@ -23,6 +23,7 @@ from typing_extensions import Self
 
 import docker
 from labs.errors import PortInUseError, ProvisioningError, WaitTimeout
+from labs.firewall import bridge_name, open_bridge
 from labs.settings import (
     BROKER_PORT,
     HTTP_PORT,
@@ -30,6 +31,7 @@ from labs.settings import (
     LABEL_LAB,
     LABEL_PORTS,
     LABEL_ROLE,
+    LABEL_SANDBOX,
     LABEL_TOPOLOGY,
     LOOPBACK,
     ZOOKEEPER_PORT,
@@ -416,6 +418,8 @@ def remove_lab(client: docker.DockerClient, lab: str | None = None) -> tuple[int
     label = f"{LABEL_LAB}={lab}" if lab else LABEL_LAB
     networks = client.networks.list(filters={"label": label})
     for network in networks:
+        if LABEL_SANDBOX in (network.attrs.get("Labels") or {}):
+            open_bridge(bridge_name(network.id))  # a killed grader's rules go with its sandbox's network
         try:
             network.remove()
         except NotFound:

@@ -29,6 +29,7 @@ LABEL_ROLE = "org.geolab.role"
 LABEL_CLUSTER = "org.geolab.cluster"
 LABEL_TOPOLOGY = "org.geolab.topology"
 LABEL_PORTS = "org.geolab.ports"
+LABEL_SANDBOX = "org.geolab.sandbox"  # a grading sandbox's kernel and network
 
 BROKER_PORT = 6650
 HTTP_PORT = 8080

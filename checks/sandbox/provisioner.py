@@ -27,11 +27,11 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
 
 import docker
+from labs.settings import LABEL_SANDBOX
 
 #: Where the per-submission folder appears inside the container.
 RUN_INSIDE = "/run/geolab"
 SANDBOX_UID = 10001
-LABEL_SANDBOX = "org.geolab.sandbox"
 PORTS = {"shell_port": 1, "iopub_port": 2, "stdin_port": 3, "control_port": 4, "hb_port": 5}
 
 

@@ -9,7 +9,6 @@ label or a name a submission could forge. `lab.stop()` in the notebook leaves th
 
 from __future__ import annotations
 
-import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -25,10 +24,11 @@ from checks.exercises import ALL
 from labs.backend import ClusterEndpoint, LabRecord
 from labs.docker_backend import DockerBackend
 from labs.errors import LabNotFoundError, UsageError
+from labs.firewall import FirewallError, bridge_name, close_bridge, open_bridge
 from labs.flows import FailoverDrill
 from labs.forward import Forward
 from labs.lab import Lab
-from labs.settings import HTTP_PORT
+from labs.settings import HTTP_PORT, LABEL_LAB, LABEL_SANDBOX
 from labs.topology import Topology
 
 Progress = Callable[[str], None]
@@ -280,34 +280,15 @@ def create_sandbox_network(client: docker.DockerClient, name: str, lab_label: st
     Raises:
         GradingError: the host cannot be closed off (not root, or no iptables); nothing is graded then.
     """
-    from labs.settings import LABEL_LAB
-
     network = client.networks.create(name, driver="bridge", internal=True, enable_ipv6=False,
-                                     labels={LABEL_LAB: lab_label, "org.geolab.sandbox": "true"})
+                                     labels={LABEL_LAB: lab_label, LABEL_SANDBOX: "true"})
     try:
-        for tool in ("iptables", "ip6tables"):
-            _firewall(tool, "-I", bridge_name(network.id))
-    except GradingError:
+        close_bridge(bridge_name(network.id))
+    except FirewallError as exc:
+        open_bridge(bridge_name(network.id))
         network.remove()
-        raise
+        raise GradingError(f"{exc} Nothing is graded until the sandbox's network can be closed off.") from exc
     return name
-
-
-def bridge_name(network_id: str) -> str:
-    return f"br-{network_id[:12]}"
-
-
-def _firewall(tool: str, action: str, bridge: str) -> None:
-    command = [tool, "-w", "10", action, "INPUT", "-i", bridge, "-j", "DROP"]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise GradingError(f"Cannot close the sandbox's network off from this host: `{' '.join(command)}` failed "
-                           f"({exc}); expected {tool} to run. Grade as root on a host with {tool}.") from exc
-    if result.returncode != 0 and action == "-I":
-        raise GradingError(f"Cannot close the sandbox's network off from this host: `{' '.join(command)}` exited "
-                           f"{result.returncode} ({result.stderr.strip()[:200]}); expected 0. Grade as root on a "
-                           f"host with {tool}.")
 
 
 def remove_sandbox_network(client: docker.DockerClient, name: str) -> None:
@@ -316,9 +297,5 @@ def remove_sandbox_network(client: docker.DockerClient, name: str) -> None:
         network = client.networks.get(name)
     except docker.errors.NotFound:
         return
-    for tool in ("iptables", "ip6tables"):
-        try:
-            _firewall(tool, "-D", bridge_name(network.id))
-        except GradingError:
-            pass
+    open_bridge(bridge_name(network.id))
     network.remove()

@@ -73,6 +73,16 @@ def host_service() -> Iterator[HostService]:
 
 
 FOLDERS_BEFORE: set[Path] = set()
+RULES_BEFORE: set[str] = set()
+
+
+def bridge_drop_rules() -> set[str]:
+    """The host's DROP rules for packets from a Docker bridge (what a grading sandbox adds)."""
+    found: set[str] = set()
+    for tool in ("iptables", "ip6tables"):
+        listed = subprocess.run([tool, "-S", "INPUT"], capture_output=True, text=True, check=True).stdout
+        found.update(f"{tool} {line}" for line in listed.splitlines() if "-i br-" in line and "-j DROP" in line)
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +107,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory, pulsar_image: str, engine: d
     out = tmp_path_factory.mktemp("out")
     (out / "canary.txt").write_text("the grader's own file")
     FOLDERS_BEFORE.update(Path("/tmp").glob("geolab-grade-*"))  # a crashed earlier grader's are not ours
+    RULES_BEFORE.update(bridge_drop_rules())
     graded = grade([root], out, GradeOptions(cell_timeout_s=40, submission_timeout_s=120, hidden_dir=hidden),
                    lambda _line: None)
     with (out / "gradebook.csv").open(encoding="utf-8") as handle:
@@ -152,6 +163,7 @@ def test_nothing_is_left_behind(batch: tuple[list[Graded], dict[str, dict[str, s
         assert lab_leftovers(engine, f"grade{index}-sandbox") == ([], [])
     assert not engine.containers.list(all=True, filters={"label": "org.geolab.sandbox"})
     assert not set(Path("/tmp").glob("geolab-grade-*")) - FOLDERS_BEFORE, "a submission's folder outlived it"
+    assert not bridge_drop_rules() - RULES_BEFORE, "a sandbox's firewall rule outlived its network"
     processes = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
     assert "sleep 100000" not in processes and "sleep 600" not in processes
     assert not Path("/tmp/geolab-host-canary").exists()
