@@ -91,12 +91,11 @@ class CursorInfo:
 
 @dataclass(frozen=True)
 class InternalStats:
-    """`pulsar-admin topics stats-internal`, with the fields the lab reads."""
+    """`pulsar-admin topics stats-internal`: the ledger's entries (its cursors: `get_cursors`)."""
 
     topic: str
     entries_added: int
     entries: int
-    cursors: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -476,8 +475,7 @@ class PulsarAdmin:
         messages is one entry)."""
         data = self._json("GET", f"/admin/v2/{topic_path(topic)}/internalStats")
         return InternalStats(topic=topic, entries_added=int(data.get("entriesAddedCounter", 0)),
-                             entries=int(data.get("numberOfEntries", 0)),
-                             cursors=tuple(sorted((data.get("cursors") or {}).keys())))
+                             entries=int(data.get("numberOfEntries", 0)))
 
     def get_max_producers(self, topic: str, is_global: bool = False) -> int | None:
         """`pulsar-admin topicPolicies get-max-producers [--global]`: the topic's own policy, None when unset."""

@@ -401,7 +401,7 @@ class FailoverDrill:
             return False
         self._back_after_s = round(time.monotonic() - failed_at, 1)
         keys = set(self.produce(messages))
-        deadline = time.monotonic() + max(timeout_s - (time.monotonic() - asked), 30.0)
+        remaining_s = max(timeout_s - (time.monotonic() - asked), 30.0)
 
         def receive_one() -> bool:
             message = self.consumer.receive(timeout_millis=1_000)
@@ -414,7 +414,7 @@ class FailoverDrill:
             return keys <= set(self.returned)
 
         try:
-            wait_for(receive_one, what="the new messages on the primary", timeout_s=deadline - time.monotonic(),
+            wait_for(receive_one, what="the new messages on the primary", timeout_s=remaining_s,
                      interval_s=0, tolerate=(pulsar.Timeout,))
         except WaitTimeout:
             pass

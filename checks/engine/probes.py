@@ -15,9 +15,14 @@ from labs.lab import Lab
 from labs.waiting import wait_for
 
 
+def fresh_topic(namespace: str, what: str = "") -> str:
+    """A topic of `namespace` that nothing has used: a check's own, named so that a learner can tell it apart."""
+    return f"persistent://{namespace}/geolab-check-{what + '-' if what else ''}{uuid.uuid4().hex[:8]}"
+
+
 def delivery(lab: Lab, source: str, target: str, namespace: str, timeout_s: float = 30.0) -> Outcome:
     """Produce one message in `source` on a new topic of `namespace`; passed when `target` receives it."""
-    topic = f"persistent://{namespace}/geolab-check-{uuid.uuid4().hex[:8]}"
+    topic = fresh_topic(namespace)
     payload = f"check {source}->{target}".encode()
     expected = f"a message produced in {source} on {namespace} arrives in {target} within {timeout_s:.0f} s"
     try:
@@ -38,7 +43,7 @@ def delivery(lab: Lab, source: str, target: str, namespace: str, timeout_s: floa
 def queued_for(lab: Lab, source: str, target: str, namespace: str) -> Outcome:
     """Produce one message in `source` on a new topic of `namespace` while `target` is down; passed
     when `source`'s topic keeps it in a replication backlog for `target` (sent when `target` returns)."""
-    topic = f"persistent://{namespace}/geolab-check-{uuid.uuid4().hex[:8]}"
+    topic = fresh_topic(namespace)
     expected = f"a message produced in {source} waits in its replication backlog for {target} (down now)"
     try:
         producer = lab.client(source).create_producer(topic)
@@ -159,7 +164,7 @@ def replication_burst(lab: Lab, source: str, target: str, namespace: str, messag
     `source`'s replicator of the new topic is connected (up to 30 s), so that the window measures the
     replicator's pace, not how long a new topic's replicator takes to connect (CI once saw 0 of 30
     arrive in 3 s on a loaded machine); no message is sent before it, so no throttle permit is used."""
-    topic = f"persistent://{namespace}/geolab-check-burst-{uuid.uuid4().hex[:8]}"
+    topic = fresh_topic(namespace, "burst")
     payloads = [f"burst {i}".encode() for i in range(messages)]
     consumer = lab.client(target).subscribe(topic, "geolab-check")
     try:

@@ -3,10 +3,8 @@ failback by reverse replication."""
 
 from __future__ import annotations
 
-import uuid
-
 from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
-from checks.engine.probes import delivery, queued_for, standby_follows
+from checks.engine.probes import delivery, fresh_topic, queued_for, standby_follows
 from labs.errors import AdminError
 from labs.lab import Lab
 from labs.topology import one_way
@@ -25,7 +23,7 @@ RESUME_AT = 101
 def resumes_or_starts_over(lab: Lab) -> tuple[str | None, str]:
     """The experiment behind 06-dr/1, on a fresh topic: a replicated subscription in beijing, a probe
     acknowledged there, and whether shanghai's copy of the subscription follows it."""
-    topic = lab.topic(f"geolab-check-dr-{uuid.uuid4().hex[:8]}")
+    topic = fresh_topic(lab.topology.qualified_namespace, "dr")
     reach = delivery(lab, ACTIVE, STANDBY, NAMESPACE, timeout_s=30)
     if not reach.passed:
         return None, f"a message from beijing does not reach shanghai ({reach.actual}); run the check while both run"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-
 from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
-from checks.engine.probes import replicator_drains, standby_follows
+from checks.engine.probes import fresh_topic, replicator_drains, standby_follows
 from labs.errors import AdminError
 from labs.flows import DrillReport, last_drill_report
 from labs.lab import Lab
@@ -104,7 +102,7 @@ TWICE = "20: each message is stored again for shanghai"
 
 
 def what_is_written(lab: Lab) -> tuple[str | None, str]:
-    topic = lab.topic(f"geolab-check-entries-{uuid.uuid4().hex[:8]}")
+    topic = fresh_topic(lab.topology.qualified_namespace, "entries")
     written = entries_for(lab, ACTIVE, topic)
     seen = (f"{written.entries} entries in beijing's ledger for 10 messages acknowledged on a replicated "
             "subscription")

@@ -3,13 +3,12 @@ message for shanghai only."""
 
 from __future__ import annotations
 
-import uuid
 from functools import partial
 
 import pulsar
 
 from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
-from checks.engine.probes import delivery
+from checks.engine.probes import delivery, fresh_topic
 from labs.admin import ExaminedMessage
 from labs.client import unsubscribe_or_close
 from labs.errors import AdminError, WaitTimeout
@@ -133,7 +132,7 @@ WATCH_S = 10.0
 def where_a_narrowed_message_lands(lab: Lab) -> tuple[str | None, str]:
     """On a fresh topic: a consumer in every cluster first, then one message from guangzhou with
     `replication_clusters=["beijing"]`, watched for `WATCH_S`."""
-    topic = lab.topic(f"geolab-check-narrow-{uuid.uuid4().hex[:6]}")
+    topic = fresh_topic(lab.topology.qualified_namespace, "narrow")
     payload = b"from guangzhou, for beijing"
     consumers = {c: lab.client(c).subscribe(topic, "geolab-check") for c in CLUSTERS}
     try:

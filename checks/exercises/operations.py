@@ -7,7 +7,7 @@ import uuid
 import pulsar
 
 from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
-from checks.engine.probes import replication_burst, stays_local
+from checks.engine.probes import fresh_topic, replication_burst, stays_local
 from labs.client import unsubscribe_or_close
 from labs.errors import AdminError
 from labs.flows import collect
@@ -30,7 +30,7 @@ def during_a_cut(lab: Lab) -> tuple[str | None, str]:
     """The experiment behind 05-ops/1, on a fresh topic: a consumer in shanghai, a producer in beijing,
     the link cut; 10 sends, a 5 s watch in shanghai and beijing's replication backlog; then the heal,
     and up to 60 s for the 10 to arrive."""
-    topic = lab.topic(f"geolab-check-cut-{uuid.uuid4().hex[:8]}")
+    topic = fresh_topic(lab.topology.qualified_namespace, "cut")
     consumer = lab.client("shanghai").subscribe(topic, "geolab-check")
     producer = lab.client("beijing").create_producer(topic, send_timeout_millis=5000, batching_enabled=False)
     try:

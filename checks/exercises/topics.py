@@ -3,11 +3,10 @@ policies, and the names Pulsar keeps for its replicators."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 
 from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
-from checks.engine.probes import stays_local
+from checks.engine.probes import fresh_topic, stays_local
 from labs.errors import AdminError, WaitTimeout
 from labs.lab import Lab
 from labs.production import open_producers, partitions, replicate, try_subscribe
@@ -21,10 +20,6 @@ REGIONAL = "geolab/regional"
 PAYMENTS, INVENTORY = f"persistent://{REGIONAL}/payments", f"persistent://{REGIONAL}/inventory"
 
 
-def _fresh(lab: Lab, what: str) -> str:
-    return lab.topic(f"geolab-check-{what}-{uuid.uuid4().hex[:8]}")
-
-
 # ------------------------------------------------------------------------------ 08-topics/1
 
 FOLLOWS = "a partitioned topic with 4 partitions, within seconds"
@@ -33,7 +28,7 @@ CREATE_EACH = "nothing: a partitioned topic must be created in each cluster"
 
 
 def partitions_follow(lab: Lab) -> tuple[str | None, str]:
-    topic = _fresh(lab, "parts")
+    topic = fresh_topic(lab.topology.qualified_namespace, "parts")
     lab.admin(SOURCE).create_partitioned_topic(topic, 4)
     seen = partitions(lab, topic, watch_s=15)
     if seen.counts[TARGET] == 4:
@@ -46,10 +41,10 @@ def partitions_follow(lab: Lab) -> tuple[str | None, str]:
     return CREATE_EACH, "shanghai had no partitioned topic for 15 s, and a message sent then did not arrive"
 
 
-def delivery_to(lab: Lab, topic: str) -> bool:
-    """A message produced on `topic` in beijing is received in shanghai within 15 s."""
-    counted = replicate(lab, SOURCE, TARGET, topic, messages=1, window_s=15)
-    return counted.received == 1
+def delivery_to(lab: Lab, topic: str, window_s: float = 15.0) -> bool:
+    """A message produced on `topic` in beijing is received in shanghai within `window_s` (a fresh
+    subscription each time)."""
+    return replicate(lab, SOURCE, TARGET, topic, messages=1, window_s=window_s).received == 1
 
 
 # ------------------------------------------------------------------------------ 08-topics/2
@@ -60,7 +55,8 @@ AS_BATCHES = "10 messages: shanghai's consumer gets each batch as one message"
 
 
 def batches_cross(lab: Lab) -> tuple[str | None, str]:
-    seen = replicate(lab, SOURCE, TARGET, _fresh(lab, "batches"), messages=100, batch_size=10)
+    topic = fresh_topic(lab.topology.qualified_namespace, "batches")
+    seen = replicate(lab, SOURCE, TARGET, topic, messages=100, batch_size=10)
     stored = seen.entries[TARGET]
     said = f"shanghai's consumer received {seen.received} messages; shanghai stored {stored} entries"
     if seen.received == 100 and stored == 10:
@@ -76,10 +72,9 @@ def batches_cross(lab: Lab) -> tuple[str | None, str]:
 
 
 def _payments_reach(lab: Lab) -> Outcome:
-    """A new payment produced in beijing is received in shanghai (a fresh subscription each time)."""
-    seen = replicate(lab, SOURCE, TARGET, PAYMENTS, messages=1, window_s=20)
-    return Outcome(seen.received == 1, "a payment produced in beijing arrives in shanghai within 20 s",
-                   "it arrived" if seen.received == 1 else "nothing arrived in shanghai in 20 s")
+    arrived = delivery_to(lab, PAYMENTS, window_s=20)
+    return Outcome(arrived, "a payment produced in beijing arrives in shanghai within 20 s",
+                   "it arrived" if arrived else "nothing arrived in shanghai in 20 s")
 
 
 def _once_payments_replicate(stays: Callable[[Lab], Outcome]) -> Callable[[Lab], Outcome]:
@@ -108,7 +103,7 @@ def _inventory_stays(lab: Lab) -> Outcome:
 def _other_topics_stay(lab: Lab) -> Outcome:
     """A topic of the namespace that nobody named, created now, stays in beijing: the namespace itself
     still does not replicate."""
-    return stays_local(lab, f"persistent://{REGIONAL}/geolab-check-{uuid.uuid4().hex[:8]}", SOURCE, TARGET,
+    return stays_local(lab, fresh_topic(REGIONAL), SOURCE, TARGET,
                        window_s=10)
 
 
@@ -127,7 +122,7 @@ ACCEPTED = "accepted: a topic policy stays in the cluster that set it"
 
 
 def global_policy_applies(lab: Lab) -> tuple[str | None, str]:
-    topic = _fresh(lab, "policy")
+    topic = fresh_topic(lab.topology.qualified_namespace, "policy")
     lab.admin(SOURCE).create_topic(topic)
     lab.admin(SOURCE).set_max_producers(topic, 1, is_global=True)
     shown = _global_policy_seen(lab, topic)
@@ -162,7 +157,7 @@ TAKEN_OVER = "accepted in beijing, refused in shanghai where beijing's replicato
 
 
 def reserved_name(lab: Lab) -> tuple[str | None, str]:
-    topic = _fresh(lab, "names")
+    topic = fresh_topic(lab.topology.qualified_namespace, "names")
     in_source = try_subscribe(lab, SOURCE, topic, "pulsar.repl.audit").opened[0]
     if not in_source.accepted:
         return RESERVED, f"beijing refused the subscription pulsar.repl.audit ({in_source.answer})"
@@ -178,7 +173,8 @@ HIDDEN = "accepted, and left out of the publishers, as the replicators are"
 
 
 def replicator_named_producer(lab: Lab) -> tuple[str | None, str]:
-    seen = open_producers(lab, SOURCE, _fresh(lab, "producer"), names=("app", "pulsar.repl.tool"))
+    topic = fresh_topic(lab.topology.qualified_namespace, "producer")
+    seen = open_producers(lab, SOURCE, topic, names=("app", "pulsar.repl.tool"))
     tool = next(o for o in seen.opened if o.name == "pulsar.repl.tool")
     if not tool.accepted:
         return REFUSED_TOO, f"beijing refused the producer pulsar.repl.tool ({tool.answer})"

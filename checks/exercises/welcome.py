@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
-
 from checks.engine.model import LabSpec, Question, predict_exercise
+from checks.engine.probes import fresh_topic
 from labs.client import unsubscribe_or_close
 from labs.flows import collect
 from labs.lab import Lab
@@ -20,7 +19,7 @@ WINDOW_S = 5.0
 def new_subscription_sees_old_message(lab: Lab) -> tuple[str | None, str]:
     """On a fresh topic: one message sent, then a new subscription with the client's defaults, watched
     for `WINDOW_S`."""
-    topic = lab.topic(f"geolab-check-welcome-{uuid.uuid4().hex[:8]}")
+    topic = fresh_topic(lab.topology.qualified_namespace, "welcome")
     producer = lab.client("beijing").create_producer(topic)
     producer.send(b"sent before anyone subscribed")
     producer.close()
