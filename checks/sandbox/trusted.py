@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import docker
-from checks.engine.model import ExerciseResult, LabSpec, Prediction, result_to_wire
+from checks.engine.model import Exercise, ExerciseResult, LabSpec, Prediction, result_to_wire
 from checks.engine.notebook import HINT_AFTER_FAILURES
 from checks.engine.runner import best_of, run_exercise
 from checks.errors import GradingError
@@ -46,49 +46,40 @@ class ExerciseRecord:
     prediction: Prediction | None = None  # a predict-then-observe exercise: the first prediction, timed here
 
 
-class GradedLabs:
-    """A `labs.control.ControlHandler` for one submission (see the module docstring)."""
+class TrustedLabs:
+    """The trusted side's lab verbs and check verbs, for one kernel (a submission, or a workshop's
+    learner); a subclass decides which labs that kernel may have (`GradedLabs`, and the lab server's
+    `checks.workshop.labs.WorkshopLabs`). A `labs.control.ControlHandler` once it adds start, attach
+    and remove."""
 
-    def __init__(self, spec: LabSpec, prefix: str, sandbox_network: str, backend: DockerBackend,
-                 notebooks: tuple[str, ...] = ()) -> None:
-        self.spec = spec
+    def __init__(self, backend: DockerBackend, notebooks: tuple[str, ...]) -> None:
+        self.backend = backend
         self.notebooks = notebooks
         self.records: dict[str, ExerciseRecord] = {}
-        self.prefix = prefix
-        self.sandbox_network = sandbox_network
-        self.backend = backend
-        self.lab: Lab | None = None
         self.drill: FailoverDrill | None = None
         self._lock = threading.Lock()
 
+    # ------------------------------------------------------------------ what a subclass decides
+
+    def _lab(self, name: str) -> Lab:
+        """The running lab the kernel knows as `name`; LabNotFoundError if it has none of that name."""
+        raise NotImplementedError
+
+    def _lab_for(self, exercise: Exercise) -> Lab:
+        """The running lab an exercise's checks run on."""
+        raise NotImplementedError
+
+    def _drill_lab(self) -> Lab:
+        """The running lab a failover drill runs on."""
+        raise NotImplementedError
+
+    def _rejoin(self, lab: Lab) -> None:
+        """Put a restarted cluster back where the kernel reaches it (a no-op where it stayed)."""
+
+    def _recorded(self, exercise: Exercise, verb: str, result: ExerciseResult) -> None:
+        """Called after every check and peek with the whole result (hidden cases too)."""
+
     # ------------------------------------------------------------------ what the kernel may ask
-
-    def start(self, topology: Topology, name: str, base_port: int | None, configure: bool, probe: bool,
-              progress: Progress) -> tuple[LabRecord, tuple[Forward, ...]]:
-        wanted = self.spec
-        if (topology.to_json(), name, configure) != (wanted.topology.to_json(), wanted.name, wanted.configure):
-            raise UsageError(
-                f"A graded run starts only the lab of its assignment; expected Lab.start({wanted.topology.kind} "
-                f"{list(wanted.topology.clusters)}, name={wanted.name!r}, configure={wanted.configure}), got "
-                f"{topology.kind} {list(topology.clusters)}, name={name!r}, configure={configure}."
-            )
-        if base_port is not None:
-            raise UsageError("A graded run picks its own ports; expected no base_port. Remove base_port=... .")
-        with self._lock:
-            if self.lab is None:
-                self.lab = Lab.start(topology, name=self.prefix + name, configure=configure, probe=probe,
-                                     progress=progress, backend=self.backend)
-                self._join_sandbox_network(self.lab)
-            else:
-                progress(f"Reattached to running lab {name!r}.")
-        return self._view(self.lab)
-
-    def attach(self, name: str) -> tuple[LabRecord, tuple[Forward, ...]]:
-        return self._view(self._lab(name))
-
-    def remove(self, name: str) -> tuple[int, int]:
-        self._lab(name)
-        return 0, 0  # the grader removes it after the checks
 
     def cluster_state(self, name: str, cluster: str) -> str:
         lab = self._lab(name)
@@ -103,7 +94,7 @@ class GradedLabs:
             lab.stop_cluster(cluster)
         else:
             seconds = lab.start_cluster(cluster, progress)
-            self._join_sandbox_network(lab)  # a restarted container keeps its networks; this is a no-op then
+            self._rejoin(lab)  # a restarted container keeps its networks; this is a no-op then
             return seconds
         return 0.0
 
@@ -115,16 +106,17 @@ class GradedLabs:
         (lab.cut_link if action == "cut" else lab.heal_link)(first, second)
 
     def call(self, verb: str, body: Any) -> Any:
-        """The notebook API's verbs, run here on the grader's own lab and recorded here:
+        """The notebook API's verbs, run here on the trusted side's own lab and recorded here:
         ``check`` (a try: counted, a hint after repeated failures), ``peek`` (progress: not a try),
         ``reset`` (the exercise's starting state), ``predict`` (a prediction: the first one stands, timed
-        here), ``drill`` (a step of the failover drill, run here on the grader's lab; its report is what
-        the checks grade). There is no ``solve`` in a graded run."""
+        here), ``drill`` (a step of the failover drill, run here on the trusted lab; its report is what
+        the checks grade). There is no ``solve`` here: a reference solution, where a kernel has one, runs
+        in the kernel and marks the lab as solved by it."""
         if verb == "drill":
             return self._drill(body if isinstance(body, dict) else {})
         if verb not in ("check", "peek", "reset", "predict"):
-            raise UsageError(f"The grader has no verb {verb!r}; expected check, peek, reset, predict or drill "
-                             "(a graded run carries no reference solutions).")
+            raise UsageError(f"The trusted side has no verb {verb!r}; expected check, peek, reset, predict or "
+                             "drill (it carries no reference solutions).")
         exercise_id = body.get("exercise") if isinstance(body, dict) else None
         exercise = ALL.get(str(exercise_id))
         if exercise is None or exercise.notebook not in self.notebooks:
@@ -139,7 +131,7 @@ class GradedLabs:
             if record.prediction is None:
                 record.prediction = Prediction(exercise.exercise_id, str(answer), time.time())
             return {"answer": record.prediction.answer, "at": record.prediction.at}
-        lab = self._lab(self.spec.name)
+        lab = self._lab_for(exercise)
         if verb == "reset":
             if exercise.reset is None or exercise.question is not None:
                 raise UsageError(f"Exercise {exercise.exercise_id} cannot be reset; expected an exercise with a "
@@ -154,6 +146,7 @@ class GradedLabs:
             result = run_exercise(exercise, lab, include_hidden=at_check, marks=False, prediction=record.prediction)
         if at_check:
             record.best = best_of(record.best, result)
+        whole = result
         result = ExerciseResult(result.exercise_id, result.title, tuple(c for c in result.cases if not c.hidden))
         if verb == "check":
             record.tries += 1
@@ -161,16 +154,17 @@ class GradedLabs:
                 record.failures += 1
         show_hint = verb == "check" and not result.passed and record.failures >= HINT_AFTER_FAILURES
         record.hints_shown += 1 if show_hint else 0
+        self._recorded(exercise, verb, whole)
         return result_to_wire(ExerciseResult(result.exercise_id, result.title, result.cases, False,
                                              attempts=max(record.tries, 1), hint=exercise.hint if show_hint else "",
                                              show_hint=show_hint))
 
     def _drill(self, body: dict[str, Any]) -> Any:
-        """One step of `lab.failover_drill(...)`, run here with the grader's own clients on the grader's lab
-        (`labs.flows.FailoverDrill`); every number the kernel sends is bounded."""
-        lab = self._lab(self.spec.name)
+        """One step of `lab.failover_drill(...)`, run here with the trusted side's own clients on its
+        lab (`labs.flows.FailoverDrill`); every number the kernel sends is bounded."""
         action = body.get("action")
         if action == "start":
+            lab = self._drill_lab()
             topic, subscription = str(body.get("topic", "")), str(body.get("subscription", ""))
             prefix = f"persistent://{lab.topology.qualified_namespace}/"
             if not topic.startswith(prefix) or len(topic) > 200 or not 0 < len(subscription) <= 100:
@@ -181,11 +175,11 @@ class GradedLabs:
                 self.drill = None
             interval = _bounded(body, "check_interval_ms", 100, 5000)
             drill = lab.failover_drill(topic, subscription, check_interval_ms=int(interval))
-            assert isinstance(drill, FailoverDrill)  # the grader's lab runs on Docker here, never remotely
+            assert isinstance(drill, FailoverDrill)  # the trusted lab runs on Docker here, never remotely
             self.drill = drill
             return {}
         if self.drill is None:
-            raise UsageError("No failover drill is running in this graded run; expected drill = "
+            raise UsageError("No failover drill is running for this kernel; expected drill = "
                              "lab.failover_drill(topic, subscription) first.")
         drill = self.drill
         if action == "produce":
@@ -214,12 +208,6 @@ class GradedLabs:
 
     # ------------------------------------------------------------------ helpers
 
-    def _lab(self, name: str) -> Lab:
-        if self.lab is None or name != self.spec.name:
-            raise LabNotFoundError(f"No lab named {name!r} in this graded run; expected {self.spec.name!r}, "
-                                   "started with Lab.start(...) first.")
-        return self.lab
-
     @staticmethod
     def _cluster(lab: Lab, cluster: str) -> str:
         if cluster not in lab.clusters:
@@ -227,8 +215,9 @@ class GradedLabs:
                                    f"{list(lab.clusters)}.")
         return cluster
 
-    def _join_sandbox_network(self, lab: Lab) -> None:
-        network = self.backend.docker.networks.get(self.sandbox_network)
+    def join_network(self, lab: Lab, network_name: str) -> None:
+        """Attach the lab's clusters to a kernel's network, each under its cluster name."""
+        network = self.backend.docker.networks.get(network_name)
         network.reload()
         attached = {c.id for c in network.containers}
         for cluster in lab.clusters:
@@ -236,9 +225,10 @@ class GradedLabs:
             if container.id not in attached:
                 network.connect(container, aliases=[cluster])
 
-    def _view(self, lab: Lab) -> tuple[LabRecord, tuple[Forward, ...]]:
-        """The lab as the sandbox reaches it: clusters by name on the sandbox network, and the
-        loopback address each broker advertises forwarded to it (for lookup redirects)."""
+    @staticmethod
+    def view(lab: Lab, name: str) -> tuple[LabRecord, tuple[Forward, ...]]:
+        """The lab as a kernel on its network reaches it, under the name the kernel knows: clusters by
+        name, and the loopback address each broker advertises forwarded to it (for lookup redirects)."""
         endpoints: dict[str, ClusterEndpoint] = {}
         forwards: list[Forward] = []
         for cluster, endpoint in lab.record.endpoints.items():
@@ -246,14 +236,71 @@ class GradedLabs:
             endpoints[cluster] = ClusterEndpoint(cluster, f"pulsar://{cluster}:{port}", f"http://{cluster}:{HTTP_PORT}",
                                                  endpoint.container)
             forwards.append(Forward(port, cluster, port))
-        view = LabRecord(self.spec.name, lab.topology, endpoints, reattached=lab.reattached, configured=True)
-        return view, tuple(forwards)
+        return LabRecord(name, lab.topology, endpoints, reattached=lab.reattached, configured=True), tuple(forwards)
 
-    def close(self) -> None:
-        """Remove the lab (after the checks)."""
+    def close_drill(self) -> None:
         if self.drill is not None:
             self.drill.close()
             self.drill = None
+
+
+class GradedLabs(TrustedLabs):
+    """A `labs.control.ControlHandler` for one submission (see the module docstring): one lab, the
+    assignment's, which the grader removes after the checks."""
+
+    def __init__(self, spec: LabSpec, prefix: str, sandbox_network: str, backend: DockerBackend,
+                 notebooks: tuple[str, ...] = ()) -> None:
+        super().__init__(backend, notebooks)
+        self.spec = spec
+        self.prefix = prefix
+        self.sandbox_network = sandbox_network
+        self.lab: Lab | None = None
+
+    def start(self, topology: Topology, name: str, base_port: int | None, configure: bool, probe: bool,
+              progress: Progress) -> tuple[LabRecord, tuple[Forward, ...]]:
+        wanted = self.spec
+        if (topology.to_json(), name, configure) != (wanted.topology.to_json(), wanted.name, wanted.configure):
+            raise UsageError(
+                f"A graded run starts only the lab of its assignment; expected Lab.start({wanted.topology.kind} "
+                f"{list(wanted.topology.clusters)}, name={wanted.name!r}, configure={wanted.configure}), got "
+                f"{topology.kind} {list(topology.clusters)}, name={name!r}, configure={configure}."
+            )
+        if base_port is not None:
+            raise UsageError("A graded run picks its own ports; expected no base_port. Remove base_port=... .")
+        with self._lock:
+            if self.lab is None:
+                self.lab = Lab.start(topology, name=self.prefix + name, configure=configure, probe=probe,
+                                     progress=progress, backend=self.backend)
+                self.join_network(self.lab, self.sandbox_network)
+            else:
+                progress(f"Reattached to running lab {name!r}.")
+        return self.view(self.lab, self.spec.name)
+
+    def attach(self, name: str) -> tuple[LabRecord, tuple[Forward, ...]]:
+        return self.view(self._lab(name), self.spec.name)
+
+    def remove(self, name: str) -> tuple[int, int]:
+        self._lab(name)
+        return 0, 0  # the grader removes it after the checks
+
+    def _lab(self, name: str) -> Lab:
+        if self.lab is None or name != self.spec.name:
+            raise LabNotFoundError(f"No lab named {name!r} in this graded run; expected {self.spec.name!r}, "
+                                   "started with Lab.start(...) first.")
+        return self.lab
+
+    def _lab_for(self, exercise: Exercise) -> Lab:
+        return self._lab(self.spec.name)
+
+    def _drill_lab(self) -> Lab:
+        return self._lab(self.spec.name)
+
+    def _rejoin(self, lab: Lab) -> None:
+        self.join_network(lab, self.sandbox_network)
+
+    def close(self) -> None:
+        """Remove the lab (after the checks)."""
+        self.close_drill()
         if self.lab is not None:
             self.lab.close()
             self.backend.remove(self.lab.record)

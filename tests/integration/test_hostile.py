@@ -31,7 +31,9 @@ ATTACKS_FOLDER = Path(__file__).resolve().parents[1] / "hostile"
 #: Each attack is a cell's source, one file each in tests/hostile/ (out of the learner notebooks).
 ATTACKS: dict[str, str] = {path.stem: path.read_text() for path in sorted(ATTACKS_FOLDER.glob("*.py"))}
 #: Besides the cells: a notebook that sleeps past the submission's deadline, and another assignment's.
-DEADLINE_CELLS = 6
+DEADLINE_CELLS = 8
+#: Two submissions run at once (as a course team grades), so each cell gets room for a lab start under load.
+CELL_TIMEOUT_S, SUBMISSION_TIMEOUT_S = 60, 150
 
 
 def hostile(base: nbformat.NotebookNode, attack: str) -> nbformat.NotebookNode:
@@ -108,7 +110,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory, pulsar_image: str, engine: d
     (out / "canary.txt").write_text("the grader's own file")
     FOLDERS_BEFORE.update(Path("/tmp").glob("geolab-grade-*"))  # a crashed earlier grader's are not ours
     RULES_BEFORE.update(bridge_drop_rules())
-    graded = grade([root], out, GradeOptions(cell_timeout_s=40, submission_timeout_s=120, hidden_dir=hidden),
+    graded = grade([root], out, GradeOptions(cell_timeout_s=CELL_TIMEOUT_S, submission_timeout_s=SUBMISSION_TIMEOUT_S,
+                                             hidden_dir=hidden, jobs=2),
                    lambda _line: None)
     with (out / "gradebook.csv").open(encoding="utf-8") as handle:
         rows = {row["learner"]: row for row in csv.DictReader(handle)}
@@ -144,7 +147,7 @@ def test_the_grader_records_how_each_attack_ended(batch: tuple[list[Graded], dic
     report = {g.learner: g.report for g in graded}
     assert report["attack_infinite_loop"].status == "timeout"
     assert report["attack_past_the_deadline"].status == "timeout"
-    assert "longer than 120 s" in report["attack_past_the_deadline"].reason
+    assert f"longer than {SUBMISSION_TIMEOUT_S} s" in report["attack_past_the_deadline"].reason
     assert report["attack_memory_hog"].status in ("kernel-died", "ok")  # the cell fails, or the kernel dies
     assert report["attack_another_assignment"].status == "wrong-notebook"
     assert "output cut" in report["attack_output_flood"].reason
