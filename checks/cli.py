@@ -78,6 +78,84 @@ def cmd_notebooks(args: argparse.Namespace) -> int:
     return code
 
 
+def _warm(entries: list[str] | None) -> dict[str, int]:
+    warm: dict[str, int] = {}
+    for entry in entries or []:
+        name, _, count = entry.partition("=")
+        if not count.isdigit():
+            raise GradingError(f"--warm {entry!r} is invalid; expected LAB=COUNT, e.g. --warm full-mesh=4.")
+        warm[name] = int(count)
+    return warm
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """`geolab serve`: the workshop host's lab server, in the foreground until SIGTERM or Ctrl-C."""
+    from checks.workshop.labs import Quotas
+    from checks.workshop.server import LabServer, default_state_dir
+    from labs.engine import docker_client
+
+    overrides: dict[str, int | float] = {"max_clusters": args.max_clusters, "faults_per_minute": args.faults_per_minute,
+                                         "idle_s": args.idle_minutes * 60.0, "parallel_starts": args.parallel_starts}
+    if args.memory_mib is not None:
+        overrides["memory_mib"] = args.memory_mib
+    quotas = Quotas.for_this_host(overrides)
+    state = Path(args.state).expanduser() if args.state else default_state_dir()
+    server = LabServer(state, quotas, _warm(args.warm), docker_client(), lambda line: print(line, flush=True))
+    server.start()
+    server.serve_forever()
+    return 0
+
+
+def cmd_workshop(args: argparse.Namespace) -> int:
+    """`geolab workshop learner|class|event`: ask a running lab server (its admin socket)."""
+    import json
+
+    from checks.workshop.server import LabServerClient, default_state_dir
+
+    state = Path(args.state).expanduser() if args.state else default_state_dir()
+    client = LabServerClient(state)
+    try:
+        if args.workshop_action == "add-learner":
+            for name in args.names:
+                answer = client.add_learner(name)
+                print(f"{name}: GEOLAB_CONTROL={answer['folder']}/control.sock GEOLAB_CONTROL_TOKEN={answer['token']} "
+                      f"(network {answer['network']})")
+        elif args.workshop_action == "remove-learner":
+            for name in args.names:
+                print(f"{name}: removed {client.remove_learner(name)['labs']} lab(s)")
+        elif args.workshop_action == "class":
+            view = client.class_view()
+            if args.json:
+                print(json.dumps(view, indent=1))
+            else:
+                print(class_table(view))
+        else:
+            outcome = client.event(args.event, args.clusters, lambda line: print(line, flush=True))
+            for learner, result in sorted(outcome.items()):
+                print(f"  {learner}: {result}")
+    finally:
+        client.close()
+    return 0
+
+
+def class_table(view: dict[str, object]) -> str:
+    """The class view as text: a row per learner, exercises passed, stuck ones, their lab."""
+    learners = view.get("learners")
+    exercises = view.get("exercises")
+    assert isinstance(learners, dict) and isinstance(exercises, list)
+    lines = [f"{'learner':<16} {'passed':>7} {'tries':>6}  {'lab':<12} stuck on"]
+    for name, data in learners.items():
+        standings = data["exercises"]
+        passed = sum(1 for s in standings.values() if s["passed"])
+        tries = sum(int(s["tries"]) for s in standings.values())
+        lab = ", ".join(lab["name"] for lab in data["labs"]) or "-"
+        stuck = ", ".join(data["stuck"]) or "-"
+        lines.append(f"{name:<16} {passed:>3}/{len(exercises):<3} {tries:>6}  {lab:<12} {stuck}")
+    lines.append(f"warm pool: {view.get('pool') or 'empty'} (target {view.get('warm') or 'none'}); memory "
+                 f"{view.get('memory')}")
+    return "\n".join(lines)
+
+
 def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:
     sub.choices["image"].set_defaults(func=cmd_image)
     notebooks = sub.choices["notebooks"]
@@ -100,6 +178,31 @@ def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:
     grade.add_argument("--notebooks", help="with --self-test: the course notebooks (default: the packaged ones)")
     grade.add_argument("--only", action="append", help="with --self-test: only this notebook stem (repeatable)")
     grade.set_defaults(func=cmd_grade)
+    serve = sub.add_parser("serve", help="run a workshop host's lab server: labs for learners' kernels (as root)")
+    serve.add_argument("--state", help="its folder: tokens, records, sockets (default: GEOLAB_CACHE/workshop)")
+    serve.add_argument("--warm", action="append", metavar="LAB=COUNT",
+                       help="keep COUNT labs of a course lab started ahead (repeatable), e.g. --warm full-mesh=4")
+    serve.add_argument("--max-clusters", type=int, default=3, help="clusters in one learner's lab (default 3)")
+    serve.add_argument("--faults-per-minute", type=int, default=20,
+                       help="kill/stop/start/cut/heal calls per learner per minute (default 20)")
+    serve.add_argument("--idle-minutes", type=float, default=60.0, help="remove a lab unused this long (default 60)")
+    serve.add_argument("--parallel-starts", type=int, default=2, help="labs starting at once (default 2)")
+    serve.add_argument("--memory-mib", type=int,
+                       help="memory budget for all labs (default: this host's memory less 2 GiB); 1100 MiB a cluster")
+    serve.set_defaults(func=cmd_serve)
+    workshop = sub.add_parser("workshop", help="ask the running lab server: learners, the class view, class events")
+    workshop.add_argument("--state", help="the lab server's folder (default: GEOLAB_CACHE/workshop)")
+    actions = workshop.add_subparsers(dest="workshop_action", required=True)
+    add = actions.add_parser("add-learner", help="add learners; prints each one's GEOLAB_CONTROL and token")
+    add.add_argument("names", nargs="+")
+    remove = actions.add_parser("remove-learner", help="remove learners' labs and networks (records stay)")
+    remove.add_argument("names", nargs="+")
+    view = actions.add_parser("class", help="every learner's progress, from the lab server's own records")
+    view.add_argument("--json", action="store_true")
+    event = actions.add_parser("event", help="a class-wide fault: kill|stop|start CLUSTER, cut|heal A B")
+    event.add_argument("event", choices=("kill", "stop", "start", "cut", "heal"))
+    event.add_argument("clusters", nargs="+")
+    workshop.set_defaults(func=cmd_workshop)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,6 +24,7 @@ import os
 import re
 import socketserver
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -88,17 +89,19 @@ def error_from_wire(data: Mapping[str, JSON]) -> LabError:
 # ------------------------------------------------------------------------------ the kernel's side
 
 
-class ControlBackend:
-    """A `Backend` that asks the trusted side for everything; used when GEOLAB_CONTROL names a socket."""
+class ChannelClient:
+    """Asks a trusted side over its Unix socket: one JSON-lines answer per request (progress lines,
+    then a result or an error that keeps its `LabError` class)."""
 
-    def __init__(self, socket_path: str, token: str, timeout_s: float = 900.0) -> None:
+    def __init__(self, socket_path: str, token: str, timeout_s: float = 900.0,
+                 serves: str = "the grader or lab server") -> None:
         if not Path(socket_path).exists():
-            raise LabError(f"No control channel at {socket_path}; expected the socket the grader or lab server "
-                           "provides. Unset GEOLAB_CONTROL to use Docker on this machine.")
+            raise LabError(f"No control channel at {socket_path}; expected the socket {serves} provides. Unset "
+                           "GEOLAB_CONTROL to use Docker on this machine.")
         self.socket_path = socket_path
+        self.serves = serves
         self._http = httpx.Client(transport=httpx.HTTPTransport(uds=socket_path), base_url="http://geolab",
                                   headers={"Authorization": f"Bearer {token}"}, timeout=timeout_s)
-        self._forwarders: dict[int, Forwarder] = {}
 
     def _call(self, method: str, path: str, body: JSON = None, progress: Progress | None = None) -> JSON:
         try:
@@ -120,11 +123,22 @@ class ControlBackend:
         except httpx.HTTPError as exc:
             raise errors.EngineError(
                 f"The control channel at {self.socket_path} did not answer {method} {path} ({type(exc).__name__}); "
-                "expected the grader or lab server to. Run the cell again; if it keeps failing, tell your instructor."
+                f"expected {self.serves} to. Run the cell again; if it keeps failing, tell your instructor."
             ) from exc
         except ValueError as exc:
             raise LabError(f"The control channel answered {method} {path} with something that is not JSON lines; "
                            "expected this geolab version's protocol.") from exc
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class ControlBackend(ChannelClient):
+    """A `Backend` that asks the trusted side for everything; used when GEOLAB_CONTROL names a socket."""
+
+    def __init__(self, socket_path: str, token: str, timeout_s: float = 900.0) -> None:
+        super().__init__(socket_path, token, timeout_s)
+        self._forwarders: dict[int, Forwarder] = {}
 
     def _record(self, data: JSON) -> LabRecord:
         record, forwards = record_from_wire(data)
@@ -178,7 +192,7 @@ class ControlBackend:
         for forwarder in self._forwarders.values():
             forwarder.stop()
         self._forwarders.clear()
-        self._http.close()
+        super().close()
 
 
 class RemoteDrill:
@@ -271,16 +285,27 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
             self.slots.release()
 
 
-class ControlServer:
-    """Serves one `ControlHandler` on a Unix socket, for one kernel holding `token`."""
+#: Requests an audit log keeps (the newest ones).
+AUDIT_LENGTH = 2000
 
-    def __init__(self, socket_path: Path, token: str, handler: ControlHandler) -> None:
+
+class ChannelServer:
+    """Serves JSON-lines answers on a Unix socket to whoever holds `token`; `_route` says what each
+    request does. `mode`: the socket's permissions (0666 for a kernel that runs as another user and
+    sees only the socket's folder; 0600 for an admin socket only root may use)."""
+
+    refusal = "The control channel refused a request without this kernel's token; expected the token the grader " \
+              "or lab server gave this kernel."
+
+    def __init__(self, socket_path: Path, token: str, mode: int = 0o666,
+                 on_request: Callable[[str, str], None] | None = None) -> None:
         self.socket_path = socket_path
         self.token = token
-        self.handler = handler
-        self.requests: list[str] = []  # an audit log: method and path of every request, refused ones too
+        self.on_request = on_request
+        self.requests: deque[str] = deque(maxlen=AUDIT_LENGTH)  # method and path of every request, refused too
+        socket_path.unlink(missing_ok=True)  # a socket a stopped server left behind
         self._server = _Server(str(socket_path), self._request_class())
-        os.chmod(socket_path, 0o666)  # the kernel runs as another user; the socket's folder is its only door
+        os.chmod(socket_path, mode)
 
     def _request_class(self) -> type[BaseHTTPRequestHandler]:
         outer = self
@@ -303,7 +328,7 @@ class ControlServer:
 
         return Request
 
-    def start(self) -> ControlServer:
+    def start(self) -> ChannelServer:
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="geolab-control",
                          daemon=True).start()
         return self
@@ -329,8 +354,9 @@ class ControlServer:
         try:
             given = request.headers.get("Authorization", "")
             if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
-                raise UsageError("The control channel refused a request without this kernel's token; expected the "
-                                 "token the grader or lab server gave this kernel.")
+                raise UsageError(self.refusal)
+            if self.on_request is not None:
+                self.on_request(method, request.path)
             length = int(request.headers.get("Content-Length") or 0)
             if length > MAX_BODY:
                 raise UsageError(f"The control channel refused a {length}-byte request; expected at most {MAX_BODY}.")
@@ -342,6 +368,22 @@ class ControlServer:
         except Exception as exc:  # a bug on the trusted side must not hang the kernel
             send({"error": {"type": "LabError", "message": f"The trusted side failed: {type(exc).__name__}: "
                                                           f"{str(exc)[:300]}. Tell your instructor."}})
+
+    def _route(self, method: str, path: str, body: JSON, progress: Progress) -> JSON:
+        raise NotImplementedError
+
+
+class ControlServer(ChannelServer):
+    """Serves one `ControlHandler` on a Unix socket, for one kernel holding `token`."""
+
+    def __init__(self, socket_path: Path, token: str, handler: ControlHandler,
+                 on_request: Callable[[str, str], None] | None = None) -> None:
+        self.handler = handler
+        super().__init__(socket_path, token, 0o666, on_request)
+
+    def start(self) -> ControlServer:
+        super().start()
+        return self
 
     def _route(self, method: str, path: str, body: JSON, progress: Progress) -> JSON:
         parts = [p for p in path.split("?")[0].split("/") if p]

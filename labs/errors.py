@@ -13,6 +13,7 @@ one or two lines, never a traceback. The tree::
     ├── PortInUseError      a requested host port on 127.0.0.1 is taken, or out of range
     ├── LabConflictError    a lab of that name runs with another topology
     ├── LabNotFoundError    no lab of that name, a cluster not in the lab, a container gone
+    ├── QuotaError          a workshop's lab server has no room for this now (clusters, memory, rate)
     ├── ProvisioningError   a container did not become healthy in time (carries its last log lines)
     ├── WaitTimeout         a wait reached its deadline (names what it waited for and the last value)
     ├── AdminError          a call to the Pulsar admin REST API failed (method, url, status, reason)
@@ -58,6 +59,10 @@ class LabConflictError(LabError):
 
 class LabNotFoundError(LabError, LookupError):
     """No lab of that name runs, a cluster is not part of the lab, or one of its containers is gone."""
+
+
+class QuotaError(LabError):
+    """A workshop's lab server refused: the learner's quota or the host's memory has no room for it now."""
 
 
 class ProvisioningError(LabError):

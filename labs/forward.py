@@ -4,7 +4,9 @@ A broker advertises `pulsar://127.0.0.1:<port>` (see labs/cluster.py). On the la
 address reaches the broker; inside a sandbox it would reach the sandbox itself. So a sandboxed
 kernel listens on 127.0.0.1:<port> and forwards each connection to the cluster on the lab's network
 (`<cluster>:<port>`), and any address a broker hands out works there too. A connection whose target
-does not answer is closed at once, as the broker's own port would refuse it.
+does not answer is closed at once, as the broker's own port would refuse it. Two kernels of one
+learner's server (two notebooks, or a restarted kernel beside the old one) may forward the same ports
+to the same lab: the port is shared (SO_REUSEPORT), and either kernel's forwarder serves it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class Forwarder:
         for forward in self.forwards:
             server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            # several kernels of one workshop server forward the same lab's ports: each takes a share
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             try:
                 server.bind(("127.0.0.1", forward.port))
             except OSError as exc:

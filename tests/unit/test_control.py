@@ -116,7 +116,7 @@ def test_a_wrong_token_is_refused(channel: tuple[TrustedSide, ControlServer, Con
     finally:
         intruder.close()
     assert side.calls == []
-    assert server.requests == ["GET /v1/labs/basics"]
+    assert list(server.requests) == ["GET /v1/labs/basics"]
 
 
 @pytest.mark.parametrize("path", ["/v1/labs/../../etc/passwd", "/v1/labs/Basics", "/v1/docker/containers",

@@ -1,0 +1,575 @@
+"""A workshop's labs on one host: each learner's lab, a warm pool, quotas, idle removal, records.
+
+`Workshop` owns the host's labs; `WorkshopLabs` is one learner's `labs.control.ControlHandler`:
+- a learner starts only the course's labs (each notebook's `LAB`), one at a time: starting another
+  notebook's lab removes the previous one (its records stay);
+- a lab comes from the **warm pool** when one of that lesson waits there (started before anyone
+  asked, with the same topology, configuration and probe), else it is started cold, at most
+  `Quotas.parallel_starts` at once, learners before pool refills;
+- **quotas**: clusters per learner, faults (kill, stop, start, cut, heal) per minute, and a memory
+  budget for the host that every running, starting and pooled cluster counts against;
+- a lab unused for `Quotas.idle_s` is removed, and the learner is told why on their next call;
+- every check a learner runs is recorded here (`CheckEvent`), never taken from their kernel: the
+  instructor's class view reads these.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from checks.engine.model import Exercise, ExerciseResult, LabSpec
+from checks.exercises import ALL, LABS
+from checks.sandbox.trusted import TrustedLabs
+from labs.backend import LabRecord
+from labs.docker_backend import DockerBackend
+from labs.errors import LabError, LabNotFoundError, QuotaError, UsageError
+from labs.forward import Forward
+from labs.lab import Lab
+from labs.topology import Topology
+
+Progress = Callable[[str], None]
+#: A learner's name: it names their network and folder (JupyterHub's names are escaped to this).
+LEARNER = re.compile(r"^[a-z0-9][a-z0-9-]{0,23}$")
+#: Every lab the lab server starts is named ws-<hex>: learners' and the pool's alike.
+LAB_PREFIX = "ws-"
+#: The course's labs by name: what a learner may start.
+COURSE: dict[str, LabSpec] = {spec.name: spec for spec in LABS.values()}
+#: Which notebook starts each lab (for messages).
+NOTEBOOK_OF: dict[str, str] = {spec.name: notebook for notebook, spec in LABS.items()}
+STUCK_AFTER = 2  # failed checks on one exercise, none passed since
+
+
+def validate_learner(name: str) -> str:
+    if not isinstance(name, str) or not LEARNER.match(name):
+        raise UsageError(f"Learner name {str(name)[:40]!r} is invalid; expected 1 to 24 lowercase letters, digits "
+                         "and '-', starting with a letter or digit (e.g. 'ada' or 'team-3').")
+    return name
+
+
+def host_memory_mib() -> tuple[int, int]:
+    """This host's total and available memory in MiB (from /proc/meminfo)."""
+    values: dict[str, int] = {}
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        values[key] = int(rest.split()[0]) // 1024
+    return values["MemTotal"], values.get("MemAvailable", values.get("MemFree", 0))
+
+
+@dataclass(frozen=True)
+class Quotas:
+    """What one learner and the whole host may use.
+
+    Attributes:
+        max_clusters: clusters in one learner's lab (the course's largest lab has 3).
+        faults_per_minute: kill, stop, start, cut and heal calls one learner may make in a minute.
+        idle_s: a learner's lab unused this long is removed (its records stay).
+        memory_mib: the memory budget for every lab on the host; each cluster counts `cluster_mib`.
+        cluster_mib: what one cluster (broker, bookie and metadata store in one JVM) takes, measured
+            at about 1 GiB (README, "Requirements").
+        parallel_starts: labs starting at once (cold starts use the CPU for about 20 s each).
+    """
+
+    max_clusters: int = 3
+    faults_per_minute: int = 20
+    idle_s: float = 3600.0
+    memory_mib: int = 16 * 1024
+    cluster_mib: int = 1100
+    parallel_starts: int = 2
+
+    def __post_init__(self) -> None:
+        for name in ("max_clusters", "faults_per_minute", "memory_mib", "cluster_mib", "parallel_starts"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UsageError(f"Workshop quota {name}={value!r} is invalid; expected a whole number of at least 1.")
+        if not self.idle_s > 0:
+            raise UsageError(f"Workshop quota idle_s={self.idle_s!r} is invalid; expected seconds above 0.")
+
+    @classmethod
+    def for_this_host(cls, overrides: Mapping[str, int | float], reserve_mib: int = 2048) -> Quotas:
+        """Quotas whose memory budget is this host's memory less `reserve_mib` (for the hub, the
+        learners' servers and the system), unless `overrides` sets memory_mib."""
+        total, _ = host_memory_mib()
+        values = {"memory_mib": max(total - reserve_mib, 1), **overrides}
+        return cls(**values)  # type: ignore[arg-type]
+
+
+@dataclass
+class Held:
+    """A lab the lab server runs: a learner's (`learner` set) or waiting in the pool."""
+
+    lab: Lab
+    spec: LabSpec
+    learner: str | None
+    last_used: float
+
+    @property
+    def clusters(self) -> int:
+        return len(self.spec.topology.clusters)
+
+
+@dataclass(frozen=True)
+class CheckEvent:
+    """One `check()` a learner ran, as the lab server ran it on their lab."""
+
+    at: float
+    learner: str
+    exercise: str
+    passed: bool
+    earned: float
+    points: float
+    solved_by_solution: bool
+
+    def to_wire(self) -> dict[str, object]:
+        return {"at": self.at, "learner": self.learner, "exercise": self.exercise, "passed": self.passed,
+                "earned": self.earned, "points": self.points, "solved_by_solution": self.solved_by_solution}
+
+
+@dataclass
+class ExerciseStanding:
+    """One learner's standing on one exercise, for the class view."""
+
+    tries: int = 0
+    failures_since_pass: int = 0
+    passed: bool = False
+    earned: float = 0.0
+    points: float = 0.0
+    solved_by_solution: bool = False
+    last_at: float = 0.0
+
+    @property
+    def stuck(self) -> bool:
+        return not self.passed and self.failures_since_pass >= STUCK_AFTER
+
+    def to_wire(self) -> dict[str, object]:
+        return {"tries": self.tries, "passed": self.passed, "earned": self.earned, "points": self.points,
+                "stuck": self.stuck, "solved_by_solution": self.solved_by_solution, "last_at": self.last_at}
+
+
+@dataclass
+class Learner:
+    """What the lab server keeps of one learner."""
+
+    name: str
+    network: str
+    handler: WorkshopLabs
+    standings: dict[str, ExerciseStanding] = field(default_factory=dict)
+    idle_removed: dict[str, float] = field(default_factory=dict)  # lab name -> when it went for idleness
+    last_activity: float = 0.0
+
+
+def course_spec(topology: Topology, name: str, configure: bool) -> LabSpec:
+    """The course lab a kernel asked for; anything else is refused before anything starts."""
+    spec = COURSE.get(name)
+    if spec is None or (topology.to_json(), configure) != (spec.topology.to_json(), spec.configure):
+        raise UsageError(f"This workshop starts the course's labs only; expected one of "
+                         f"{sorted(COURSE)} as its notebook starts it, got Lab.start({topology.kind} "
+                         f"{list(topology.clusters)}, name={name!r}, configure={configure}). Run the notebook's "
+                         "own Lab.start cell.")
+    return spec
+
+
+class Workshop:
+    """Every lab on the workshop host, the warm pool, the quotas and the class's records."""
+
+    def __init__(self, backend: DockerBackend, quotas: Quotas, warm: Mapping[str, int] | None = None,
+                 clock: Callable[[], float] = time.time, on_check: Callable[[CheckEvent], None] | None = None,
+                 log: Progress = lambda _line: None) -> None:
+        for name, count in (warm or {}).items():
+            if name not in COURSE or not isinstance(count, int) or count < 0:
+                raise UsageError(f"Warm pool entry {name}={count!r} is invalid; expected a course lab "
+                                 f"({', '.join(sorted(COURSE))}) and a count of 0 or more, e.g. full-mesh=4.")
+        self.backend = backend
+        self.quotas = quotas
+        self.warm = dict(warm or {})
+        self.clock = clock
+        self.on_check = on_check
+        self.log = log
+        self.labs: dict[str, Held] = {}  # by the lab's own name (ws-<hex>)
+        self.learners: dict[str, Learner] = {}
+        self.starting_mib = 0  # memory of labs being started now
+        self._lock = threading.RLock()
+        self._slots = threading.Semaphore(quotas.parallel_starts)
+        self._waiting = 0  # learners waiting for a start slot (the pool waits behind them)
+
+    # ------------------------------------------------------------------ learners
+
+    def add_learner(self, name: str, network: str) -> Learner:
+        validate_learner(name)
+        with self._lock:
+            learner = self.learners.get(name)
+            if learner is None:
+                learner = Learner(name, network, WorkshopLabs(self, name, network))
+                self.learners[name] = learner
+            return learner
+
+    def learner_labs(self, name: str) -> list[Held]:
+        with self._lock:
+            return [h for h in self.labs.values() if h.learner == name]
+
+    def touch(self, name: str) -> None:
+        """A learner's kernel called: their labs are in use."""
+        now = self.clock()
+        with self._lock:
+            learner = self.learners.get(name)
+            if learner is not None:
+                learner.last_activity = now
+            for held in self.labs.values():
+                if held.learner == name:
+                    held.last_used = now
+
+    def remove_learner_labs(self, name: str, progress: Progress) -> int:
+        removed = 0
+        for held in self.learner_labs(name):
+            self.remove(held, progress)
+            removed += 1
+        return removed
+
+    # ------------------------------------------------------------------ labs
+
+    def committed_mib(self) -> int:
+        with self._lock:
+            return sum(h.clusters for h in self.labs.values()) * self.quotas.cluster_mib + self.starting_mib
+
+    def _reserve(self, spec: LabSpec, for_learner: bool, progress: Progress) -> int:
+        """Count a new lab against the memory budget (making room from the pool for a learner)."""
+        needed = len(spec.topology.clusters) * self.quotas.cluster_mib
+        with self._lock:
+            while self.committed_mib() + needed > self.quotas.memory_mib and for_learner:
+                pooled = [h for h in self.labs.values() if h.learner is None]
+                if not pooled:
+                    break
+                victim = min(pooled, key=lambda h: (h.spec.name == spec.name, h.last_used))
+                self.labs.pop(victim.lab.name, None)
+                threading.Thread(target=self._discard, args=(victim,), daemon=True).start()
+            used = self.committed_mib()
+            if used + needed > self.quotas.memory_mib:
+                raise QuotaError(
+                    f"The workshop host has no memory left for lab {spec.name!r}: it needs about {needed} MiB, and "
+                    f"{used} of its {self.quotas.memory_mib} MiB are in use by the class's labs. Try again in a few "
+                    "minutes (idle labs are removed), or ask your instructor.")
+            self.starting_mib += needed
+        return needed
+
+    @contextmanager
+    def _start_slot(self, for_learner: bool, progress: Progress) -> Iterator[bool]:
+        """One of the `parallel_starts` slots; learners wait (with progress), the pool does not."""
+        if not for_learner:
+            with self._lock:
+                got = self._waiting == 0 and self._slots.acquire(blocking=False)
+            try:
+                yield got
+            finally:
+                if got:
+                    self._slots.release()
+            return
+        with self._lock:
+            self._waiting += 1
+        try:
+            waited = 0
+            while not self._slots.acquire(timeout=10):
+                waited += 10
+                with self._lock:
+                    ahead = self._waiting - 1
+                progress(f"Waiting for a free start slot ({waited} s so far; {ahead} other learner(s) waiting, "
+                         f"{self.quotas.parallel_starts} labs start at once on this host).")
+        finally:
+            with self._lock:
+                self._waiting -= 1
+        try:
+            yield True
+        finally:
+            self._slots.release()
+
+    def start_lab(self, spec: LabSpec, learner: str | None, probe: bool, progress: Progress) -> Held | None:
+        """Start a lab cold for a learner (or for the pool: None when no slot is free now)."""
+        needed = self._reserve(spec, learner is not None, progress)
+        try:
+            with self._start_slot(learner is not None, progress) as got:
+                if not got:
+                    return None
+                lab = Lab.start(spec.topology, name=f"{LAB_PREFIX}{secrets.token_hex(4)}", configure=spec.configure,
+                                probe=probe, progress=progress, backend=self.backend)
+            held = Held(lab, spec, learner, self.clock())
+            with self._lock:
+                self.labs[lab.name] = held
+            return held
+        finally:
+            with self._lock:
+                self.starting_mib -= needed
+
+    def take_from_pool(self, spec: LabSpec, learner: str) -> Held | None:
+        with self._lock:
+            for held in self.labs.values():
+                if held.learner is None and held.spec.name == spec.name:
+                    held.learner = learner
+                    held.last_used = self.clock()
+                    return held
+        return None
+
+    def remove(self, held: Held, progress: Progress = lambda _line: None) -> tuple[int, int]:
+        with self._lock:
+            self.labs.pop(held.lab.name, None)
+        return self._discard(held)
+
+    def _discard(self, held: Held) -> tuple[int, int]:
+        try:
+            held.lab.close()
+            return self.backend.remove(held.lab.record)
+        except LabError as exc:
+            self.log(f"Could not remove lab {held.lab.name} ({exc}); `geolab down {held.lab.name}` removes it.")
+            return 0, 0
+
+    def refill_pool(self) -> str | None:
+        """Start one pool lab where the pool is short (none while learners wait); its spec's name."""
+        with self._lock:
+            pooled = {name: 0 for name in self.warm}
+            for each in self.labs.values():
+                if each.learner is None:
+                    pooled[each.spec.name] = pooled.get(each.spec.name, 0) + 1
+            short = [name for name, count in self.warm.items() if pooled.get(name, 0) < count]
+            if not short or self._waiting:
+                return None
+        spec = COURSE[min(short, key=lambda name: pooled.get(name, 0))]
+        try:
+            held = self.start_lab(spec, None, True, lambda _line: None)
+        except QuotaError:
+            return None
+        except LabError as exc:
+            self.log(f"The warm pool could not start lab {spec.name!r}: {exc}")
+            return None
+        if held is None:
+            return None
+        self.log(f"Warm pool: lab {spec.name!r} ready ({held.lab.name}, {held.lab.started_in_s:.0f} s).")
+        return spec.name
+
+    def remove_idle(self) -> list[str]:
+        """Remove learners' labs unused for `idle_s`; returns the learners whose lab went."""
+        now = self.clock()
+        with self._lock:
+            idle = [h for h in self.labs.values() if h.learner is not None and now - h.last_used >= self.quotas.idle_s]
+            for held in idle:
+                self.labs.pop(held.lab.name, None)
+                learner = self.learners.get(str(held.learner))
+                if learner is not None:
+                    learner.idle_removed[held.spec.name] = now
+        for held in idle:
+            self._discard(held)
+            self.log(f"Removed {held.learner}'s lab {held.spec.name!r} ({held.lab.name}): unused for "
+                     f"{(now - held.last_used) / 60:.0f} min.")
+        return [str(h.learner) for h in idle]
+
+    def maintain(self, stop: threading.Event, interval_s: float = 5.0) -> None:
+        """Until `stop`: remove idle labs and refill the pool, one lab at a time."""
+        while not stop.is_set():
+            try:
+                self.remove_idle()
+                if self.refill_pool() is not None:
+                    continue
+            except Exception as exc:  # the lab server outlives any one failure of its housekeeping
+                self.log(f"Workshop housekeeping failed: {type(exc).__name__}: {exc}")
+            stop.wait(interval_s)
+
+    # ------------------------------------------------------------------ records and events
+
+    def record_check(self, learner: str, exercise: Exercise, result: ExerciseResult) -> None:
+        event = CheckEvent(self.clock(), learner, exercise.exercise_id, result.passed, result.earned,
+                           result.points, result.solved_by_solution)
+        self.apply(event)
+        if self.on_check is not None:
+            self.on_check(event)
+
+    def apply(self, event: CheckEvent) -> None:
+        """Count one check into the learner's standing (also when replaying the records)."""
+        with self._lock:
+            learner = self.learners.get(event.learner)
+            if learner is None:
+                return
+            standing = learner.standings.setdefault(event.exercise, ExerciseStanding())
+            standing.tries += 1
+            standing.last_at = event.at
+            standing.points = event.points
+            standing.solved_by_solution = event.solved_by_solution
+            if event.passed:
+                standing.passed = True
+                standing.failures_since_pass = 0
+            else:
+                standing.failures_since_pass += 1
+            standing.earned = max(standing.earned, event.earned)
+
+    def class_view(self) -> dict[str, object]:
+        """Every learner × exercise, their labs and the pool, from the lab server's own records."""
+        with self._lock:
+            learners = {}
+            for name, learner in sorted(self.learners.items()):
+                labs = [{"name": h.spec.name, "lab": h.lab.name, "clusters": list(h.spec.topology.clusters),
+                         "idle_s": round(self.clock() - h.last_used)} for h in self.labs.values() if h.learner == name]
+                learners[name] = {"labs": labs, "last_activity": learner.last_activity,
+                                  "exercises": {e: s.to_wire() for e, s in learner.standings.items()},
+                                  "stuck": sorted(e for e, s in learner.standings.items() if s.stuck)}
+            pool: dict[str, int] = {}
+            for held in self.labs.values():
+                if held.learner is None:
+                    pool[held.spec.name] = pool.get(held.spec.name, 0) + 1
+            return {
+                "exercises": [{"id": e.exercise_id, "notebook": e.notebook, "title": e.title, "points": e.points}
+                              for e in ALL.values()],
+                "learners": learners, "pool": pool, "warm": dict(self.warm),
+                "memory": {"budget_mib": self.quotas.memory_mib, "committed_mib": self.committed_mib()},
+            }
+
+    def event(self, action: str, clusters: tuple[str, ...], progress: Progress) -> dict[str, str]:
+        """A class-wide event: the same fault in every learner's lab that has those clusters (a drill
+        for the whole room). Returns, per learner, "ok" or what went wrong."""
+        if action not in ("kill", "stop", "start", "cut", "heal"):
+            raise UsageError(f"A class-wide event is kill, stop, start, cut or heal; got {action[:40]!r}.")
+        wanted = 2 if action in ("cut", "heal") else 1
+        if len(clusters) != wanted:
+            raise UsageError(f"A class-wide {action} names {wanted} cluster(s); got {list(clusters)}.")
+        with self._lock:
+            targets = [h for h in self.labs.values() if h.learner is not None
+                       and set(clusters) <= set(h.spec.topology.clusters)]
+
+        def one(held: Held) -> tuple[str, str]:
+            try:
+                if action in ("cut", "heal"):
+                    (held.lab.cut_link if action == "cut" else held.lab.heal_link)(*clusters)
+                elif action == "kill":
+                    held.lab.kill(clusters[0])
+                elif action == "stop":
+                    held.lab.stop_cluster(clusters[0])
+                else:
+                    held.lab.start_cluster(clusters[0], lambda _line: None)
+                    learner = self.learners.get(str(held.learner))
+                    if learner is not None:
+                        learner.handler.join_network(held.lab, learner.network)
+                return str(held.learner), "ok"
+            except LabError as exc:
+                return str(held.learner), str(exc)
+
+        with ThreadPoolExecutor(max_workers=max(1, self.quotas.parallel_starts * 2)) as pool:
+            outcome = dict(pool.map(one, targets))
+        progress(f"Class-wide {action} {'-'.join(clusters)}: {sum(v == 'ok' for v in outcome.values())} of "
+                 f"{len(outcome)} learners' labs.")
+        return outcome
+
+    def close(self) -> None:
+        with self._lock:
+            held = list(self.labs.values())
+            self.labs.clear()
+        for each in held:
+            self._discard(each)
+
+
+class WorkshopLabs(TrustedLabs):
+    """One learner's `labs.control.ControlHandler` on the lab server (see the module docstring)."""
+
+    def __init__(self, workshop: Workshop, learner: str, network: str) -> None:
+        super().__init__(workshop.backend, tuple(LABS))
+        self.workshop = workshop
+        self.learner = learner
+        self.network = network
+        self._faults: deque[float] = deque()
+
+    def start(self, topology: Topology, name: str, base_port: int | None, configure: bool, probe: bool,
+              progress: Progress) -> tuple[LabRecord, tuple[Forward, ...]]:
+        spec = course_spec(topology, name, configure)
+        if base_port is not None:
+            raise UsageError("The workshop's lab server picks the ports; expected no base_port. Remove base_port=... .")
+        quotas = self.workshop.quotas
+        if len(topology.clusters) > quotas.max_clusters:
+            raise QuotaError(f"Lab {name!r} has {len(topology.clusters)} clusters and this workshop gives each learner "
+                             f"at most {quotas.max_clusters}; ask your instructor which lessons this workshop runs.")
+        with self._lock:
+            mine = self.workshop.learner_labs(self.learner)
+            current = next((h for h in mine if h.spec.name == name), None)
+            if current is not None:
+                self.workshop.touch(self.learner)
+                progress(f"Reattached to running lab {name!r}.")
+                return self.view(current.lab, name)
+            for other in mine:
+                progress(f"Removing your lab {other.spec.name!r} first: a learner has one lab at a time here (its "
+                         "exercise records stay).")
+                self.workshop.remove(other)
+            pooled = self.workshop.take_from_pool(spec, self.learner)
+            if pooled is not None:
+                progress(f"Lab {name!r} was ready in the warm pool ({len(topology.clusters)} cluster(s), replication "
+                         "probed).")
+                held = pooled
+            else:
+                started = self.workshop.start_lab(spec, self.learner, probe, progress)
+                assert started is not None  # a learner's start waits for its slot
+                held = started
+            try:
+                self.join_network(held.lab, self.network)
+            except Exception:
+                self.workshop.remove(held)
+                raise
+            self.workshop.learners[self.learner].idle_removed.pop(name, None)
+        return self.view(held.lab, name)
+
+    def attach(self, name: str) -> tuple[LabRecord, tuple[Forward, ...]]:
+        return self.view(self._lab(name), name)
+
+    def remove(self, name: str) -> tuple[int, int]:
+        held = self._held(name)
+        return self.workshop.remove(held)
+
+    def cluster_action(self, name: str, cluster: str, action: str, progress: Progress) -> float:
+        self._count_fault()
+        return super().cluster_action(name, cluster, action, progress)
+
+    def link_action(self, name: str, a: str, b: str, action: str) -> None:
+        self._count_fault()
+        super().link_action(name, a, b, action)
+
+    def _count_fault(self) -> None:
+        now = self.workshop.clock()
+        limit = self.workshop.quotas.faults_per_minute
+        with self._lock:
+            while self._faults and now - self._faults[0] >= 60:
+                self._faults.popleft()
+            if len(self._faults) >= limit:
+                raise QuotaError(f"You made {limit} cluster and link changes in the last minute, this workshop's "
+                                 f"limit; wait {60 - (now - self._faults[0]):.0f} s and run the cell again.")
+            self._faults.append(now)
+
+    def _held(self, name: str) -> Held:
+        for held in self.workshop.learner_labs(self.learner):
+            if held.spec.name == name:
+                return held
+        learner = self.workshop.learners.get(self.learner)
+        gone = learner.idle_removed.get(name) if learner else None
+        if gone is not None:
+            raise LabNotFoundError(f"Your lab {name!r} was removed after {self.workshop.quotas.idle_s / 60:.0f} min "
+                                   "without use; expected a running lab. Run the notebook's Lab.start cell again.")
+        raise LabNotFoundError(f"You have no lab named {name!r} running; expected one started with the notebook's "
+                               "Lab.start cell. Run that cell first.")
+
+    def _lab(self, name: str) -> Lab:
+        return self._held(name).lab
+
+    def _lab_for(self, exercise: Exercise) -> Lab:
+        return self._lab(LABS[exercise.notebook].name)
+
+    def _drill_lab(self) -> Lab:
+        mine = self.workshop.learner_labs(self.learner)
+        if not mine:
+            raise LabNotFoundError("You have no lab running for a failover drill; expected the notebook's Lab.start "
+                                   "cell first.")
+        return max(mine, key=lambda h: h.last_used).lab
+
+    def _rejoin(self, lab: Lab) -> None:
+        self.join_network(lab, self.network)
+
+    def _recorded(self, exercise: Exercise, verb: str, result: ExerciseResult) -> None:
+        if verb == "check":
+            self.workshop.record_check(self.learner, exercise, result)
