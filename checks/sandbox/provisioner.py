@@ -59,6 +59,27 @@ class SandboxSpec:
     limits: SandboxLimits = SandboxLimits()
 
 
+def locked_down(limits: SandboxLimits) -> dict[str, Any]:
+    """The container settings of a kernel that runs untrusted code (a submission, a workshop
+    learner's): docker-py `containers.create` arguments."""
+    return {
+        "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
+        "read_only": True,
+        "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777"},
+        "dns": ["127.0.0.1"],  # the lab's names resolve; nothing else is forwarded upstream
+        "mem_limit": limits.memory,
+        "memswap_limit": limits.memory,
+        "nano_cpus": int(limits.cpus * 1e9),
+        "pids_limit": limits.pids,
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+        "init": True,
+        "ipc_mode": "private",
+        "ulimits": [Ulimit(name="core", soft=0, hard=0)],
+        "log_config": LogConfig(type="json-file", config={"max-size": limits.log_size, "max-file": "1"}),
+    }
+
+
 class SandboxProvisioner(KernelProvisionerBase):
     """Launches the kernel in the container described by `spec` (set before the kernel starts)."""
 
@@ -93,27 +114,13 @@ class SandboxProvisioner(KernelProvisionerBase):
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> KernelConnectionInfo:
         spec = self._spec()
         self.client = self.client or docker.from_env(timeout=60)
-        limits = spec.limits
         create = {
             "image": spec.image,
             "name": spec.name,
-            "user": f"{SANDBOX_UID}:{SANDBOX_UID}",
-            "read_only": True,
-            "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={limits.tmp_size},mode=1777"},
+            **locked_down(spec.limits),
             "mounts": [Mount(target=RUN_INSIDE, source=str(spec.run_dir), type="bind", read_only=False)],
             "environment": dict(spec.environment),
             "network": spec.network,
-            "dns": ["127.0.0.1"],  # the lab's names resolve; nothing else is forwarded upstream
-            "mem_limit": limits.memory,
-            "memswap_limit": limits.memory,
-            "nano_cpus": int(limits.cpus * 1e9),
-            "pids_limit": limits.pids,
-            "cap_drop": ["ALL"],
-            "security_opt": ["no-new-privileges:true"],
-            "init": True,
-            "ipc_mode": "private",
-            "ulimits": [Ulimit(name="core", soft=0, hard=0)],
-            "log_config": LogConfig(type="json-file", config={"max-size": limits.log_size, "max-file": "1"}),
             "labels": {LABEL_SANDBOX: spec.name, **spec.labels},
         }
         container = await asyncio.to_thread(self.client.containers.create, **create)

@@ -193,8 +193,9 @@ class LabServer:
     def start(self) -> LabServer:
         """Clear what a crashed lab server left, serve every known learner again, start housekeeping."""
         client = self.backend.docker
+        ours = self.backend.settings.lab_prefix + LAB_PREFIX
         for name in lab_names(client):
-            if name.startswith(LAB_PREFIX) and not name.startswith("ws-net-"):
+            if name.startswith(ours) and not name.startswith("ws-net-"):
                 containers, networks = remove_lab(client, name)
                 self.log(f"Removed lab {name} left by an earlier lab server ({containers} container(s)).")
         for name, token in sorted(self.state["learners"].items()):
@@ -215,7 +216,9 @@ class LabServer:
         return self
 
     def stop(self, remove_everything: bool = True) -> None:
-        """Stop serving; with `remove_everything`, remove every lab and learner network too."""
+        """Stop serving; with `remove_everything`, remove every lab and learner network too. Once."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self.admin is not None:
             self.admin.stop()

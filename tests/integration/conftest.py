@@ -37,7 +37,7 @@ def engine() -> docker.DockerClient:
 
 #: Lab names the tests create; leftovers from an interrupted earlier run are removed first, so a
 #: test never reattaches to a stale lab.
-TEST_LAB_PREFIXES = ("it-", "grade", "nb0", "bad-input", "crash-", "lookups")
+TEST_LAB_PREFIXES = ("it-", "grade", "nb0", "bad-input", "crash-", "lookups", "ws-net-it-")
 
 
 @pytest.fixture(scope="session", autouse=True)
