@@ -5,6 +5,8 @@ Usage: apply-config-from-env.py [--prefix PULSAR_PREFIX_] conf_file [conf_file .
 
 For each file:
   * a variable whose name equals a key present in the file (also a commented ``#key=``) sets that key;
+    where a key appears both commented and not (``tokenSecretKey``, ``tlsProtocols``), the line
+    that is in effect is the one set;
   * a variable named ``<prefix><key>`` sets that key, and appends it when the file lacks it.
 Values are stripped of surrounding white space. Each change is printed, secrets masked.
 """
@@ -29,8 +31,11 @@ def apply(path: str, prefix: str) -> None:
     index: dict[str, int] = {}
     for number, line in enumerate(lines):
         match = KEY_LINE.match(line)
-        if match and match.group(1) not in index:
-            index[match.group(1)] = number
+        if not match:
+            continue
+        key = match.group(1)
+        if key not in index or (lines[index[key]].startswith("#") and not line.startswith("#")):
+            index[key] = number  # the first line of a key, unless a later one is in effect
     updates: dict[str, str] = {}
     for name, value in os.environ.items():
         if name.startswith(prefix) and len(name) > len(prefix):

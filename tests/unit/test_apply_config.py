@@ -38,3 +38,15 @@ def test_prefix_wins_over_plain_name(tmp_path: Path) -> None:
     conf.write_text("clusterName=standalone\n")
     text = run(conf, {"clusterName": "plain", "PULSAR_PREFIX_clusterName": "prefixed"})
     assert text.splitlines() == ["clusterName=prefixed"]
+
+
+def test_the_line_in_effect_is_set_when_a_key_is_also_commented(tmp_path: Path) -> None:
+    # standalone.conf documents tokenSecretKey in a comment above its real, empty line; setting the
+    # comment instead left the broker without a key ("No secret key was provided")
+    conf = tmp_path / "standalone.conf"
+    conf.write_text("# tokenSecretKey=file:///path/to/secret.key\ntokenSecretKey=\n#tlsProtocols=TLSv1.3\n")
+    text = run(conf, {"PULSAR_PREFIX_tokenSecretKey": "data:;base64,c2VjcmV0", "tlsProtocols": "TLSv1.3"})
+    lines = text.splitlines()
+    assert lines[1] == "tokenSecretKey=data:;base64,c2VjcmV0"
+    assert lines[0].startswith("#")  # the comment stays a comment
+    assert lines[2] == "tlsProtocols=TLSv1.3"  # only commented: the comment becomes the setting
