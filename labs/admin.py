@@ -197,6 +197,7 @@ class PulsarAdmin:
         cluster: the cluster's name, used in error messages.
         timeout_s: per-request timeout.
         transport: an httpx transport (tests pass `httpx.MockTransport`).
+        token: a token for a cluster with authentication on (sent as ``Authorization: Bearer``).
     """
 
     def __init__(
@@ -205,10 +206,12 @@ class PulsarAdmin:
         cluster: str = "",
         timeout_s: float = 30.0,
         transport: httpx.BaseTransport | None = None,
+        token: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.cluster = cluster
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport)
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout_s, transport=transport, headers=headers)
 
     def close(self) -> None:
         self._http.close()

@@ -28,6 +28,7 @@ class ClusterEndpoint:
     service_url: str
     admin_url: str
     container: str
+    token: str = ""  # a lab with authentication on: the token this client uses (a learner's, or the superuser's)
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,11 @@ CLIENT_LOGGER.setLevel(logging.WARNING)
 _OPEN: weakref.WeakSet[pulsar.Client] = weakref.WeakSet()
 
 
-def new_client(service: str | pulsar.AutoClusterFailover) -> pulsar.Client:
-    """A plain `pulsar.Client` on a lab service URL (or a failover provider), logging through Python."""
-    client = pulsar.Client(service, operation_timeout_seconds=30, logger=CLIENT_LOGGER)
+def new_client(service: str | pulsar.AutoClusterFailover, token: str = "") -> pulsar.Client:
+    """A plain `pulsar.Client` on a lab service URL (or a failover provider), logging through Python;
+    with `token`, authenticated as its role (a lab with authentication on)."""
+    authentication = pulsar.AuthenticationToken(token) if token else None
+    client = pulsar.Client(service, operation_timeout_seconds=30, logger=CLIENT_LOGGER, authentication=authentication)
     _OPEN.add(client)
     return client
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
 
@@ -126,6 +126,12 @@ class PulsarContainer(DockerContainer):
     def with_config(self, key: str, value: str) -> Self:
         """Set a broker setting (``PULSAR_PREFIX_<key>``, applied to conf/standalone.conf at start)."""
         self.with_env(f"PULSAR_PREFIX_{key}", value)
+        return self
+
+    def with_auth(self, settings: Mapping[str, str]) -> Self:
+        """Authentication and authorization on (`labs.tokens.LabAuth.broker_settings`)."""
+        for key, value in settings.items():
+            self.with_config(key, value)
         return self
 
     def with_memory(self, jvm_flags: str, gc_flags: str) -> Self:
@@ -261,7 +267,11 @@ def _halt_if_exited(container: Container, what: str) -> Callable[[], None]:
     return halt
 
 
-def wait_healthy(container: Container, cluster: str, admin_url: str, timeout_s: float) -> float:
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def wait_healthy(container: Container, cluster: str, admin_url: str, timeout_s: float, token: str = "") -> float:
     """Poll the broker's health check (a produce/read round trip) until it answers `ok`.
 
     Returns:
@@ -271,7 +281,7 @@ def wait_healthy(container: Container, cluster: str, admin_url: str, timeout_s: 
         ProvisioningError: the container exited or the deadline passed; carries the last log lines.
     """
     started = time.monotonic()
-    with httpx.Client(base_url=admin_url, timeout=5.0) as http:
+    with httpx.Client(base_url=admin_url, timeout=5.0, headers=_auth(token)) as http:
         def health() -> str:
             response = http.get("/admin/v2/brokers/health", params={"topicVersion": "V2"})
             return f"HTTP {response.status_code} {response.text.strip()[:80]}"
@@ -297,13 +307,13 @@ WRITE_PROBE_S = 20.0
 WRITE_PROBE_TOPIC = "persistent/public/default/geolab-write-probe"
 
 
-def takes_writes(admin_url: str) -> bool:
+def takes_writes(admin_url: str, token: str = "") -> bool:
     """Whether the bookie takes writes: creating a topic opens a new ledger (the probe topic, in the
     standalone's own `public/default`, is deleted again)."""
     url = f"{admin_url}/admin/v2/{WRITE_PROBE_TOPIC}"
     try:
-        created = httpx.put(url, timeout=10.0).status_code in (200, 204, 404, 409)  # 404: no public/default to probe in
-        httpx.delete(url, params={"force": "true"}, timeout=10.0)
+        created = httpx.put(url, timeout=10.0, headers=_auth(token)).status_code in (200, 204, 404, 409)  # 404: no
+        httpx.delete(url, params={"force": "true"}, timeout=10.0, headers=_auth(token))  # public/default to probe in
     except httpx.HTTPError:
         return False
     return created
@@ -319,7 +329,7 @@ def registration_flaps(container: Container, since: float) -> int:
 
 
 def wait_started(container: Container, cluster: str, admin_url: str, timeout_s: float,
-                 progress: Callable[[str], None] = lambda _line: None) -> float:
+                 progress: Callable[[str], None] = lambda _line: None, token: str = "") -> float:
     """Wait until a (re)started cluster is healthy and its bookie takes writes; returns seconds waited.
 
     Seen on Pulsar 4.0.8 standalone after a SIGKILL (3 of 6 kill-restarts in one experiment): the
@@ -334,7 +344,7 @@ def wait_started(container: Container, cluster: str, admin_url: str, timeout_s: 
     """
     started = time.monotonic()
     for attempt in (1, 2):
-        wait_healthy(container, cluster, admin_url, timeout_s)
+        wait_healthy(container, cluster, admin_url, timeout_s, token)
         healthy_at = time.time()  # only this process's log: the one before a restart flapped too
         try:
             flaps = wait_for(partial(registration_flaps, container, healthy_at), timeout_s=FLAP_WINDOW_S,
@@ -344,7 +354,7 @@ def wait_started(container: Container, cluster: str, admin_url: str, timeout_s: 
             # a quiet window; and a new ledger must be possible (CI once saw a restarted cluster refuse
             # writes although its log stayed quiet for the window)
             try:
-                wait_for(partial(takes_writes, admin_url), what=f"{cluster}'s bookie to take a new ledger",
+                wait_for(partial(takes_writes, admin_url, token), what=f"{cluster}'s bookie to take a new ledger",
                          timeout_s=WRITE_PROBE_S, interval_s=1.0)
                 return time.monotonic() - started
             except WaitTimeout:

@@ -60,8 +60,8 @@ def record_to_wire(record: LabRecord, forwards: tuple[Forward, ...] = ()) -> dic
     return {
         "name": record.name,
         "topology": record.topology.to_json(),
-        "endpoints": {c: {"service_url": e.service_url, "admin_url": e.admin_url, "container": e.container}
-                      for c, e in record.endpoints.items()},
+        "endpoints": {c: {"service_url": e.service_url, "admin_url": e.admin_url, "container": e.container,
+                          "token": e.token} for c, e in record.endpoints.items()},
         "reattached": record.reattached,
         "configured": record.configured,
         "forwards": [[f.port, f.target_host, f.target_port] for f in forwards],
@@ -71,8 +71,8 @@ def record_to_wire(record: LabRecord, forwards: tuple[Forward, ...] = ()) -> dic
 def record_from_wire(data: Mapping[str, JSON]) -> tuple[LabRecord, tuple[Forward, ...]]:
     try:
         topology = Topology.from_json(data["topology"])
-        endpoints = {c: ClusterEndpoint(c, str(e["service_url"]), str(e["admin_url"]), str(e["container"]))
-                     for c, e in data["endpoints"].items()}
+        endpoints = {c: ClusterEndpoint(c, str(e["service_url"]), str(e["admin_url"]), str(e["container"]),
+                                        str(e.get("token", ""))) for c, e in data["endpoints"].items()}
         forwards = tuple(Forward(int(p), str(h), int(t)) for p, h, t in data.get("forwards", []))
         record = LabRecord(str(data["name"]), topology, endpoints, bool(data["reattached"]), bool(data["configured"]))
     except (LookupError, TypeError, ValueError) as exc:

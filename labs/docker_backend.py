@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from itertools import combinations
 
 from docker.errors import NotFound
@@ -53,6 +54,7 @@ from labs.settings import (
     LOOPBACK,
     LabSettings,
 )
+from labs.tokens import LabAuth
 from labs.topology import ConfigStore, Topology
 
 Progress = Callable[[str], None]
@@ -139,9 +141,19 @@ def record_from_containers(name: str, containers: list[Container], reattached: b
 class DockerBackend:
     """Labs on this host's Docker engine (see the module docstring)."""
 
-    def __init__(self, settings: LabSettings, client: docker.DockerClient | None = None) -> None:
+    def __init__(self, settings: LabSettings, client: docker.DockerClient | None = None,
+                 auth: LabAuth | None = None) -> None:
         self.settings = settings
         self.docker = client or docker_client()
+        self.auth = auth  # authentication and authorization on, for labs many learners share
+        self.token = auth.superuser_token if auth else ""
+
+    def _signed(self, record: LabRecord) -> LabRecord:
+        """The record with this backend's (superuser) token on every endpoint."""
+        if not self.token:
+            return record
+        endpoints = {c: replace(e, token=self.token) for c, e in record.endpoints.items()}
+        return replace(record, endpoints=endpoints)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -198,6 +210,8 @@ class DockerBackend:
                 )
                 if store_network:
                     container.with_configuration_store(ConfigurationStoreContainer.url())
+                if self.auth is not None:
+                    container.with_auth(self.auth.broker_settings())
                 container.with_kwargs(
                     labels=lab_labels(name, ROLE_BROKER, topology_json, cluster, ports[cluster]),
                     network=first,
@@ -210,7 +224,7 @@ class DockerBackend:
                 for net in own:
                     if net != first:
                         client.networks.get(net).connect(wrapped, aliases=[cluster])
-                waited = wait_healthy(wrapped, cluster, container.get_admin_url(), settings.start_timeout_s)
+                waited = wait_healthy(wrapped, cluster, container.get_admin_url(), settings.start_timeout_s, self.token)
                 progress(f"[{cluster}] healthy after {waited:.1f} s")
                 return waited
 
@@ -230,7 +244,7 @@ class DockerBackend:
             raise
         endpoints = {
             c: ClusterEndpoint(c, f"pulsar://{LOOPBACK}:{ports[c].broker}", f"http://{LOOPBACK}:{ports[c].http}",
-                               container_name(name, c))
+                               container_name(name, c), self.token)
             for c in topology.clusters
         }
         return LabRecord(name, topology, endpoints)
@@ -244,7 +258,7 @@ class DockerBackend:
                 f"({sorted(t or '?' for t in found)[0]}); expected {topology.to_json()}. "
                 f"Stop it with `geolab down {name}` (or lab.stop()), or start this one with another name=."
             )
-        record = record_from_containers(name, containers, reattached=True)
+        record = self._signed(record_from_containers(name, containers, reattached=True))
         for a, b in combinations(topology.clusters, 2):  # a cut link (or a start cut short) is restored
             self.heal_link(record, a, b)
         stopped = [c for c in containers if c.status != "running"]
@@ -255,9 +269,10 @@ class DockerBackend:
         timeout = self.settings.start_timeout_s
         for cluster, endpoint in record.endpoints.items():
             if cluster in restarted:
-                wait_started(self.container(record, cluster), cluster, endpoint.admin_url, timeout, progress)
+                wait_started(self.container(record, cluster), cluster, endpoint.admin_url, timeout, progress,
+                             self.token)
             else:
-                wait_healthy(self.container(record, cluster), cluster, endpoint.admin_url, timeout)
+                wait_healthy(self.container(record, cluster), cluster, endpoint.admin_url, timeout, self.token)
         progress(f"Reattached to running lab {name!r}.")
         return record
 
@@ -268,7 +283,7 @@ class DockerBackend:
                 f"No lab named {name!r} is running; expected one of those `geolab status` lists. "
                 "Start it with `geolab up` or Lab.start(...)."
             )
-        return record_from_containers(name, containers)
+        return self._signed(record_from_containers(name, containers))
 
     def remove(self, record: LabRecord) -> tuple[int, int]:
         return remove_lab(self.docker, record.name)
@@ -303,7 +318,7 @@ class DockerBackend:
         container = self.container(record, cluster)
         faults.start_cluster(container)
         return wait_started(container, cluster, record.endpoints[cluster].admin_url, self.settings.start_timeout_s,
-                            progress)
+                            progress, self.token)
 
     def _ordered(self, record: LabRecord, a: str, b: str) -> tuple[str, str]:
         first, second = sorted((a, b), key=record.topology.clusters.index)

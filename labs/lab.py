@@ -252,7 +252,8 @@ class Lab:
     def admin(self, cluster: str) -> PulsarAdmin:
         """The admin REST client of `cluster` (cached)."""
         if cluster not in self._admins:
-            self._admins[cluster] = PulsarAdmin(self.record.endpoints[self._check(cluster)].admin_url, cluster)
+            endpoint = self.record.endpoints[self._check(cluster)]
+            self._admins[cluster] = PulsarAdmin(endpoint.admin_url, cluster, token=endpoint.token)
         return self._admins[cluster]
 
     def admins(self) -> dict[str, PulsarAdmin]:
@@ -261,7 +262,8 @@ class Lab:
     def client(self, cluster: str) -> pulsar.Client:
         """A plain pulsar-client on the cluster's service URL (cached)."""
         if cluster not in self._clients:
-            self._clients[cluster] = new_client(self.record.endpoints[self._check(cluster)].service_url)
+            endpoint = self.record.endpoints[self._check(cluster)]
+            self._clients[cluster] = new_client(endpoint.service_url, endpoint.token)
         return self._clients[cluster]
 
     def failover_client(self, check_interval_ms: int = 1000, failover_threshold: int = 2,
@@ -276,13 +278,18 @@ class Lab:
                 f"Lab {self.name!r} is a {self.topology.kind} lab; failover_client needs a failover(...) lab. "
                 "Start one with Lab.start(failover('beijing', 'shanghai'))."
             )
-        primary = pulsar.ServiceInfo(self.record.endpoints[self.topology.active].service_url)
-        secondary = [pulsar.ServiceInfo(self.record.endpoints[c].service_url) for c in self.topology.standby]
+        def service(cluster: str) -> pulsar.ServiceInfo:
+            endpoint = self.record.endpoints[cluster]
+            return pulsar.ServiceInfo(endpoint.service_url,
+                                      pulsar.AuthenticationToken(endpoint.token) if endpoint.token else None)
+
+        primary = service(self.topology.active)
+        secondary = [service(c) for c in self.topology.standby]
         provider = pulsar.AutoClusterFailover(
             primary, secondary, check_interval_ms=check_interval_ms,
             failover_threshold=failover_threshold, switch_back_threshold=switch_back_threshold,
         )
-        return new_client(provider)
+        return new_client(provider)  # each ServiceInfo carries its cluster's token
 
     def failover_drill(self, topic: str, subscription: str,
                        check_interval_ms: int = 500) -> FailoverDrill | RemoteDrill:
