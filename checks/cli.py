@@ -100,7 +100,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["memory_mib"] = args.memory_mib
     quotas = Quotas.for_this_host(overrides)
     state = Path(args.state).expanduser() if args.state else default_state_dir()
-    server = LabServer(state, quotas, _warm(args.warm), docker_client(), lambda line: print(line, flush=True))
+    shared = tuple(c.strip() for c in args.shared.split(",") if c.strip()) if args.shared else ()
+    server = LabServer(state, quotas, _warm(args.warm), docker_client(), lambda line: print(line, flush=True),
+                       shared)
     server.start()
     server.serve_forever()
     return 0
@@ -189,6 +191,9 @@ def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:
     serve.add_argument("--parallel-starts", type=int, default=2, help="labs starting at once (default 2)")
     serve.add_argument("--memory-mib", type=int,
                        help="memory budget for all labs (default: this host's memory less 2 GiB); 1100 MiB a cluster")
+    serve.add_argument("--shared", metavar="CLUSTERS",
+                       help="run the class on clusters everyone shares, authentication on, a tenant and token per "
+                            "learner, e.g. --shared beijing,shanghai,guangzhou (no private labs, no warm pool)")
     serve.set_defaults(func=cmd_serve)
     workshop = sub.add_parser("workshop", help="ask the running lab server: learners, the class view, class events")
     workshop.add_argument("--state", help="the lab server's folder (default: GEOLAB_CACHE/workshop)")

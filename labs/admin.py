@@ -319,19 +319,20 @@ class PulsarAdmin:
         data = self._json("GET", f"/admin/v2/tenants/{quote(tenant)}")
         return TenantInfo(tenant, tuple(data.get("adminRoles") or ()), tuple(sorted(data.get("allowedClusters") or ())))
 
-    def create_tenant(self, tenant: str, allowed_clusters: Sequence[str]) -> bool:
-        """`pulsar-admin tenants create --allowed-clusters ...`; returns False when it existed (then updated)."""
-        body = {"adminRoles": [], "allowedClusters": list(allowed_clusters)}
+    def create_tenant(self, tenant: str, allowed_clusters: Sequence[str], admin_roles: Sequence[str] = ()) -> bool:
+        """`pulsar-admin tenants create --allowed-clusters ... [--admin-roles ...]`; returns False when it
+        existed (then updated)."""
+        body = {"adminRoles": list(admin_roles), "allowedClusters": list(allowed_clusters)}
         response = self._call("PUT", f"/admin/v2/tenants/{quote(tenant)}", body=body, ok=(409,),
                               hint="The allowed clusters must be registered on this cluster first.")
         if response.status_code == 409:
-            self.update_tenant(tenant, allowed_clusters)
+            self.update_tenant(tenant, allowed_clusters, admin_roles)
             return False
         return True
 
-    def update_tenant(self, tenant: str, allowed_clusters: Sequence[str]) -> None:
-        """`pulsar-admin tenants update --allowed-clusters ...`."""
-        body = {"adminRoles": [], "allowedClusters": list(allowed_clusters)}
+    def update_tenant(self, tenant: str, allowed_clusters: Sequence[str], admin_roles: Sequence[str] = ()) -> None:
+        """`pulsar-admin tenants update --allowed-clusters ... [--admin-roles ...]`."""
+        body = {"adminRoles": list(admin_roles), "allowedClusters": list(allowed_clusters)}
         self._call("POST", f"/admin/v2/tenants/{quote(tenant)}", body=body)
 
     def delete_tenant(self, tenant: str, force: bool = False) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -47,14 +47,16 @@ def register_clusters(topology: Topology, admins: Mapping[str, PulsarAdmin]) -> 
                 admin.update_cluster(cluster, service_url, broker_url)
 
 
-def apply_topology(topology: Topology, admins: Mapping[str, PulsarAdmin], progress: Progress) -> None:
-    """Make the clusters' metadata match the topology (idempotent: safe on a reattached lab)."""
+def apply_topology(topology: Topology, admins: Mapping[str, PulsarAdmin], progress: Progress,
+                   admin_roles: Sequence[str] = ()) -> None:
+    """Make the clusters' metadata match the topology (idempotent: safe on a reattached lab);
+    `admin_roles` administer its tenant (a learner's role, on clusters a class shares)."""
     register_clusters(topology, admins)
     namespace = topology.qualified_namespace
     allowed = sorted(topology.clusters)
     if topology.config_store is ConfigStore.SHARED:
         admin = admins[topology.clusters[0]]
-        admin.create_tenant(topology.tenant, allowed)
+        admin.create_tenant(topology.tenant, allowed, admin_roles)
         admin.create_namespace(namespace, list(topology.clusters))
         admin.set_namespace_clusters(namespace, list(topology.clusters))
         progress(f"Tenant {topology.tenant!r} and namespace {namespace!r} created once in the shared "
@@ -62,7 +64,7 @@ def apply_topology(topology: Topology, admins: Mapping[str, PulsarAdmin], progre
     else:
         for cluster in topology.clusters:
             admin = admins[cluster]
-            admin.create_tenant(topology.tenant, allowed)
+            admin.create_tenant(topology.tenant, allowed, admin_roles)
             clusters = list(topology.replication_clusters(cluster))
             admin.create_namespace(namespace, clusters)
             admin.set_namespace_clusters(namespace, clusters)

@@ -120,6 +120,10 @@ def solve(exercise_id: str, lab: Lab) -> ExerciseResult:
         # as the orders a consumer read); otherwise our own expression, shown in the notebook above
         names[name] = kernel[name] if name in kernel else eval(expression, names)
     exec(compile(SOLUTIONS[exercise_id], f"<reference solution of {exercise_id}>", "exec"), names)
+    trusted = _trusted_side(lab)
+    if trusted is not None:  # a workshop's lab server keeps the record (a graded run refuses it)
+        trusted.call("solved", {"exercise": exercise_id})
+        return result_from_wire(trusted.call("peek", {"exercise": exercise_id}))
     mark_solved_by_solution(lab, exercise_id)
     return run_exercise(exercise, lab, include_hidden=False, prediction=_predictions.get(exercise_id))
 

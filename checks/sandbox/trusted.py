@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import docker
@@ -44,6 +44,7 @@ class ExerciseRecord:
     resets: int = 0
     best: ExerciseResult | None = None  # the best check() of an exercise graded at check time, hidden cases too
     prediction: Prediction | None = None  # a predict-then-observe exercise: the first prediction, timed here
+    solved_by_solution: bool = False  # the kernel applied the reference solution (a self-paced workshop)
 
 
 class TrustedLabs:
@@ -51,6 +52,10 @@ class TrustedLabs:
     learner); a subclass decides which labs that kernel may have (`GradedLabs`, and the lab server's
     `checks.workshop.labs.WorkshopLabs`). A `labs.control.ControlHandler` once it adds start, attach
     and remove."""
+
+    #: Whether a kernel may report that it applied a reference solution (``solved``): a self-paced
+    #: workshop's kernels carry the solutions; a graded run's do not.
+    accepts_solutions = False
 
     def __init__(self, backend: DockerBackend, notebooks: tuple[str, ...]) -> None:
         self.backend = backend
@@ -114,7 +119,10 @@ class TrustedLabs:
         in the kernel and marks the lab as solved by it."""
         if verb == "drill":
             return self._drill(body if isinstance(body, dict) else {})
-        if verb not in ("check", "peek", "reset", "predict"):
+        if verb == "solved" and not self.accepts_solutions:
+            raise UsageError("A graded run takes no reference solutions; expected check, peek, reset, predict or "
+                             "drill. Solve the exercise yourself.")
+        if verb not in ("check", "peek", "reset", "predict", "solved"):
             raise UsageError(f"The trusted side has no verb {verb!r}; expected check, peek, reset, predict or "
                              "drill (it carries no reference solutions).")
         exercise_id = body.get("exercise") if isinstance(body, dict) else None
@@ -131,6 +139,9 @@ class TrustedLabs:
             if record.prediction is None:
                 record.prediction = Prediction(exercise.exercise_id, str(answer), time.time())
             return {"answer": record.prediction.answer, "at": record.prediction.at}
+        if verb == "solved":
+            record.solved_by_solution = True  # no points for this exercise from now on, as on a laptop
+            return {}
         lab = self._lab_for(exercise)
         if verb == "reset":
             if exercise.reset is None or exercise.question is not None:
@@ -146,7 +157,7 @@ class TrustedLabs:
             result = run_exercise(exercise, lab, include_hidden=at_check, marks=False, prediction=record.prediction)
         if at_check:
             record.best = best_of(record.best, result)
-        whole = result
+        whole = replace(result, solved_by_solution=record.solved_by_solution)
         result = ExerciseResult(result.exercise_id, result.title, tuple(c for c in result.cases if not c.hidden))
         if verb == "check":
             record.tries += 1
@@ -155,7 +166,7 @@ class TrustedLabs:
         show_hint = verb == "check" and not result.passed and record.failures >= HINT_AFTER_FAILURES
         record.hints_shown += 1 if show_hint else 0
         self._recorded(exercise, verb, whole)
-        return result_to_wire(ExerciseResult(result.exercise_id, result.title, result.cases, False,
+        return result_to_wire(ExerciseResult(result.exercise_id, result.title, result.cases, record.solved_by_solution,
                                              attempts=max(record.tries, 1), hint=exercise.hint if show_hint else "",
                                              show_hint=show_hint))
 
@@ -226,15 +237,16 @@ class TrustedLabs:
                 network.connect(container, aliases=[cluster])
 
     @staticmethod
-    def view(lab: Lab, name: str) -> tuple[LabRecord, tuple[Forward, ...]]:
+    def view(lab: Lab, name: str, token: str = "") -> tuple[LabRecord, tuple[Forward, ...]]:
         """The lab as a kernel on its network reaches it, under the name the kernel knows: clusters by
-        name, and the loopback address each broker advertises forwarded to it (for lookup redirects)."""
+        name, and the loopback address each broker advertises forwarded to it (for lookup redirects);
+        on clusters with authentication on, with the kernel's own `token`."""
         endpoints: dict[str, ClusterEndpoint] = {}
         forwards: list[Forward] = []
         for cluster, endpoint in lab.record.endpoints.items():
             port = int(endpoint.service_url.rsplit(":", 1)[1])
             endpoints[cluster] = ClusterEndpoint(cluster, f"pulsar://{cluster}:{port}", f"http://{cluster}:{HTTP_PORT}",
-                                                 endpoint.container)
+                                                 endpoint.container, token)
             forwards.append(Forward(port, cluster, port))
         return LabRecord(name, lab.topology, endpoints, reattached=lab.reattached, configured=True), tuple(forwards)
 

@@ -11,6 +11,12 @@
 - a lab unused for `Quotas.idle_s` is removed, and the learner is told why on their next call;
 - every check a learner runs is recorded here (`CheckEvent`), never taken from their kernel: the
   instructor's class view reads these.
+
+With `SharedClusters` (clusters with authentication on that the whole class shares, for classes
+larger than private labs allow), a learner gets no clusters of their own: a tenant,
+``learner-<name>``, on every cluster, which only their token administers; each lesson's namespace
+is set up in it as their private lab would have it. What needs a superuser (killing a cluster,
+cutting a link, a failover drill) is a class-wide event the instructor starts for everyone.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from checks.engine.model import Exercise, ExerciseResult, LabSpec
@@ -34,7 +40,9 @@ from labs.docker_backend import DockerBackend
 from labs.errors import LabError, LabNotFoundError, QuotaError, UsageError
 from labs.forward import Forward
 from labs.lab import Lab
-from labs.topology import Topology
+from labs.replication import apply_topology
+from labs.tokens import LabAuth
+from labs.topology import ConfigStore, Topology
 
 Progress = Callable[[str], None]
 #: A learner's name: it names their network and folder (JupyterHub's names are escaped to this).
@@ -104,16 +112,85 @@ class Quotas:
 
 @dataclass
 class Held:
-    """A lab the lab server runs: a learner's (`learner` set) or waiting in the pool."""
+    """A lab the lab server runs: a learner's (`learner` set) or waiting in the pool; or, with shared
+    clusters, a learner's lesson set up in their tenant (`shared`: no clusters of its own)."""
 
     lab: Lab
     spec: LabSpec
     learner: str | None
     last_used: float
+    shared: bool = False
 
     @property
     def clusters(self) -> int:
-        return len(self.spec.topology.clusters)
+        return 0 if self.shared else len(self.spec.topology.clusters)
+
+
+@dataclass(frozen=True)
+class SharedClusters:
+    """Clusters the whole class shares, authentication on: `lab` is the lab server's own handle on
+    them (superuser), `auth` mints each learner's token."""
+
+    lab: Lab
+    auth: LabAuth
+
+    @staticmethod
+    def role(learner: str) -> str:
+        return f"learner-{learner}"
+
+    def serves(self, spec: LabSpec) -> str:
+        """Why this course lab cannot run on the shared clusters ("" when it can)."""
+        topology = spec.topology
+        if not spec.configure:
+            return "its learner registers the clusters, which only a superuser may do"
+        if topology.config_store is not ConfigStore.INDEPENDENT:
+            return "it teaches a shared configuration store, and these clusters each keep their own"
+        missing = set(topology.clusters) - set(self.lab.clusters)
+        if missing:
+            return f"it needs cluster(s) {sorted(missing)}, which these shared clusters do not have"
+        return ""
+
+    def provision(self, learner: str) -> None:
+        """The learner's tenant on every cluster, administered by their role only."""
+        for admin in self.lab.admins().values():
+            admin.create_tenant(self.role(learner), list(self.lab.clusters), [self.role(learner)])
+
+    def lesson(self, spec: LabSpec, learner: str, progress: Progress) -> Lab:
+        """The lesson's namespace in the learner's tenant, set up as their private lab would have it;
+        returns the lab server's handle on it (superuser)."""
+        topology = replace(spec.topology, tenant=self.role(learner))
+        record = replace(self.lab.record, name=f"{self.lab.name}-{learner}", topology=topology,
+                         endpoints={c: self.lab.record.endpoints[c] for c in topology.clusters})
+        lab = Lab(record, self.lab.backend, self.lab.settings)
+        apply_topology(topology, lab.admins(), progress, [self.role(learner)])
+        if topology.links:
+            lab.probe()
+        return lab
+
+    def clear(self, lab: Lab) -> None:
+        """Delete a lesson's namespace (and its topics) in the learner's tenant."""
+        namespace = lab.topology.qualified_namespace
+        for cluster, admin in lab.admins().items():
+            try:
+                admin.set_namespace_clusters(namespace, [cluster])
+                admin.delete_namespace(namespace, force=True)
+            except LabError:
+                continue  # gone already, or the cluster is down: the next lesson's set-up starts over
+
+    def drift(self, learner: str) -> list[str]:
+        """Undo a learner's change to who administers their tenant (a tenant admin may add roles: hand
+        it to a classmate); returns what was put back."""
+        role, fixed = self.role(learner), []
+        for cluster, admin in self.lab.admins().items():
+            try:
+                info = admin.get_tenant(role)
+            except LabError:
+                continue
+            if info.admin_roles != (role,):
+                admin.update_tenant(role, list(info.allowed_clusters), [role])
+                fixed.append(f"{cluster}: tenant {role} had admin roles {list(info.admin_roles)}; put back to "
+                             f"[{role!r}]")
+        return fixed
 
 
 @dataclass(frozen=True)
@@ -182,7 +259,10 @@ class Workshop:
 
     def __init__(self, backend: DockerBackend, quotas: Quotas, warm: Mapping[str, int] | None = None,
                  clock: Callable[[], float] = time.time, on_check: Callable[[CheckEvent], None] | None = None,
-                 log: Progress = lambda _line: None) -> None:
+                 log: Progress = lambda _line: None, shared: SharedClusters | None = None) -> None:
+        if shared is not None and warm:
+            raise UsageError("A workshop on shared clusters starts no labs, so it keeps no warm pool; expected no "
+                             "--warm with --shared.")
         for name, count in (warm or {}).items():
             if name not in COURSE or not isinstance(count, int) or count < 0:
                 raise UsageError(f"Warm pool entry {name}={count!r} is invalid; expected a course lab "
@@ -195,6 +275,9 @@ class Workshop:
         self.log = log
         self.labs: dict[str, Held] = {}  # by the lab's own name (ws-<hex>)
         self.learners: dict[str, Learner] = {}
+        self.shared = shared
+        self.drifts: list[str] = []  # what learners changed of their tenants and was put back
+        self._drift_checked = 0.0
         self.starting_mib = 0  # memory of labs being started now
         self._lock = threading.RLock()
         self._slots = threading.Semaphore(quotas.parallel_starts)
@@ -209,7 +292,9 @@ class Workshop:
             if learner is None:
                 learner = Learner(name, network, WorkshopLabs(self, name, network))
                 self.learners[name] = learner
-            return learner
+        if self.shared is not None:
+            self.shared.provision(name)
+        return learner
 
     def learner_labs(self, name: str) -> list[Held]:
         with self._lock:
@@ -322,6 +407,10 @@ class Workshop:
 
     def _discard(self, held: Held) -> tuple[int, int]:
         try:
+            if held.shared and self.shared is not None:
+                self.shared.clear(held.lab)
+                held.lab.close()
+                return 0, 0
             held.lab.close()
             return self.backend.remove(held.lab.record)
         except LabError as exc:
@@ -330,6 +419,8 @@ class Workshop:
 
     def refill_pool(self) -> str | None:
         """Start one pool lab where the pool is short (none while learners wait); its spec's name."""
+        if self.shared is not None:
+            return None
         with self._lock:
             pooled = {name: 0 for name in self.warm}
             for each in self.labs.values():
@@ -372,11 +463,27 @@ class Workshop:
         while not stop.is_set():
             try:
                 self.remove_idle()
+                self.undo_drift()
                 if self.refill_pool() is not None:
                     continue
             except Exception as exc:  # the lab server outlives any one failure of its housekeeping
                 self.log(f"Workshop housekeeping failed: {type(exc).__name__}: {exc}")
             stop.wait(interval_s)
+
+    def undo_drift(self, every_s: float = 30.0) -> list[str]:
+        """With shared clusters: put back what learners changed of their tenants (every `every_s`)."""
+        now = self.clock()
+        if self.shared is None or now - self._drift_checked < every_s:
+            return []
+        self._drift_checked = now
+        fixed: list[str] = []
+        for name in list(self.learners):
+            fixed += [f"{name}: {line}" for line in self.shared.drift(name)]
+        for line in fixed:
+            self.log(f"Put back: {line}")
+        with self._lock:
+            self.drifts = (self.drifts + fixed)[-100:]
+        return fixed
 
     # ------------------------------------------------------------------ records and events
 
@@ -423,6 +530,8 @@ class Workshop:
                 "exercises": [{"id": e.exercise_id, "notebook": e.notebook, "title": e.title, "points": e.points}
                               for e in ALL.values()],
                 "learners": learners, "pool": pool, "warm": dict(self.warm),
+                "shared": ({"clusters": list(self.shared.lab.clusters), "put_back": list(self.drifts)}
+                           if self.shared is not None else None),
                 "memory": {"budget_mib": self.quotas.memory_mib, "committed_mib": self.committed_mib()},
             }
 
@@ -437,6 +546,8 @@ class Workshop:
         with self._lock:
             targets = [h for h in self.labs.values() if h.learner is not None
                        and set(clusters) <= set(h.spec.topology.clusters)]
+        if self.shared is not None:
+            return self._shared_event(action, clusters, [str(h.learner) for h in targets], progress)
 
         def one(held: Held) -> tuple[str, str]:
             try:
@@ -461,6 +572,29 @@ class Workshop:
                  f"{len(outcome)} learners' labs.")
         return outcome
 
+    def _shared_event(self, action: str, clusters: tuple[str, ...], learners: list[str],
+                      progress: Progress) -> dict[str, str]:
+        """A class-wide event on shared clusters happens once, for everyone."""
+        assert self.shared is not None
+        lab = self.shared.lab
+        missing = set(clusters) - set(lab.clusters)
+        if missing:
+            raise UsageError(f"The shared clusters are {list(lab.clusters)}; got {sorted(missing)}.")
+        try:
+            if action in ("cut", "heal"):
+                (lab.cut_link if action == "cut" else lab.heal_link)(*clusters)
+            elif action == "kill":
+                lab.kill(clusters[0])
+            elif action == "stop":
+                lab.stop_cluster(clusters[0])
+            else:
+                lab.start_cluster(clusters[0], progress)
+            outcome = "ok"
+        except LabError as exc:
+            outcome = str(exc)
+        progress(f"Class-wide {action} {'-'.join(clusters)} on the shared clusters: {outcome}.")
+        return {name: outcome for name in learners} or {"class": outcome}
+
     def close(self) -> None:
         with self._lock:
             held = list(self.labs.values())
@@ -471,6 +605,8 @@ class Workshop:
 
 class WorkshopLabs(TrustedLabs):
     """One learner's `labs.control.ControlHandler` on the lab server (see the module docstring)."""
+
+    accepts_solutions = True  # a self-paced workshop: solve() is reported, and earns nothing
 
     def __init__(self, workshop: Workshop, learner: str, network: str) -> None:
         super().__init__(workshop.backend, tuple(LABS))
@@ -488,17 +624,31 @@ class WorkshopLabs(TrustedLabs):
         if len(topology.clusters) > quotas.max_clusters:
             raise QuotaError(f"Lab {name!r} has {len(topology.clusters)} clusters and this workshop gives each learner "
                              f"at most {quotas.max_clusters}; ask your instructor which lessons this workshop runs.")
+        shared = self.workshop.shared
+        if shared is not None and (reason := shared.serves(spec)):
+            raise UsageError(f"Lab {name!r} runs in a private lab only: {reason}. This workshop's clusters are "
+                             "shared by the class; ask your instructor which lessons it runs.")
         with self._lock:
             mine = self.workshop.learner_labs(self.learner)
             current = next((h for h in mine if h.spec.name == name), None)
             if current is not None:
                 self.workshop.touch(self.learner)
                 progress(f"Reattached to running lab {name!r}.")
-                return self.view(current.lab, name)
+                return self.view(current.lab, name, self._token())
             for other in mine:
                 progress(f"Removing your lab {other.spec.name!r} first: a learner has one lab at a time here (its "
                          "exercise records stay).")
                 self.workshop.remove(other)
+            if shared is not None:
+                progress(f"Setting up lesson {name!r} in your tenant {shared.role(self.learner)!r} on the class's "
+                         f"shared clusters {list(topology.clusters)} ...")
+                held = Held(shared.lesson(spec, self.learner, progress), spec, self.learner, self.workshop.clock(),
+                            shared=True)
+                with self.workshop._lock:
+                    self.workshop.labs[held.lab.name] = held
+                self.join_network(held.lab, self.network)
+                self.workshop.learners[self.learner].idle_removed.pop(name, None)
+                return self.view(held.lab, name, self._token())
             pooled = self.workshop.take_from_pool(spec, self.learner)
             if pooled is not None:
                 progress(f"Lab {name!r} was ready in the warm pool ({len(topology.clusters)} cluster(s), replication "
@@ -517,19 +667,33 @@ class WorkshopLabs(TrustedLabs):
         return self.view(held.lab, name)
 
     def attach(self, name: str) -> tuple[LabRecord, tuple[Forward, ...]]:
-        return self.view(self._lab(name), name)
+        return self.view(self._lab(name), name, self._token())
+
+    def _token(self) -> str:
+        """The learner's own token on shared clusters ("" on a private lab: no authentication)."""
+        shared = self.workshop.shared
+        return shared.auth.token(shared.role(self.learner)) if shared is not None else ""
 
     def remove(self, name: str) -> tuple[int, int]:
         held = self._held(name)
         return self.workshop.remove(held)
 
     def cluster_action(self, name: str, cluster: str, action: str, progress: Progress) -> float:
+        self._not_shared(name, f"lab.{'kill' if action == 'kill' else action + '_cluster'}({cluster!r})",
+                         f"{action} {cluster}")
         self._count_fault()
         return super().cluster_action(name, cluster, action, progress)
 
     def link_action(self, name: str, a: str, b: str, action: str) -> None:
+        self._not_shared(name, f"lab.{action}_link({a!r}, {b!r})", f"{action} {a} {b}")
         self._count_fault()
         super().link_action(name, a, b, action)
+
+    def _not_shared(self, name: str, call: str, event: str) -> None:
+        if self._held(name).shared:
+            raise QuotaError(f"{call} changes clusters the whole class shares; here it is a class-wide event your "
+                             f"instructor starts for everyone (`geolab workshop event {event}`). Ask them, or run "
+                             "this lesson in a private lab.")
 
     def _count_fault(self) -> None:
         now = self.workshop.clock()
@@ -565,7 +729,9 @@ class WorkshopLabs(TrustedLabs):
         if not mine:
             raise LabNotFoundError("You have no lab running for a failover drill; expected the notebook's Lab.start "
                                    "cell first.")
-        return max(mine, key=lambda h: h.last_used).lab
+        held = max(mine, key=lambda h: h.last_used)
+        self._not_shared(held.spec.name, "A failover drill (it kills the active cluster)", "kill beijing")
+        return held.lab
 
     def _rejoin(self, lab: Lab) -> None:
         self.join_network(lab, self.network)

@@ -20,6 +20,7 @@ and `learners/<name>/control.sock`.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import signal
@@ -31,15 +32,20 @@ from typing import Any
 
 import docker
 from checks.sandbox.trusted import create_sandbox_network, remove_sandbox_network
-from checks.workshop.labs import LAB_PREFIX, CheckEvent, Quotas, Workshop, validate_learner
+from checks.workshop.labs import LAB_PREFIX, CheckEvent, Quotas, SharedClusters, Workshop, validate_learner
 from labs.cluster import lab_names, remove_lab
 from labs.control import JSON, ChannelClient, ChannelServer, ControlServer
 from labs.docker_backend import DockerBackend
 from labs.errors import LabError, UsageError
+from labs.lab import Lab
+from labs.tokens import LabAuth, new_secret_key
+from labs.topology import full_mesh
 
 Progress = Callable[[str], None]
 #: Learner networks are geolab-ws-<learner>; their lab label ws-net-<learner> (never a lab's ws-<hex>).
 NETWORK_PREFIX = "geolab-ws-"
+#: The class's shared clusters (`geolab serve --shared ...`).
+SHARED_LAB = "ws-shared"
 
 
 def learner_network(name: str) -> str:
@@ -88,7 +94,8 @@ class LabServer:
     """The workshop host's lab server (see the module docstring)."""
 
     def __init__(self, state_dir: Path, quotas: Quotas, warm: dict[str, int] | None = None,
-                 client: docker.DockerClient | None = None, log: Progress = print) -> None:
+                 client: docker.DockerClient | None = None, log: Progress = print,
+                 shared: tuple[str, ...] = ()) -> None:
         from labs.settings import load_settings
 
         self.state_dir = state_dir
@@ -97,6 +104,10 @@ class LabServer:
         state_dir.chmod(0o700)
         (state_dir / "learners").mkdir(exist_ok=True)
         (state_dir / "learners").chmod(0o711)  # a container sees its own folder only; root opens any
+        if shared and warm:
+            raise UsageError("A workshop on shared clusters starts no labs, so it keeps no warm pool; expected no "
+                             "--warm with --shared.")
+        self.shared_clusters = shared
         self.backend = DockerBackend(load_settings(), client)
         self.workshop = Workshop(self.backend, quotas, warm, on_check=self._write_check, log=log)
         self.state = self._load_state()
@@ -194,10 +205,14 @@ class LabServer:
         """Clear what a crashed lab server left, serve every known learner again, start housekeeping."""
         client = self.backend.docker
         ours = self.backend.settings.lab_prefix + LAB_PREFIX
+        shared_name = self.backend.settings.lab_prefix + SHARED_LAB
         for name in lab_names(client):
-            if name.startswith(ours) and not name.startswith("ws-net-"):
+            if name.startswith(ours) and not name.startswith("ws-net-") and not (
+                    name == shared_name and self.shared_clusters):
                 containers, networks = remove_lab(client, name)
                 self.log(f"Removed lab {name} left by an earlier lab server ({containers} container(s)).")
+        if self.shared_clusters:
+            self.workshop.shared = self._start_shared()
         for name, token in sorted(self.state["learners"].items()):
             self._serve_learner(name, token)
         checks = self.state_dir / "checks.jsonl"
@@ -215,6 +230,20 @@ class LabServer:
                  f"{self.workshop.warm or 'off'}; memory budget {self.workshop.quotas.memory_mib} MiB.")
         return self
 
+    def _start_shared(self) -> SharedClusters:
+        """The class's shared clusters: a full mesh with independent stores and authentication on, with
+        a key kept in state.json (a restarted lab server reattaches to them)."""
+        if "shared_key" not in self.state:
+            with self._lock:
+                self.state["shared_key"] = base64.b64encode(new_secret_key()).decode()
+                self._save()
+        auth = LabAuth(base64.b64decode(self.state["shared_key"]))
+        backend = DockerBackend(self.backend.settings, self.backend.docker, auth)
+        self.log(f"Starting the class's shared clusters {list(self.shared_clusters)} (authentication on) ...")
+        lab = Lab.start(full_mesh(*self.shared_clusters, config_store="independent"), name=SHARED_LAB,
+                        backend=backend, progress=self.log)
+        return SharedClusters(lab, auth)
+
     def stop(self, remove_everything: bool = True) -> None:
         """Stop serving; with `remove_everything`, remove every lab and learner network too. Once."""
         if self._stop.is_set():
@@ -229,6 +258,8 @@ class LabServer:
             server.stop()
         if remove_everything:
             self.workshop.close()
+            if self.workshop.shared is not None:
+                self.workshop.shared.lab.stop(progress=self.log, force=True)
             for name in servers:
                 try:
                     self.remove_learner_network(name)
