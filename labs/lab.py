@@ -321,6 +321,12 @@ class Lab:
         return FailoverDrill(client, topic, subscription, owns_client=True, lab_name=self.name,
                              primary_url=self.record.endpoints[active].service_url)
 
+    @property
+    def namespace(self) -> str:
+        """The lab's replicated namespace, ``<tenant>/<namespace>``: "geolab/geo" in a private lab, the
+        learner's own tenant (``learner-<name>/geo``) on clusters a workshop shares."""
+        return self.topology.qualified_namespace
+
     def topic(self, name: str) -> str:
         """The full name of a topic in the lab's replicated namespace."""
         return f"persistent://{self.topology.qualified_namespace}/{name}"
