@@ -11,7 +11,6 @@ from labs.topology import one_way
 
 NOTEBOOK = "06_disaster_recovery"
 LAB = LabSpec(one_way("beijing", "shanghai"), "dr")
-NAMESPACE = "geolab/geo"
 ACTIVE, STANDBY = "beijing", "shanghai"
 SUBSCRIPTION = "billing"
 RESUMES = "order 101: shanghai resumes where beijing's consumers left off"
@@ -23,8 +22,8 @@ RESUME_AT = 101
 def resumes_or_starts_over(lab: Lab) -> tuple[str | None, str]:
     """The experiment behind 06-dr/1, on a fresh topic: a replicated subscription in beijing, a probe
     acknowledged there, and whether shanghai's copy of the subscription follows it."""
-    topic = fresh_topic(lab.topology.qualified_namespace, "dr")
-    reach = delivery(lab, ACTIVE, STANDBY, NAMESPACE, timeout_s=30)
+    topic = fresh_topic(lab.namespace, "dr")
+    reach = delivery(lab, ACTIVE, STANDBY, lab.namespace, timeout_s=30)
     if not reach.passed:
         return None, f"a message from beijing does not reach shanghai ({reach.actual}); run the check while both run"
     lab.admin(ACTIVE).create_subscription(topic, SUBSCRIPTION, replicated=True)
@@ -54,22 +53,22 @@ def _reaches_or_waits(lab: Lab) -> Outcome:
     """A message produced in shanghai arrives in beijing; while beijing is down, it waits in shanghai's
     replication backlog for beijing (it is sent when beijing returns)."""
     if lab.admin(ACTIVE).healthcheck():
-        return delivery(lab, STANDBY, ACTIVE, NAMESPACE, timeout_s=30)
-    return queued_for(lab, STANDBY, ACTIVE, NAMESPACE)
+        return delivery(lab, STANDBY, ACTIVE, lab.namespace, timeout_s=30)
+    return queued_for(lab, STANDBY, ACTIVE, lab.namespace)
 
 
 def _both_ways(lab: Lab) -> Outcome:
     """Once beijing is back: shanghai's messages reach beijing and beijing's still reach shanghai."""
-    back = delivery(lab, STANDBY, ACTIVE, NAMESPACE, timeout_s=30)
-    forth = delivery(lab, ACTIVE, STANDBY, NAMESPACE, timeout_s=30)
+    back = delivery(lab, STANDBY, ACTIVE, lab.namespace, timeout_s=30)
+    forth = delivery(lab, ACTIVE, STANDBY, lab.namespace, timeout_s=30)
     return Outcome(back.passed and forth.passed, "messages flow both ways once beijing is back",
                    f"shanghai → beijing: {back.actual}; beijing → shanghai: {forth.actual}")
 
 
 def reset_failback(lab: Lab) -> None:
     admin = lab.admin(STANDBY)
-    admin.set_namespace_clusters(NAMESPACE, [STANDBY])
-    admin.set_namespace_allowed_clusters(NAMESPACE, [STANDBY])
+    admin.set_namespace_clusters(lab.namespace, [STANDBY])
+    admin.set_namespace_allowed_clusters(lab.namespace, [STANDBY])
 
 
 EXERCISES = [

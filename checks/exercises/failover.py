@@ -102,7 +102,7 @@ TWICE = "20: each message is stored again for shanghai"
 
 
 def what_is_written(lab: Lab) -> tuple[str | None, str]:
-    topic = fresh_topic(lab.topology.qualified_namespace, "entries")
+    topic = fresh_topic(lab.namespace, "entries")
     written = entries_for(lab, ACTIVE, topic)
     seen = (f"{written.entries} entries in beijing's ledger for 10 messages acknowledged on a replicated "
             "subscription")
@@ -158,10 +158,10 @@ EXERCISES = [
         "04-failover/2", NOTEBOOK, "predict: what a replicated subscription writes",
         Question("How many entries does beijing's ledger gain?", (ONE_EACH, MARKERS, TWICE), what_is_written),
         "How does shanghai learn where beijing's consumers are? Not through the consumers: through the topic.",
-        statement="An application in beijing sends 10 messages on a topic of `geolab/geo`, one every 0.3 s, and "
-                  "acknowledges them on a **replicated** subscription. How many entries does beijing's ledger "
-                  "gain for them (counted 3 s after the last acknowledgement)? Record your prediction first; "
-                  "the check runs the experiment on a fresh topic."),
+        statement="An application in beijing sends 10 messages on a topic of the lab's namespace (`lab.namespace`, "
+                  "`geolab/geo` in a private lab), one every 0.3 s, and acknowledges them on a **replicated** "
+                  "subscription. How many entries does beijing's ledger gain for them (counted 3 s after the last "
+                  "acknowledgement)? Record your prediction first; the check runs the experiment on a fresh topic."),
     Exercise("04-failover/3", NOTEBOOK, "diagnose: a subscription that will not fail over",
              (Case("refunds' billing fails over, and beijing hands nothing over again", refunds_fail_over,
                    points=3),),

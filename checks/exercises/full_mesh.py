@@ -132,7 +132,7 @@ WATCH_S = 10.0
 def where_a_narrowed_message_lands(lab: Lab) -> tuple[str | None, str]:
     """On a fresh topic: a consumer in every cluster first, then one message from guangzhou with
     `replication_clusters=["beijing"]`, watched for `WATCH_S`."""
-    topic = fresh_topic(lab.topology.qualified_namespace, "narrow")
+    topic = fresh_topic(lab.namespace, "narrow")
     payload = b"from guangzhou, for beijing"
     consumers = {c: lab.client(c).subscribe(topic, "geolab-check") for c in CLUSTERS}
     try:

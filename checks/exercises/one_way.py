@@ -9,14 +9,13 @@ from labs.topology import one_way
 
 NOTEBOOK = "03_one_way"
 LAB = LabSpec(one_way("beijing", "shanghai", "guangzhou"), "one-way")
-NAMESPACE = "geolab/geo"
 ALL = ["beijing", "guangzhou", "shanghai"]
 
 
 def reaches_both(lab: Lab) -> Outcome:
     """Behaviour: a message from beijing arrives in shanghai and in guangzhou."""
-    to_shanghai = delivery(lab, "beijing", "shanghai", NAMESPACE, timeout_s=20)
-    to_guangzhou = delivery(lab, "beijing", "guangzhou", NAMESPACE, timeout_s=20)
+    to_shanghai = delivery(lab, "beijing", "shanghai", lab.namespace, timeout_s=20)
+    to_guangzhou = delivery(lab, "beijing", "guangzhou", lab.namespace, timeout_s=20)
     return Outcome(to_shanghai.passed and to_guangzhou.passed,
                    "a message produced in beijing arrives in shanghai and in guangzhou",
                    f"shanghai: {to_shanghai.actual}; guangzhou: {to_guangzhou.actual}")
@@ -25,17 +24,18 @@ def reaches_both(lab: Lab) -> Outcome:
 def still_one_way(lab: Lab) -> Outcome:
     """Behaviour, once guangzhou is reached: nothing produced in shanghai or guangzhou reaches beijing."""
     expected = "guangzhou is reached, and a message produced in shanghai or guangzhou does not reach beijing in 5 s"
-    if not delivery(lab, "beijing", "guangzhou", NAMESPACE, timeout_s=20).passed:
+    if not delivery(lab, "beijing", "guangzhou", lab.namespace, timeout_s=20).passed:
         return Outcome(False, expected, "beijing's messages do not reach guangzhou yet")
-    back = {source: delivery(lab, source, "beijing", NAMESPACE, timeout_s=5) for source in ("shanghai", "guangzhou")}
+    back = {source: delivery(lab, source, "beijing", lab.namespace, timeout_s=5)
+            for source in ("shanghai", "guangzhou")}
     flowed = [source for source, outcome in back.items() if outcome.passed]
     return Outcome(not flowed, expected, f"reached beijing from {flowed}" if flowed
                    else "nothing reached beijing from shanghai or guangzhou in 5 s")
 
 
 def reset(lab: Lab) -> None:
-    lab.admin("beijing").set_namespace_clusters(NAMESPACE, ["beijing", "shanghai"])
-    lab.admin("beijing").set_namespace_allowed_clusters(NAMESPACE, ["beijing", "shanghai"])
+    lab.admin("beijing").set_namespace_clusters(lab.namespace, ["beijing", "shanghai"])
+    lab.admin("beijing").set_namespace_allowed_clusters(lab.namespace, ["beijing", "shanghai"])
 
 
 EXERCISES = [
@@ -50,5 +50,5 @@ EXERCISES = [
                        "stays one-way: nothing produced in shanghai or guangzhou may reach beijing. Choose what to "
                        "change and where; the check produces messages and watches where they arrive (not which "
                        "setting you changed). Then trace again.",
-             stub="# on beijing only: let geolab/geo use guangzhou, then replicate to it\n"),
+             stub="# on beijing only: let lab.namespace use guangzhou, then replicate to it\n"),
 ]

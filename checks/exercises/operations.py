@@ -16,7 +16,6 @@ from labs.topology import full_mesh
 
 NOTEBOOK = "05_operations"
 LAB = LabSpec(full_mesh("beijing", "shanghai", config_store="independent"), "operations")
-NAMESPACE = "geolab/geo"
 BURST, BURST_WINDOW_S, HELD_BACK = 30, 3.0, 20
 
 
@@ -30,7 +29,7 @@ def during_a_cut(lab: Lab) -> tuple[str | None, str]:
     """The experiment behind 05-ops/1, on a fresh topic: a consumer in shanghai, a producer in beijing,
     the link cut; 10 sends, a 5 s watch in shanghai and beijing's replication backlog; then the heal,
     and up to 60 s for the 10 to arrive."""
-    topic = fresh_topic(lab.topology.qualified_namespace, "cut")
+    topic = fresh_topic(lab.namespace, "cut")
     consumer = lab.client("shanghai").subscribe(topic, "geolab-check")
     producer = lab.client("beijing").create_producer(topic, send_timeout_millis=5000, batching_enabled=False)
     try:
@@ -68,7 +67,7 @@ def during_a_cut(lab: Lab) -> tuple[str | None, str]:
 
 
 def throttled(lab: Lab) -> Outcome:
-    rate = lab.admin("beijing").get_replicator_dispatch_rate(NAMESPACE) or {}
+    rate = lab.admin("beijing").get_replicator_dispatch_rate(lab.namespace) or {}
     value = rate.get("dispatchThrottlingRateInMsg")
     return Outcome(value == 5, "beijing's replicator dispatch rate is 5 msg/s", f"rate: {value if rate else 'not set'}")
 
@@ -82,7 +81,7 @@ def held_back(lab: Lab) -> Outcome:
     apache/pulsar#26005), so this checks that the burst is held back, not that it drains at 5 a second.
     The lesson then shows the stall and lifts the cap, so the exercise is graded at check time.
     """
-    burst = replication_burst(lab, "beijing", "shanghai", NAMESPACE, messages=BURST, window_s=BURST_WINDOW_S)
+    burst = replication_burst(lab, "beijing", "shanghai", lab.namespace, messages=BURST, window_s=BURST_WINDOW_S)
     expected = (f"of {BURST} messages produced at once in beijing, shanghai receives some but at most {HELD_BACK} "
                 f"within {BURST_WINDOW_S:g} s")
     return Outcome(1 <= burst.arrived <= HELD_BACK, expected,
@@ -104,7 +103,7 @@ def kept_local(lab: Lab) -> Outcome:
 
 
 def reset_throttle(lab: Lab) -> None:
-    lab.admin("beijing").remove_replicator_dispatch_rate(NAMESPACE)
+    lab.admin("beijing").remove_replicator_dispatch_rate(lab.namespace)
 
 
 def reset_local(lab: Lab) -> None:
@@ -129,12 +128,12 @@ EXERCISES = [
                   "and waits up to 60 s)."),
     Exercise("05-ops/2", NOTEBOOK, "cap replication at 5 messages a second",
              (Case("dispatch rate 5 msg/s", throttled), Case("a burst to shanghai is held back", held_back)),
-             "Like `pulsar-admin namespaces set-replicator-dispatch-rate geolab/geo --msg-dispatch-rate 5`.",
+             "Like `pulsar-admin namespaces set-replicator-dispatch-rate <namespace> --msg-dispatch-rate 5`.",
              reset_throttle,
-             statement="Set the replicator dispatch rate of `geolab/geo` on **beijing** to 5 messages per second. "
-                       "The check sends a burst of 30 messages from beijing and counts what reaches shanghai "
-                       "within 3 s.",
-             stub="# on beijing: replicate geolab/geo at no more than 5 messages a second\n",
+             statement="Set the replicator dispatch rate of the lab's namespace (`lab.namespace`, `geolab/geo` in a "
+                       "private lab) on **beijing** to 5 messages per second. The check sends a burst of 30 "
+                       "messages from beijing and counts what reaches shanghai within 3 s.",
+             stub="# on beijing: replicate lab.namespace at no more than 5 messages a second\n",
              graded_at="check"),
     Exercise("05-ops/3", NOTEBOOK, "a local-only topic", (Case("topic policy lists beijing only", local_only),
                                                      Case("a message on audit stays in beijing", kept_local)),

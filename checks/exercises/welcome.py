@@ -19,7 +19,7 @@ WINDOW_S = 5.0
 def new_subscription_sees_old_message(lab: Lab) -> tuple[str | None, str]:
     """On a fresh topic: one message sent, then a new subscription with the client's defaults, watched
     for `WINDOW_S`."""
-    topic = fresh_topic(lab.topology.qualified_namespace, "welcome")
+    topic = fresh_topic(lab.namespace, "welcome")
     producer = lab.client("beijing").create_producer(topic)
     producer.send(b"sent before anyone subscribed")
     producer.close()

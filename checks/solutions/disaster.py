@@ -10,7 +10,7 @@ predict("06-dr/1", lab, "order 1: shanghai starts over from the first order")
 lab.admin("shanghai").reset_cursor(orders, "billing", seen.published_ms[101])
 """,
     "06-dr/3": """\
-lab.admin("shanghai").set_namespace_allowed_clusters("geolab/geo", ["beijing", "shanghai"])
-lab.admin("shanghai").set_namespace_clusters("geolab/geo", ["shanghai", "beijing"])
+lab.admin("shanghai").set_namespace_allowed_clusters(lab.namespace, ["beijing", "shanghai"])
+lab.admin("shanghai").set_namespace_clusters(lab.namespace, ["shanghai", "beijing"])
 """,
 }

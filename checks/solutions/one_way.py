@@ -4,7 +4,7 @@ self-paced edition."""
 
 SOLUTIONS = {
     "03-one-way/1": """\
-lab.admin("beijing").set_namespace_allowed_clusters("geolab/geo", ["beijing", "shanghai", "guangzhou"])
-lab.admin("beijing").set_namespace_clusters("geolab/geo", ["beijing", "shanghai", "guangzhou"])
+lab.admin("beijing").set_namespace_allowed_clusters(lab.namespace, ["beijing", "shanghai", "guangzhou"])
+lab.admin("beijing").set_namespace_clusters(lab.namespace, ["beijing", "shanghai", "guangzhou"])
 """,
 }

@@ -7,7 +7,7 @@ SOLUTIONS = {
 predict("05-ops/1", lab, "sends succeed; the messages wait in beijing and reach shanghai after the heal")
 """,
     "05-ops/2": """\
-lab.admin("beijing").set_replicator_dispatch_rate("geolab/geo", 5)
+lab.admin("beijing").set_replicator_dispatch_rate(lab.namespace, 5)
 """,
     "05-ops/3": """\
 lab.admin("beijing").create_topic(audit)
