@@ -18,20 +18,30 @@ from labs.topology import full_mesh
 NOTEBOOK = "07_replication_stuck"
 LAB = LabSpec(full_mesh("beijing", "shanghai", config_store="independent"), "stuck")
 SOURCE, TARGET = "beijing", "shanghai"
-INVOICES = "persistent://geolab/invoices/invoices"
-PROFILES = "persistent://geolab/profiles/profiles"
-HISTORY = "persistent://geolab/history/orders"
+#: Where labs.incidents plants each incident: `<namespace>/<topic>` in the lab's tenant.
+INVOICES, PROFILES, HISTORY = "invoices/invoices", "profiles/profiles", "history/orders"
 PLANTED_INVOICES, PLANTED_PROFILES, PLANTED_HISTORY = 10, 5, 20
 DRAIN_S = 30  # the schema fix drained in 17 s measured; the namespace fix in 4 s
 
 
-def _flows_again(topic: str, incident: str, planted: int, new_one: Callable[[Lab], Outcome]) -> Case:
+def _namespace(lab: Lab, where: str) -> str:
+    """An incident's namespace in the lab's tenant (`geolab/invoices` in a private lab)."""
+    return f"{lab.topology.tenant}/{where.split('/', 1)[0]}"
+
+
+def _topic(lab: Lab, where: str) -> str:
+    """An incident's topic in the lab's tenant (`persistent://geolab/invoices/invoices` in a private lab)."""
+    return f"persistent://{lab.topology.tenant}/{where}"
+
+
+def _flows_again(where: str, incident: str, planted: int, new_one: Callable[[Lab], Outcome]) -> Case:
     """The incident is over: beijing's replicator drains (the messages that waited are in shanghai)
     and a new message follows. One case: until the first holds, the second cannot."""
 
     def check(lab: Lab) -> Outcome:
         expected = (f"the {planted} {incident} beijing confirmed while replication was stuck are in shanghai, and a "
                     "new one follows")
+        topic = _topic(lab, where)
         drained = replicator_drains(lab, SOURCE, TARGET, topic, timeout_s=DRAIN_S)
         if not drained.passed:
             return Outcome(False, expected, f"beijing's replicator to shanghai: {drained.actual}")
@@ -47,10 +57,9 @@ def _flows_again(topic: str, incident: str, planted: int, new_one: Callable[[Lab
 def _metrics_connected(lab: Lab) -> Outcome:
     """What an operator's alert reads: beijing's Prometheus metrics count the invoices replicator as
     connected (and none disconnected)."""
-    namespace = INVOICES.split("://", 1)[1].rsplit("/", 1)[0]
     expected = "beijing's /metrics: pulsar_replication_connected_count 1 and disconnected_count 0 for invoices"
-    found = [r for r in replication_metrics(lab, SOURCE, namespace).replicators
-             if r.topic == INVOICES and r.remote_cluster == TARGET]
+    found = [r for r in replication_metrics(lab, SOURCE, _namespace(lab, INVOICES)).replicators
+             if r.topic == _topic(lab, INVOICES) and r.remote_cluster == TARGET]
     if not found:
         return Outcome(False, expected, "beijing exports no replicator of invoices to shanghai")
     return Outcome(found[0].connected == 1 and found[0].disconnected == 0, expected,
@@ -58,7 +67,7 @@ def _metrics_connected(lab: Lab) -> Outcome:
 
 
 def _new_invoice(lab: Lab) -> Outcome:
-    return delivery(lab, SOURCE, TARGET, INVOICES.rsplit("/", 1)[0].split("://", 1)[1], timeout_s=20)
+    return delivery(lab, SOURCE, TARGET, _namespace(lab, INVOICES), timeout_s=20)
 
 
 def _new_profile(lab: Lab) -> Outcome:
@@ -66,14 +75,14 @@ def _new_profile(lab: Lab) -> Outcome:
     expected = "a new profile (beijing's shape) produced in beijing arrives in shanghai within 20 s"
     marker = f"check-{time.time_ns()}"
     try:
-        producer = lab.client(SOURCE).create_producer(PROFILES, schema=JsonSchema(ProfileV2))
+        producer = lab.client(SOURCE).create_producer(_topic(lab, PROFILES), schema=JsonSchema(ProfileV2))
         producer.send(ProfileV2(name="check"), properties={INCIDENT: marker})
         producer.close()
     except pulsar.PulsarException as exc:
         return Outcome(False, expected, f"producing in beijing failed: {type(exc).__name__}: {exc}")
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        if count_marked(lab, TARGET, PROFILES, INCIDENT, marker, quiet_s=2) >= 1:
+        if count_marked(lab, TARGET, _topic(lab, PROFILES), INCIDENT, marker, quiet_s=2) >= 1:
             return Outcome(True, expected, "it arrived")
     return Outcome(False, expected, "nothing arrived in shanghai")
 
@@ -86,7 +95,7 @@ def _retired(lab: Lab) -> Outcome:
     for look in range(2):
         for cluster in lab.clusters:
             try:
-                found[cluster] = topic in lab.admin(cluster).list_topics(lab.topology.qualified_namespace)
+                found[cluster] = topic in lab.admin(cluster).list_topics(lab.namespace)
             except AdminError as exc:
                 return Outcome(False, expected, f"cannot list {cluster}'s topics (HTTP {exc.status})")
         if any(found.values()):
@@ -103,33 +112,32 @@ def _history_arrives(lab: Lab) -> Outcome:
     expected = (f"the {PLANTED_HISTORY} orders beijing held before replication began are in shanghai, and a new "
                 "one follows")
     try:
-        found = count_marked(lab, TARGET, HISTORY, INCIDENT, "history")
+        found = count_marked(lab, TARGET, _topic(lab, HISTORY), INCIDENT, "history")
     except pulsar.PulsarException as exc:
         return Outcome(False, expected, f"cannot read orders in shanghai: {type(exc).__name__}: {exc}")
     if found < PLANTED_HISTORY:
         return Outcome(False, expected, f"{found} of the {PLANTED_HISTORY} are in shanghai")
-    follows = delivery(lab, SOURCE, TARGET, HISTORY.split("://", 1)[1].rsplit("/", 1)[0], timeout_s=20)
+    follows = delivery(lab, SOURCE, TARGET, _namespace(lab, HISTORY), timeout_s=20)
     return Outcome(follows.passed, expected, f"all {PLANTED_HISTORY} are in shanghai; a new one: {follows.actual}")
 
 
 def reset_history(lab: Lab) -> None:
     """Back to a namespace in beijing only: no replicator, the broker's default start, no copy in shanghai."""
-    namespace = HISTORY.split("://", 1)[1].rsplit("/", 1)[0]
-    lab.admin(SOURCE).set_namespace_clusters(namespace, [SOURCE])
+    lab.admin(SOURCE).set_namespace_clusters(_namespace(lab, HISTORY), [SOURCE])
     lab.admin(SOURCE).update_dynamic_config("replicationStartAt", "latest")
     try:
-        lab.admin(SOURCE).delete_subscription(HISTORY, "pulsar.repl.shanghai", force=True)
+        lab.admin(SOURCE).delete_subscription(_topic(lab, HISTORY), "pulsar.repl.shanghai", force=True)
     except AdminError:
         pass  # no such cursor (Pulsar removes a replicator's with it): nothing to undo
     try:
-        lab.admin(TARGET).delete_topic(HISTORY, force=True)
+        lab.admin(TARGET).delete_topic(_topic(lab, HISTORY), force=True)
     except AdminError as exc:
         if exc.status != 404:
             raise
 
 
 def reset_invoices(lab: Lab) -> None:
-    lab.admin(TARGET).set_namespace_clusters(INVOICES.split("://", 1)[1].rsplit("/", 1)[0], [SOURCE])
+    lab.admin(TARGET).set_namespace_clusters(_namespace(lab, INVOICES), [SOURCE])
 
 
 EXERCISES = [
@@ -137,7 +145,8 @@ EXERCISES = [
              (_flows_again(INVOICES, "invoices", PLANTED_INVOICES, _new_invoice),
               Case("beijing's metrics count the invoices replicator as connected", _metrics_connected)),
              "The replicator is not connected, so look at what it connects to: which clusters does the namespace "
-             "`geolab/invoices` list, in each cluster? A cluster only serves a namespace that lists it.",
+             "of `invoices` (`geolab/invoices` in a private lab) list, in each cluster? A cluster only serves a "
+             "namespace that lists it.",
              reset_invoices,
              statement="beijing's invoices stopped reaching shanghai. Find out why from what the clusters report "
                        "(`replication_health` above, the namespace's policies in each cluster), then fix it, so "
@@ -161,8 +170,8 @@ EXERCISES = [
              "The refusal names the clusters the topic is replicated to. A topic-level policy can make a topic "
              "local to one cluster, in each cluster, without touching the namespace.",
              statement="The team retires the topic `old-orders`. Delete it in **both** clusters so that it stays "
-                       "deleted (the check looks twice, 10 s apart), without changing how the rest of "
-                       "`geolab/geo` replicates.",
+                       "deleted (the check looks twice, 10 s apart), without changing how the rest of the lab's "
+                       "namespace (`lab.namespace`, `geolab/geo` in a private lab) replicates.",
              stub="# delete old-orders in beijing and shanghai for good\n",
              givens={"old_orders": "topic_to_retire(lab)"}),
     Exercise("07-stuck/4", NOTEBOOK, "design: replicate a namespace with its history",
@@ -171,10 +180,11 @@ EXERCISES = [
              "setting `replicationStartAt` (`latest` unless changed; it is a dynamic setting). Pulsar's migration "
              "guide also creates that cursor itself, at the earliest message, before enabling replication.",
              reset_history,
-             statement="`geolab/history` has lived in beijing only; its topic `orders` holds 20 orders that "
-                       "shanghai's team needs too. Requirement: replicate the namespace to shanghai so that all "
-                       "20 existing orders **and** every new one reach shanghai. (If your first try loses the "
-                       "old ones, `reset(\"07-stuck/4\", lab)` puts the namespace back as it was.)",
-             stub="# replicate geolab/history to shanghai, history included\n",
+             statement="The namespace of `history` (`geolab/history` in a private lab) has lived in beijing only; "
+                       "its topic `orders` holds 20 orders that shanghai's team needs too. Requirement: replicate "
+                       "the namespace to shanghai so that all 20 existing orders **and** every new one reach "
+                       "shanghai. (If your first try loses the old ones, `reset(\"07-stuck/4\", lab)` puts the "
+                       "namespace back as it was.)",
+             stub="# replicate the namespace of `history` to shanghai, history included\n",
              givens={"history": "history_to_bring(lab)"}),
 ]

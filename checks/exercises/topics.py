@@ -16,8 +16,16 @@ from labs.waiting import wait_for
 NOTEBOOK = "08_production_topics"
 LAB = LabSpec(full_mesh("beijing", "shanghai", config_store="independent"), "topics")
 SOURCE, TARGET = "beijing", "shanghai"
-REGIONAL = "geolab/regional"
-PAYMENTS, INVENTORY = f"persistent://{REGIONAL}/payments", f"persistent://{REGIONAL}/inventory"
+
+
+def _regional(lab: Lab) -> str:
+    """The lesson's namespace local to each region, in the lab's tenant (`geolab/regional` in a private
+    lab; labs.production.regional_namespace makes it)."""
+    return f"{lab.topology.tenant}/regional"
+
+
+def _payments(lab: Lab) -> str:
+    return f"persistent://{_regional(lab)}/payments"
 
 
 # ------------------------------------------------------------------------------ 08-topics/1
@@ -28,7 +36,7 @@ CREATE_EACH = "nothing: a partitioned topic must be created in each cluster"
 
 
 def partitions_follow(lab: Lab) -> tuple[str | None, str]:
-    topic = fresh_topic(lab.topology.qualified_namespace, "parts")
+    topic = fresh_topic(lab.namespace, "parts")
     lab.admin(SOURCE).create_partitioned_topic(topic, 4)
     seen = partitions(lab, topic, watch_s=15)
     if seen.counts[TARGET] == 4:
@@ -55,7 +63,7 @@ AS_BATCHES = "10 messages: shanghai's consumer gets each batch as one message"
 
 
 def batches_cross(lab: Lab) -> tuple[str | None, str]:
-    topic = fresh_topic(lab.topology.qualified_namespace, "batches")
+    topic = fresh_topic(lab.namespace, "batches")
     seen = replicate(lab, SOURCE, TARGET, topic, messages=100, batch_size=10)
     stored = seen.entries[TARGET]
     said = f"shanghai's consumer received {seen.received} messages; shanghai stored {stored} entries"
@@ -72,7 +80,7 @@ def batches_cross(lab: Lab) -> tuple[str | None, str]:
 
 
 def _payments_reach(lab: Lab) -> Outcome:
-    arrived = delivery_to(lab, PAYMENTS, window_s=20)
+    arrived = delivery_to(lab, _payments(lab), window_s=20)
     return Outcome(arrived, "a payment produced in beijing arrives in shanghai within 20 s",
                    "it arrived" if arrived else "nothing arrived in shanghai in 20 s")
 
@@ -83,7 +91,7 @@ def _once_payments_replicate(stays: Callable[[Lab], Outcome]) -> Callable[[Lab],
 
     def check(lab: Lab) -> Outcome:
         try:
-            replicators = lab.admin(SOURCE).get_topic_stats(PAYMENTS).replication
+            replicators = lab.admin(SOURCE).get_topic_stats(_payments(lab)).replication
         except AdminError as exc:
             replicators = {}
             if exc.status != 404:
@@ -97,20 +105,19 @@ def _once_payments_replicate(stays: Callable[[Lab], Outcome]) -> Callable[[Lab],
 
 
 def _inventory_stays(lab: Lab) -> Outcome:
-    return stays_local(lab, INVENTORY, SOURCE, TARGET, window_s=10)
+    return stays_local(lab, f"persistent://{_regional(lab)}/inventory", SOURCE, TARGET, window_s=10)
 
 
 def _other_topics_stay(lab: Lab) -> Outcome:
     """A topic of the namespace that nobody named, created now, stays in beijing: the namespace itself
     still does not replicate."""
-    return stays_local(lab, fresh_topic(REGIONAL), SOURCE, TARGET,
-                       window_s=10)
+    return stays_local(lab, fresh_topic(_regional(lab)), SOURCE, TARGET, window_s=10)
 
 
 def reset_payments(lab: Lab) -> None:
     for cluster in lab.clusters:
         try:
-            lab.admin(cluster).remove_topic_replication_clusters(PAYMENTS)
+            lab.admin(cluster).remove_topic_replication_clusters(_payments(lab))
         except AdminError:
             pass  # no such topic in that cluster: nothing to reset there
 
@@ -122,7 +129,7 @@ ACCEPTED = "accepted: a topic policy stays in the cluster that set it"
 
 
 def global_policy_applies(lab: Lab) -> tuple[str | None, str]:
-    topic = fresh_topic(lab.topology.qualified_namespace, "policy")
+    topic = fresh_topic(lab.namespace, "policy")
     lab.admin(SOURCE).create_topic(topic)
     lab.admin(SOURCE).set_max_producers(topic, 1, is_global=True)
     shown = _global_policy_seen(lab, topic)
@@ -157,7 +164,7 @@ TAKEN_OVER = "accepted in beijing, refused in shanghai where beijing's replicato
 
 
 def reserved_name(lab: Lab) -> tuple[str | None, str]:
-    topic = fresh_topic(lab.topology.qualified_namespace, "names")
+    topic = fresh_topic(lab.namespace, "names")
     in_source = try_subscribe(lab, SOURCE, topic, "pulsar.repl.audit").opened[0]
     if not in_source.accepted:
         return RESERVED, f"beijing refused the subscription pulsar.repl.audit ({in_source.answer})"
@@ -173,7 +180,7 @@ HIDDEN = "accepted, and left out of the publishers, as the replicators are"
 
 
 def replicator_named_producer(lab: Lab) -> tuple[str | None, str]:
-    topic = fresh_topic(lab.topology.qualified_namespace, "producer")
+    topic = fresh_topic(lab.namespace, "producer")
     seen = open_producers(lab, SOURCE, topic, names=("app", "pulsar.repl.tool"))
     tool = next(o for o in seen.opened if o.name == "pulsar.repl.tool")
     if not tool.accepted:
@@ -191,11 +198,11 @@ EXERCISES = [
         "Replication sends messages, but a partitioned topic is also metadata: which store holds it here, and "
         "what does a broker do for a replicated namespace when you create one?",
         statement="The two clusters of this lab keep **independent** configuration stores: each has its own "
-                  "copy of every tenant, namespace and partitioned topic's metadata. `geolab/geo` replicates "
-                  "both ways. You create `orders` in **beijing** as a partitioned topic with 4 partitions, and "
-                  "send nothing yet. What does shanghai have? Record your prediction with `predict(...)` "
-                  "*before* the experiment below; the check runs it again on a fresh topic and grades your "
-                  "first prediction."),
+                  "copy of every tenant, namespace and partitioned topic's metadata. The lab's namespace "
+                  "(`lab.namespace`, `geolab/geo` in a private lab) replicates both ways. You create `orders` in "
+                  "**beijing** as a partitioned topic with 4 partitions, and send nothing yet. What does shanghai "
+                  "have? Record your prediction with `predict(...)` *before* the experiment below; the check runs "
+                  "it again on a fresh topic and grades your first prediction."),
     predict_exercise(
         "08-topics/2", NOTEBOOK, "predict: batches across regions",
         Question("What does shanghai get, and store?", (WHOLE, SPLIT, AS_BATCHES), batches_cross),
@@ -207,18 +214,18 @@ EXERCISES = [
     Exercise("08-topics/3", NOTEBOOK, "design: one topic leaves the region",
              (Case("a payment produced in beijing arrives in shanghai", _payments_reach, points=2),
               Case("inventory produced in beijing stays in beijing", _once_payments_replicate(_inventory_stays)),
-              Case("a new topic of geolab/regional stays in beijing", _once_payments_replicate(_other_topics_stay),
+              Case("a new topic of regional stays in beijing", _once_payments_replicate(_other_topics_stay),
                    hidden=True)),
              "The namespace decides for all its topics; a topic can decide for itself. Which clusters must "
              "the policy name, and in which cluster do you set it?",
              reset_payments,
-             statement="`geolab/regional` is local to each region: beijing's copy of its policy lists only "
-                       "beijing, shanghai's only shanghai. Requirement: **payments** produced in beijing must "
-                       "reach shanghai; **inventory**, and every other topic of the namespace, stays in beijing. "
-                       "Do not change the namespace. The check sends a payment and watches shanghai for it, "
-                       "sends inventory and watches shanghai for 10 s to see nothing arrive; the grade also "
-                       "checks a topic created later.",
-             stub="# payments must reach shanghai; everything else in geolab/regional stays where it is\n",
+             statement="The namespace `regional` (`geolab/regional` in a private lab) is local to each region: "
+                       "beijing's copy of its policy lists only beijing, shanghai's only shanghai. Requirement: "
+                       "**payments** produced in beijing must reach shanghai; **inventory**, and every other topic "
+                       "of the namespace, stays in beijing. Do not change the namespace. The check sends a payment "
+                       "and watches shanghai for it, sends inventory and watches shanghai for 10 s to see nothing "
+                       "arrive; the grade also checks a topic created later.",
+             stub="# payments must reach shanghai; everything else in regional stays where it is\n",
              givens={"regional": "regional_namespace(lab)"}),
     predict_exercise(
         "08-topics/4", NOTEBOOK, "predict: a global topic policy",
@@ -235,8 +242,9 @@ EXERCISES = [
                  reserved_name),
         "Look at the cursors of a replicated topic's internal stats in lesson 07: what is a replicator's "
         "cursor called?",
-        statement="An audit team names its subscription `pulsar.repl.audit` on a topic of `geolab/geo` in "
-                  "beijing. What happens? Record your prediction first; the check runs the experiment."),
+        statement="An audit team names its subscription `pulsar.repl.audit` on a topic of the lab's namespace "
+                  "(`lab.namespace`, `geolab/geo` in a private lab) in beijing. What happens? Record your "
+                  "prediction first; the check runs the experiment."),
     predict_exercise(
         "08-topics/6", NOTEBOOK, "predict: a producer named like a replicator",
         Question("What happens to the producer pulsar.repl.tool?", (REFUSED_TOO, LISTED, HIDDEN),

@@ -4,10 +4,10 @@ self-paced edition."""
 
 SOLUTIONS = {
     "07-stuck/1": """\
-lab.admin("shanghai").set_namespace_clusters("geolab/invoices", ["shanghai", "beijing"])
+lab.admin("shanghai").set_namespace_clusters(f"{lab.topology.tenant}/invoices", ["shanghai", "beijing"])
 """,
     "07-stuck/2": """\
-lab.admin("shanghai").set_schema_compatibility_strategy("geolab/profiles", "ALWAYS_COMPATIBLE")
+lab.admin("shanghai").set_schema_compatibility_strategy(f"{lab.topology.tenant}/profiles", "ALWAYS_COMPATIBLE")
 lab.admin("beijing").unload_topic(profiles)
 lab.admin("shanghai").unload_topic(profiles)
 """,
@@ -19,6 +19,6 @@ try_delete(lab, "beijing", old_orders, within_s=30)
 """,
     "07-stuck/4": """\
 lab.admin("beijing").create_subscription(history, "pulsar.repl.shanghai", position="earliest")
-lab.admin("beijing").set_namespace_clusters("geolab/history", ["beijing", "shanghai"])
+lab.admin("beijing").set_namespace_clusters(f"{lab.topology.tenant}/history", ["beijing", "shanghai"])
 """,
 }

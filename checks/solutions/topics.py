@@ -10,7 +10,7 @@ predict("08-topics/1", lab, "a partitioned topic with 4 partitions, within secon
 predict("08-topics/2", lab, "100 messages, stored in 10 entries: each batch crosses whole")
 """,
     "08-topics/3": """\
-lab.admin("beijing").set_topic_replication_clusters("persistent://geolab/regional/payments", ["beijing", "shanghai"])
+lab.admin("beijing").set_topic_replication_clusters(f"persistent://{regional}/payments", ["beijing", "shanghai"])
 """,
     "08-topics/4": """\
 predict("08-topics/4", lab, "refused: the global policy holds in shanghai too")
