@@ -56,6 +56,18 @@ NOTEBOOK_OF: dict[str, str] = {spec.name: notebook for notebook, spec in LABS.it
 STUCK_AFTER = 2  # failed checks on one exercise, none passed since
 
 
+def event_name(action: str, clusters: tuple[str, ...]) -> str:
+    """``kill beijing``, ``cut beijing shanghai`` (a link's clusters in name order)."""
+    return " ".join((action, *(sorted(clusters) if len(clusters) == 2 else clusters)))
+
+
+def opposite_events(action: str, clusters: tuple[str, ...]) -> tuple[str, ...]:
+    """The events a class-wide event undoes (a start undoes a kill or a stop, and so on)."""
+    opposite = {"kill": ("start",), "stop": ("start",), "start": ("kill", "stop"), "cut": ("heal",),
+                "heal": ("cut",)}[action]
+    return tuple(event_name(other, clusters) for other in opposite)
+
+
 def validate_learner(name: str) -> str:
     if not isinstance(name, str) or not LEARNER.match(name):
         raise UsageError(f"Learner name {str(name)[:40]!r} is invalid; expected 1 to 24 lowercase letters, digits "
@@ -80,6 +92,8 @@ class Quotas:
         max_clusters: clusters in one learner's lab (the course's largest lab has 3).
         faults_per_minute: kill, stop, start, cut and heal calls one learner may make in a minute.
         idle_s: a learner's lab unused this long is removed (its records stay).
+        event_wait_s: on shared clusters, how long a learner's kill, stop, start, cut or heal waits for
+            the instructor's class-wide event before it gives up.
         memory_mib: the memory budget for every lab on the host; each cluster counts `cluster_mib`.
         cluster_mib: what one cluster (broker, bookie and metadata store in one JVM) takes, measured
             at about 1 GiB (README, "Requirements").
@@ -89,6 +103,7 @@ class Quotas:
     max_clusters: int = 3
     faults_per_minute: int = 20
     idle_s: float = 3600.0
+    event_wait_s: float = 1200.0
     memory_mib: int = 16 * 1024
     cluster_mib: int = 1100
     parallel_starts: int = 2
@@ -277,9 +292,12 @@ class Workshop:
         self.learners: dict[str, Learner] = {}
         self.shared = shared
         self.drifts: list[str] = []  # what learners changed of their tenants and was put back
+        self.events_done: dict[str, tuple[float, float]] = {}  # shared clusters: event -> (when, seconds it took)
+        self.waiting: dict[str, set[str]] = {}  # shared clusters: event -> learners whose cell waits for it
         self._drift_checked = 0.0
         self.starting_mib = 0  # memory of labs being started now
         self._lock = threading.RLock()
+        self._event_happened = threading.Condition(self._lock)
         self._slots = threading.Semaphore(quotas.parallel_starts)
         self._waiting = 0  # learners waiting for a start slot (the pool waits behind them)
 
@@ -530,7 +548,9 @@ class Workshop:
                 "exercises": [{"id": e.exercise_id, "notebook": e.notebook, "title": e.title, "points": e.points}
                               for e in ALL.values()],
                 "learners": learners, "pool": pool, "warm": dict(self.warm),
-                "shared": ({"clusters": list(self.shared.lab.clusters), "put_back": list(self.drifts)}
+                "shared": ({"clusters": list(self.shared.lab.clusters), "put_back": list(self.drifts),
+                            "waiting": {event: sorted(names) for event, names in self.waiting.items() if names},
+                            "done": sorted(self.events_done)}
                            if self.shared is not None else None),
                 "memory": {"budget_mib": self.quotas.memory_mib, "committed_mib": self.committed_mib()},
             }
@@ -580,6 +600,7 @@ class Workshop:
         missing = set(clusters) - set(lab.clusters)
         if missing:
             raise UsageError(f"The shared clusters are {list(lab.clusters)}; got {sorted(missing)}.")
+        started = time.monotonic()
         try:
             if action in ("cut", "heal"):
                 (lab.cut_link if action == "cut" else lab.heal_link)(*clusters)
@@ -590,6 +611,11 @@ class Workshop:
             else:
                 lab.start_cluster(clusters[0], progress)
             outcome = "ok"
+            with self._lock:
+                self.events_done[event_name(action, clusters)] = (self.clock(), time.monotonic() - started)
+                for undone in opposite_events(action, clusters):
+                    self.events_done.pop(undone, None)
+                self._event_happened.notify_all()
         except LabError as exc:
             outcome = str(exc)
         progress(f"Class-wide {action} {'-'.join(clusters)} on the shared clusters: {outcome}.")
@@ -679,21 +705,50 @@ class WorkshopLabs(TrustedLabs):
         return self.workshop.remove(held)
 
     def cluster_action(self, name: str, cluster: str, action: str, progress: Progress) -> float:
-        self._not_shared(name, f"lab.{'kill' if action == 'kill' else action + '_cluster'}({cluster!r})",
-                         f"{action} {cluster}")
+        if self._held(name).shared:
+            self._cluster(self._lab(name), cluster)
+            return self._await_event(action, (cluster,), progress)
         self._count_fault()
         return super().cluster_action(name, cluster, action, progress)
 
     def link_action(self, name: str, a: str, b: str, action: str) -> None:
-        self._not_shared(name, f"lab.{action}_link({a!r}, {b!r})", f"{action} {a} {b}")
+        if self._held(name).shared:
+            lab = self._lab(name)
+            self._cluster(lab, a), self._cluster(lab, b)
+            self._await_event(action, tuple(sorted((a, b))), progress=lambda _line: None)
+            return
         self._count_fault()
         super().link_action(name, a, b, action)
 
-    def _not_shared(self, name: str, call: str, event: str) -> None:
-        if self._held(name).shared:
-            raise QuotaError(f"{call} changes clusters the whole class shares; here it is a class-wide event your "
-                             f"instructor starts for everyone (`geolab workshop event {event}`). Ask them, or run "
-                             "this lesson in a private lab.")
+    def _await_event(self, action: str, clusters: tuple[str, ...], progress: Progress) -> float:
+        """On shared clusters a learner's kill, stop, start, cut or heal is the instructor's class-wide
+        event: the cell waits until it has happened (at once if it already has), with progress, and
+        returns what a start took."""
+        shop, event = self.workshop, event_name(action, clusters)
+        deadline = time.monotonic() + shop.quotas.event_wait_s
+        try:
+            while True:
+                with shop._lock:
+                    done = shop.events_done.get(event)
+                    if done is not None:
+                        break
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise QuotaError(f"Waited {shop.quotas.event_wait_s / 60:.0f} min for the class-wide "
+                                         f"`{event}`; expected your instructor to start it (`geolab workshop event "
+                                         f"{event}`). Run the cell again when they do.")
+                    shop.waiting.setdefault(event, set()).add(self.learner)
+                    ready = len(shop.waiting[event])
+                progress(f"The clusters are shared by the class: `{event}` is an event your instructor starts for "
+                         f"everyone. Waiting for it ({ready} learner(s) ready) ...")  # outside the lock: it may block
+                with shop._event_happened:
+                    if event not in shop.events_done:
+                        shop._event_happened.wait(timeout=min(15.0, left))
+        finally:
+            with shop._lock:
+                shop.waiting.get(event, set()).discard(self.learner)
+        progress(f"The class-wide `{event}` happened: the clusters are shared, so it changed them for everyone.")
+        return done[1]
 
     def _count_fault(self) -> None:
         now = self.workshop.clock()
@@ -729,9 +784,7 @@ class WorkshopLabs(TrustedLabs):
         if not mine:
             raise LabNotFoundError("You have no lab running for a failover drill; expected the notebook's Lab.start "
                                    "cell first.")
-        held = max(mine, key=lambda h: h.last_used)
-        self._not_shared(held.spec.name, "A failover drill (it kills the active cluster)", "kill beijing")
-        return held.lab
+        return max(mine, key=lambda h: h.last_used).lab
 
     def _rejoin(self, lab: Lab) -> None:
         self.join_network(lab, self.network)

@@ -10,6 +10,7 @@ classmate) is put back by the lab server.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from checks.workshop.simulate import run_notebook_as_learner
 from labs.admin import PulsarAdmin
 from labs.backend import LabRecord
 from labs.control import ChannelClient, record_from_wire
-from labs.errors import AdminRefused, QuotaError, UsageError
+from labs.errors import AdminRefused, UsageError
 
 COURSE = Path(__file__).resolve().parents[2] / "notebooks"
 PREFIX = "it-"
@@ -61,12 +62,6 @@ class Channel(ChannelClient):
 
     def kill_cluster(self, record: LabRecord, cluster: str) -> None:
         self._call("POST", f"/v1/labs/{record.name}/clusters/{cluster}/kill")
-
-    def cut_link(self, record: LabRecord, a: str, b: str) -> None:
-        self._call("POST", f"/v1/labs/{record.name}/links/{a}/{b}/cut")
-
-    def cluster_state(self, record: LabRecord, cluster: str) -> str:
-        return str(self._call("GET", f"/v1/labs/{record.name}/clusters/{cluster}")["state"])
 
 
 def channel(server: LabServer, learner: str) -> tuple[Channel, dict[str, str]]:
@@ -191,21 +186,33 @@ def test_a_tenant_handed_to_a_classmate_is_taken_back(labs: dict[str, LabRecord]
     assert server.workshop.class_view()["shared"]["put_back"]  # type: ignore[index]
 
 
-def test_cluster_power_is_a_class_wide_event(labs: dict[str, LabRecord], server: LabServer) -> None:
+def test_a_learners_kill_waits_for_the_instructors_class_wide_event(labs: dict[str, LabRecord],
+                                                                   server: LabServer) -> None:
     backend, _ = channel(server, BOB)
+    shop = server.workshop
+    finished: list[object] = []
     try:
-        with pytest.raises(QuotaError, match="class-wide event"):
-            backend.kill_cluster(labs[BOB], "beijing")
-        with pytest.raises(QuotaError, match="class-wide event"):
-            backend.cut_link(labs[BOB], "beijing", "shanghai")
-        assert backend.cluster_state(labs[BOB], "beijing") == "running"
+        waiter = threading.Thread(target=lambda: finished.append(backend.kill_cluster(labs[BOB], "shanghai")))
+        waiter.start()
+        for _ in range(100):  # Bob's cell is waiting: the class view says so
+            if shop.class_view()["shared"]["waiting"].get("kill shanghai"):  # type: ignore[index]
+                break
+            waiter.join(timeout=0.1)
+        assert shop.class_view()["shared"]["waiting"] == {"kill shanghai": [BOB]}  # type: ignore[index]
+        assert not finished and waiter.is_alive()
+        shared = shop.shared
+        assert shared is not None and shared.lab.backend.cluster_state(shared.lab.record, "shanghai") == "running"
+        outcome = shop.event("kill", ("shanghai",), print)  # the instructor
+        assert set(outcome.values()) == {"ok"} and set(outcome) == {ADA, BOB}
+        waiter.join(timeout=30)
+        assert finished == [None] and not waiter.is_alive()
+        assert shared.lab.backend.cluster_state(shared.lab.record, "shanghai") != "running"
+        backend.kill_cluster(labs[BOB], "shanghai")  # it happened already: returns at once
+        assert shop.event("start", ("shanghai",), print) == {ADA: "ok", BOB: "ok"}
+        assert shared.lab.backend.cluster_state(shared.lab.record, "shanghai") == "running"
+        assert shop.class_view()["shared"]["waiting"] == {}  # type: ignore[index]
     finally:
         backend.close()
-    outcome = server.workshop.event("kill", ("shanghai",), print)
-    assert set(outcome.values()) == {"ok"} and set(outcome) == {ADA, BOB}
-    shared = server.workshop.shared
-    assert shared is not None and shared.lab.backend.cluster_state(shared.lab.record, "shanghai") != "running"
-    assert server.workshop.event("start", ("shanghai",), print) == {ADA: "ok", BOB: "ok"}
 
 
 def test_a_lesson_that_needs_superuser_power_is_private_only(server: LabServer) -> None:
