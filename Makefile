@@ -23,7 +23,7 @@ $(PY):
 $(STAMP): $(SOURCES) | $(PY)
 	@echo "Installing pulsar-geolab into $(VENV) (again only when its files change) ..."
 	@$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	@$(PY) -m pip install --quiet --disable-pip-version-check '.[test]'
+	@$(PY) -m pip install --quiet --disable-pip-version-check '.[test,workshop]'
 	@touch $@
 
 install: $(STAMP)  ## create .venv and install the package (only when its files changed)

@@ -7,6 +7,7 @@ it. The `geolab` console script points here.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -94,11 +95,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from checks.workshop.server import LabServer, default_state_dir
     from labs.engine import docker_client
 
-    overrides: dict[str, int | float] = {"max_clusters": args.max_clusters, "faults_per_minute": args.faults_per_minute,
-                                         "idle_s": args.idle_minutes * 60.0, "parallel_starts": args.parallel_starts}
-    if args.memory_mib is not None:
-        overrides["memory_mib"] = args.memory_mib
-    quotas = Quotas.for_this_host(overrides)
+    quotas = _quotas(args)
+    assert isinstance(quotas, Quotas)
     state = Path(args.state).expanduser() if args.state else default_state_dir()
     shared = tuple(c.strip() for c in args.shared.split(",") if c.strip()) if args.shared else ()
     server = LabServer(state, quotas, _warm(args.warm), docker_client(), lambda line: print(line, flush=True),
@@ -108,12 +106,93 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _quotas(args: argparse.Namespace) -> object:
+    from checks.workshop.labs import Quotas
+
+    overrides: dict[str, int | float] = {"max_clusters": args.max_clusters, "faults_per_minute": args.faults_per_minute,
+                                         "idle_s": args.idle_minutes * 60.0, "parallel_starts": args.parallel_starts}
+    if args.memory_mib is not None:
+        overrides["memory_mib"] = args.memory_mib
+    return Quotas.for_this_host(overrides)
+
+
+def cmd_workshop_up(args: argparse.Namespace) -> int:
+    """`geolab workshop up`: images, lab server and JupyterHub, in the foreground until Ctrl-C."""
+    from checks.workshop.hub import HubSettings, WorkshopHost, configurable_http_proxy, new_password
+    from checks.workshop.image import build_singleuser_image
+    from checks.workshop.labs import Quotas
+    from labs.engine import docker_client
+    from labs.image import resolve_image
+    from labs.settings import load_settings
+
+    settings = load_settings()
+    folder = Path(args.folder).expanduser() if args.folder else settings.cache_dir / "workshop"
+    password = args.password or new_password(12)
+    instructors = tuple(args.instructor or ())
+    hub = HubSettings(str(folder), "", password, instructors, args.instructor_password or new_password(40), "",
+                      ip=args.ip, port=args.port, hub_port=args.hub_port, proxy_api_port=args.port + 1,
+                      class_view_port=args.port + 2, idle_minutes=args.idle_minutes, server_memory=args.server_memory)
+    if os.geteuid() != 0:
+        raise GradingError("`geolab workshop up` runs as root: it sets firewall rules on the learners' networks "
+                           "and owns the Docker engine. Run it with sudo.")
+    quotas = _quotas(args)
+    assert isinstance(quotas, Quotas)
+    warm = _warm(args.warm)
+    shared = tuple(c.strip() for c in args.shared.split(",") if c.strip()) if args.shared else ()
+    progress = lambda line: print(line, flush=True)  # noqa: E731
+    client = docker_client()
+    resolve_image(client, settings, progress)
+    image = build_singleuser_image(client, settings, progress, args.edition)
+    chp = configurable_http_proxy(settings, progress)
+    from dataclasses import replace
+
+    host = WorkshopHost(replace(hub, image=image, chp=chp), quotas, client, warm, shared, progress).start()
+    if not args.instructor_password and instructors:
+        print(f"Instructors' password (keep it to yourself): {host.settings.instructor_password}", flush=True)
+    host.serve_forever()
+    return 0
+
+
+def cmd_workshop_down(args: argparse.Namespace) -> int:
+    """`geolab workshop down`: remove what a workshop left (after a crash; `up` cleans up on Ctrl-C)."""
+    from checks.workshop.hub import remove_hub_network
+    from checks.workshop.labs import LABEL_LEARNER
+    from labs.cluster import lab_names, remove_lab
+    from labs.engine import docker_client
+
+    client = docker_client()
+    for container in client.containers.list(all=True, filters={"label": LABEL_LEARNER}):
+        container.remove(force=True)
+    remove_hub_network(client)
+    removed = 0
+    for name in lab_names(client):
+        if name.startswith("ws-"):
+            containers, _ = remove_lab(client, name)
+            removed += containers
+    print(f"Removed the workshop's servers, labs ({removed} container(s)) and networks; learners' home volumes "
+          "stay (docker volume ls -f name=geolab-home-).")
+    return 0
+
+
 def cmd_workshop(args: argparse.Namespace) -> int:
     """`geolab workshop learner|class|event`: ask a running lab server (its admin socket)."""
     import json
 
     from checks.workshop.server import LabServerClient, default_state_dir
 
+    if args.workshop_action == "up":
+        return cmd_workshop_up(args)
+    if args.workshop_action == "down":
+        return cmd_workshop_down(args)
+    if args.workshop_action == "image":
+        from checks.workshop.image import build_singleuser_image
+        from labs.engine import docker_client
+        from labs.settings import load_settings
+
+        name = build_singleuser_image(docker_client(), load_settings(), lambda line: print(line, flush=True),
+                                      args.edition)
+        print(f"Image ready: {name}")
+        return 0
     state = Path(args.state).expanduser() if args.state else default_state_dir()
     client = LabServerClient(state)
     try:
@@ -158,6 +237,22 @@ def class_table(view: dict[str, object]) -> str:
     return "\n".join(lines)
 
 
+def _lab_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--warm", action="append", metavar="LAB=COUNT",
+                        help="keep COUNT labs of a course lab started ahead (repeatable), e.g. --warm full-mesh=4")
+    parser.add_argument("--max-clusters", type=int, default=3, help="clusters in one learner's lab (default 3)")
+    parser.add_argument("--faults-per-minute", type=int, default=20,
+                        help="kill/stop/start/cut/heal calls per learner per minute (default 20)")
+    parser.add_argument("--idle-minutes", type=float, default=60.0,
+                        help="remove a lab (and stop a server) unused this long (default 60)")
+    parser.add_argument("--parallel-starts", type=int, default=2, help="labs starting at once (default 2)")
+    parser.add_argument("--memory-mib", type=int,
+                        help="memory budget for all labs (default: this host's memory less 2 GiB); 1100 MiB a cluster")
+    parser.add_argument("--shared", metavar="CLUSTERS",
+                        help="run the class on clusters everyone shares, authentication on, a tenant and token per "
+                             "learner, e.g. --shared beijing,shanghai,guangzhou (no private labs, no warm pool)")
+
+
 def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:
     sub.choices["image"].set_defaults(func=cmd_image)
     notebooks = sub.choices["notebooks"]
@@ -181,23 +276,33 @@ def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:
     grade.add_argument("--only", action="append", help="with --self-test: only this notebook stem (repeatable)")
     grade.set_defaults(func=cmd_grade)
     serve = sub.add_parser("serve", help="run a workshop host's lab server: labs for learners' kernels (as root)")
-    serve.add_argument("--state", help="its folder: tokens, records, sockets (default: GEOLAB_CACHE/workshop)")
-    serve.add_argument("--warm", action="append", metavar="LAB=COUNT",
-                       help="keep COUNT labs of a course lab started ahead (repeatable), e.g. --warm full-mesh=4")
-    serve.add_argument("--max-clusters", type=int, default=3, help="clusters in one learner's lab (default 3)")
-    serve.add_argument("--faults-per-minute", type=int, default=20,
-                       help="kill/stop/start/cut/heal calls per learner per minute (default 20)")
-    serve.add_argument("--idle-minutes", type=float, default=60.0, help="remove a lab unused this long (default 60)")
-    serve.add_argument("--parallel-starts", type=int, default=2, help="labs starting at once (default 2)")
-    serve.add_argument("--memory-mib", type=int,
-                       help="memory budget for all labs (default: this host's memory less 2 GiB); 1100 MiB a cluster")
-    serve.add_argument("--shared", metavar="CLUSTERS",
-                       help="run the class on clusters everyone shares, authentication on, a tenant and token per "
-                            "learner, e.g. --shared beijing,shanghai,guangzhou (no private labs, no warm pool)")
+    serve.add_argument("--state", help="its folder: tokens, records, sockets (default: GEOLAB_CACHE/workshop/labs)")
+    _lab_server_options(serve)
     serve.set_defaults(func=cmd_serve)
-    workshop = sub.add_parser("workshop", help="ask the running lab server: learners, the class view, class events")
-    workshop.add_argument("--state", help="the lab server's folder (default: GEOLAB_CACHE/workshop)")
+    workshop = sub.add_parser("workshop", help="a hosted workshop: JupyterHub, the lab server, the class view")
+    workshop.add_argument("--state", help="the lab server's folder (default: GEOLAB_CACHE/workshop/labs)")
     actions = workshop.add_subparsers(dest="workshop_action", required=True)
+    up = actions.add_parser("up", help="build the images, start the lab server and JupyterHub (foreground; Ctrl-C "
+                                       "stops everything)")
+    up.add_argument("--folder", help="the workshop's folder (default: GEOLAB_CACHE/workshop)")
+    up.add_argument("--ip", default="127.0.0.1", help="where learners reach the hub (0.0.0.0 for a room; default "
+                                                      "127.0.0.1)")
+    up.add_argument("--port", type=int, default=8000, help="the hub's port (default 8000; it also uses the next two)")
+    up.add_argument("--hub-port", type=int, default=8081, help="the hub's API, for the learners' servers only")
+    up.add_argument("--password", help="the learners' shared password (default: generated and printed)")
+    up.add_argument("--instructor", action="append", metavar="NAME",
+                    help="an instructor's user name (repeatable): sees the class view, runs class-wide events")
+    up.add_argument("--instructor-password", help="the instructors' password, 32 characters or more (default: "
+                                                  "generated and printed)")
+    up.add_argument("--edition", choices=("self-paced", "graded"), default="self-paced",
+                    help="self-paced (default): notebooks with collapsed solutions and solve(); graded: without")
+    up.add_argument("--server-memory", default="1G", help="each learner's JupyterLab server (default 1G)")
+    _lab_server_options(up)
+    down = actions.add_parser("down", help="remove what a crashed workshop left (servers, labs, networks)")
+    down.set_defaults(workshop_action="down")
+    image = actions.add_parser("image", help="build the learners' image (JupyterLab and the course on the kernel "
+                                             "image)")
+    image.add_argument("--edition", choices=("self-paced", "graded"), default="self-paced")
     add = actions.add_parser("add-learner", help="add learners; prints each one's GEOLAB_CONTROL and token")
     add.add_argument("names", nargs="+")
     remove = actions.add_parser("remove-learner", help="remove learners' labs and networks (records stay)")

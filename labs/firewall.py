@@ -24,8 +24,13 @@ def bridge_name(network_id: str) -> str:
     return f"br-{network_id[:12]}"
 
 
-def _rule(tool: str, action: str, bridge: str) -> subprocess.CompletedProcess[str]:
-    command = [tool, "-w", "10", action, "INPUT", "-i", bridge, "-j", "DROP"]
+def _rule(tool: str, action: str, bridge: str, match: tuple[str, ...] = (), target: str = "DROP"
+          ) -> subprocess.CompletedProcess[str]:
+    command = [tool, "-w", "10", action, "INPUT", "-i", bridge, *match, "-j", target]
+    return _run(command, tool)
+
+
+def _run(command: list[str], tool: str) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(command, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -33,18 +38,22 @@ def _rule(tool: str, action: str, bridge: str) -> subprocess.CompletedProcess[st
                             f"{tool} to run. Run as root on a host with {tool}.") from exc
 
 
-def close_bridge(bridge: str) -> None:
-    """Drop every packet from `bridge` to this host (IPv4 and IPv6).
+def close_bridge(bridge: str, allow_tcp: tuple[int, ...] = ()) -> None:
+    """Drop every packet from `bridge` to this host (IPv4 and IPv6), except new connections to the
+    TCP ports in `allow_tcp` and the answers to connections the host made (a workshop's hub API).
 
     Raises:
         FirewallError: a rule could not be added.
     """
+    allowed = [("-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED")] if allow_tcp else []
+    allowed += [("-p", "tcp", "--dport", str(port)) for port in allow_tcp]
     for tool in TOOLS:
-        result = _rule(tool, "-I", bridge)
-        if result.returncode != 0:
-            raise FirewallError(f"Cannot close {bridge} off from this host: `{tool} -I INPUT -i {bridge} -j DROP` "
-                                f"exited {result.returncode} ({result.stderr.strip()[:200]}); expected 0. Run as "
-                                f"root on a host with {tool}.")
+        for match, target in [((), "DROP"), *((m, "ACCEPT") for m in allowed)]:  # each goes above the last
+            result = _rule(tool, "-I", bridge, match, target)
+            if result.returncode != 0:
+                raise FirewallError(f"Cannot close {bridge} off from this host: `{tool} -I INPUT -i {bridge} "
+                                    f"{' '.join(match)} -j {target}` exited {result.returncode} "
+                                    f"({result.stderr.strip()[:200]}); expected 0. Run as root on a host with {tool}.")
 
 
 def open_bridge(bridge: str) -> int:
@@ -59,4 +68,25 @@ def open_bridge(bridge: str) -> int:
             except FirewallError:
                 break
             removed += 1
+        removed += _remove_listed(tool, bridge)
+    return removed
+
+
+def _remove_listed(tool: str, bridge: str) -> int:
+    """Remove the other rules for `bridge` (a workshop's ACCEPT rules), as `-S INPUT` lists them."""
+    try:
+        listed = _run([tool, "-w", "10", "-S", "INPUT"], tool)
+    except FirewallError:
+        return 0
+    if listed.returncode != 0:
+        return 0
+    removed = 0
+    for line in listed.stdout.splitlines():
+        words = line.split()
+        if words[:2] == ["-A", "INPUT"] and words[2:4] == ["-i", bridge]:
+            try:
+                if _run([tool, "-w", "10", "-D", *words[1:]], tool).returncode == 0:
+                    removed += 1
+            except FirewallError:
+                continue
     return removed

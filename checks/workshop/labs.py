@@ -54,6 +54,8 @@ COURSE: dict[str, LabSpec] = {spec.name: spec for spec in LABS.values()}
 #: Which notebook starts each lab (for messages).
 NOTEBOOK_OF: dict[str, str] = {spec.name: notebook for notebook, spec in LABS.items()}
 STUCK_AFTER = 2  # failed checks on one exercise, none passed since
+#: The label of a learner's own containers (their JupyterLab server, a simulated learner).
+LABEL_LEARNER = "org.geolab.learner"
 
 
 def event_name(action: str, clusters: tuple[str, ...]) -> str:
@@ -659,6 +661,7 @@ class WorkshopLabs(TrustedLabs):
             current = next((h for h in mine if h.spec.name == name), None)
             if current is not None:
                 self.workshop.touch(self.learner)
+                self._connect_server()
                 progress(f"Reattached to running lab {name!r}.")
                 return self.view(current.lab, name, self._token())
             for other in mine:
@@ -673,6 +676,7 @@ class WorkshopLabs(TrustedLabs):
                 with self.workshop._lock:
                     self.workshop.labs[held.lab.name] = held
                 self.join_network(held.lab, self.network)
+                self._connect_server()
                 self.workshop.learners[self.learner].idle_removed.pop(name, None)
                 return self.view(held.lab, name, self._token())
             pooled = self.workshop.take_from_pool(spec, self.learner)
@@ -686,6 +690,7 @@ class WorkshopLabs(TrustedLabs):
                 held = started
             try:
                 self.join_network(held.lab, self.network)
+                self._connect_server()
             except Exception:
                 self.workshop.remove(held)
                 raise
@@ -693,7 +698,20 @@ class WorkshopLabs(TrustedLabs):
         return self.view(held.lab, name)
 
     def attach(self, name: str) -> tuple[LabRecord, tuple[Forward, ...]]:
-        return self.view(self._lab(name), name, self._token())
+        lab = self._lab(name)
+        self._connect_server()
+        return self.view(lab, name, self._token())
+
+    def _connect_server(self) -> None:
+        """Put the learner's own containers (their JupyterLab server, made by the hub on its network) on
+        their network, where their clusters answer; a restarted server is a new container."""
+        client = self.backend.docker
+        network = client.networks.get(self.network)
+        network.reload()
+        attached = {c.id for c in network.containers}
+        for container in client.containers.list(filters={"label": f"{LABEL_LEARNER}={self.learner}"}):
+            if container.id not in attached:
+                network.connect(container)
 
     def _token(self) -> str:
         """The learner's own token on shared clusters ("" on a private lab: no authentication)."""

@@ -55,7 +55,7 @@ def learner_network(name: str) -> str:
 def default_state_dir() -> Path:
     from labs.settings import load_settings
 
-    return load_settings().cache_dir / "workshop"
+    return load_settings().cache_dir / "workshop" / "labs"
 
 
 class AdminServer(ChannelServer):

@@ -21,6 +21,7 @@ from docker.types import Mount
 import docker
 from checks.sandbox.image import kernel_image_name
 from checks.sandbox.provisioner import RUN_INSIDE, SandboxLimits, destroy, locked_down
+from checks.workshop.labs import LABEL_LEARNER
 from labs.settings import LABEL_LAB
 
 RESULT_MARK = "GEOLAB-RESULT "
@@ -90,7 +91,7 @@ def run_notebook_as_learner(client: docker.DockerClient, learner: str, folder: P
         environment={"HOME": home, "IPYTHONDIR": f"{home}/.ipython", "MPLCONFIGDIR": f"{home}/.mpl",
                      "JUPYTER_RUNTIME_DIR": f"{home}/.runtime", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
                      "GEOLAB_CONTROL": f"{RUN_INSIDE}/control.sock", "GEOLAB_CONTROL_TOKEN": token},
-        labels={LABEL_LAB: f"ws-net-{learner}", "org.geolab.learner": learner})
+        labels={LABEL_LAB: f"ws-net-{learner}", LABEL_LEARNER: learner})
     peak = 0.0
     try:
         container.start()

@@ -72,3 +72,12 @@ def test_close_that_cannot_add_the_rule_says_what_to_do(host: Host, missing: tup
     host.missing, host.refuse = missing, refuse
     with pytest.raises(FirewallError, match=says):
         close_bridge("br-0123456789ab")
+
+
+def test_a_workshops_bridge_keeps_one_port_and_the_hosts_own_answers(host: Host) -> None:
+    close_bridge("br-0123456789ab", allow_tcp=(8081,))
+    v4 = [c[6:] for c in host.commands if c[0] == "iptables"]
+    # each -I goes to the top, so the ACCEPT rules end above the DROP
+    assert v4 == [["br-0123456789ab", "-j", "DROP"],
+                  ["br-0123456789ab", "-m", "conntrack", "--ctstate", "ESTABLISHED,RELATED", "-j", "ACCEPT"],
+                  ["br-0123456789ab", "-p", "tcp", "--dport", "8081", "-j", "ACCEPT"]]

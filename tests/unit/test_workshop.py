@@ -16,7 +16,7 @@ import pytest
 from checks.engine.model import CaseResult, ExerciseResult
 from checks.exercises import ALL, LABS
 from checks.sandbox.trusted import TrustedLabs
-from checks.workshop.labs import COURSE, Quotas, Workshop, course_spec, validate_learner
+from checks.workshop.labs import COURSE, Quotas, Workshop, WorkshopLabs, course_spec, validate_learner
 from labs.backend import ClusterEndpoint, LabRecord
 from labs.errors import LabNotFoundError, QuotaError, UsageError
 from labs.lab import Lab
@@ -80,6 +80,7 @@ def started(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[FakeLab]]:
 
     monkeypatch.setattr(Lab, "start", staticmethod(start))
     monkeypatch.setattr(TrustedLabs, "join_network", lambda self, lab, network: None)
+    monkeypatch.setattr(WorkshopLabs, "_connect_server", lambda self: None)
     yield labs
 
 

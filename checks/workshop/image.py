@@ -1,0 +1,182 @@
+"""The workshop learner's image: JupyterHub's single-user server and JupyterLab on the kernel image.
+
+Built offline like the kernel image (checks/sandbox/image.py): the host's pip downloads the wheels
+into GEOLAB_CACHE, pinned to the kernel venv's own versions, and the build installs them with
+`--no-index`. The image carries the course notebooks in the workshop's edition: self-paced (with
+collapsed reference solutions and `solve()`) or graded (neither).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import nbformat
+from docker.errors import ImageNotFound
+
+import docker
+from checks.sandbox.image import _platform_tags, build_kernel_image, kernel_requirements
+from labs.errors import ImageError, UsageError
+from labs.image import LABEL_RECIPE, cache_folder, docker_build, image_files
+from labs.settings import LabSettings
+
+Progress = Callable[[str], None]
+DOCKERFILE = "Dockerfile.singleuser"
+EDITIONS = ("self-paced", "graded")
+#: What a learner's server adds to the kernel's venv (pinned to this host's versions).
+SERVER_PACKAGES = ("jupyterhub", "jupyterlab")
+
+
+def singleuser_image_name(edition: str) -> str:
+    return f"geolab/singleuser-{edition}:{importlib.metadata.version('pulsar-geolab')}"
+
+
+def server_requirements() -> list[str]:
+    """jupyterhub and JupyterLab at this host's versions (the hub and the servers speak one version)."""
+    try:
+        return [f"{name}=={importlib.metadata.version(name)}" for name in SERVER_PACKAGES]
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise UsageError(f"{exc.name} is not installed here; expected the workshop extra. Install it with "
+                         "`pip install 'pulsar-geolab[workshop]'` (or `make install`).") from exc
+
+
+def _course(edition: str) -> list[tuple[str, bytes]]:
+    """The notebooks (name, bytes) of the edition a workshop's learners get."""
+    from importlib import resources
+
+    from checks.editions import build, exercise_cells
+
+    folder = resources.files("labs") / "notebooks"
+    found: list[tuple[str, bytes]] = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".ipynb"):
+            continue
+        data = entry.read_bytes()
+        if edition == "graded":
+            notebook = nbformat.reads(data.decode(), as_version=4)
+            if exercise_cells(notebook):
+                data = nbformat.writes(build(notebook, entry.name[:-len(".ipynb")], "graded")).encode()
+        found.append((entry.name, data))
+    return found
+
+
+def _solutions(edition: str) -> list[tuple[str, bytes]]:
+    if edition == "graded":
+        return []
+    import checks.solutions
+
+    folder = Path(checks.solutions.__file__).parent
+    return [(path.name, path.read_bytes()) for path in sorted(folder.glob("*.py"))]
+
+
+def _recipe(kernel_id: str, requirements: list[str], dockerfile: bytes, files: list[tuple[str, bytes]]) -> str:
+    digest = hashlib.sha256()
+    for part in (kernel_id, *requirements):
+        digest.update(part.encode())
+    digest.update(dockerfile)
+    for name, data in files:
+        digest.update(name.encode())
+        digest.update(data)
+    return digest.hexdigest()[:16]
+
+
+def _inputs(client: docker.DockerClient, kernel: str, edition: str) -> tuple[list[str], bytes, list[tuple[str, bytes]],
+                                                                             str]:
+    if edition not in EDITIONS:
+        raise UsageError(f"Workshop edition {edition!r} is unknown; expected one of {list(EDITIONS)}.")
+    requirements = server_requirements()
+    dockerfile = (image_files() / DOCKERFILE).read_bytes()
+    files = [(f"notebooks/{n}", d) for n, d in _course(edition)] + [(f"solutions/{n}", d) for n, d in
+                                                                    _solutions(edition)]
+    return requirements, dockerfile, files, _recipe(client.images.get(kernel).id, requirements, dockerfile, files)
+
+
+def singleuser_image_current(client: docker.DockerClient, edition: str = "self-paced") -> bool:
+    from checks.sandbox.image import kernel_image_current, kernel_image_name
+
+    if not kernel_image_current(client):
+        return False
+    try:
+        image = client.images.get(singleuser_image_name(edition))
+    except ImageNotFound:
+        return False
+    return bool(image.labels.get(LABEL_RECIPE) == _inputs(client, kernel_image_name(), edition)[3])
+
+
+def download_server_wheels(requirements: list[str], settings: LabSettings, progress: Progress) -> Path:
+    """The server's wheels (and pip's own), pinned against the kernel venv, into GEOLAB_CACHE."""
+    target = cache_folder(settings, "singleuser-wheels")
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
+        constraints.write("\n".join(kernel_requirements()) + "\n")
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+               "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp", "--dest", str(target),
+               "-c", constraints.name]
+    for tag in _platform_tags():
+        command += ["--platform", tag]
+    progress(f"Downloading JupyterHub's single-user server and JupyterLab as wheels into {target} ...")
+    try:
+        result = subprocess.run([*command, *requirements, "pip"], capture_output=True, text=True)
+    finally:
+        os.unlink(constraints.name)
+    if result.returncode != 0:
+        last = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
+        raise ImageError(f"pip could not download the learner server's wheels (exit {result.returncode}); expected "
+                         f"{requirements} for Python 3.11 within the kernel's versions. Check pip's access to its "
+                         f"index, then run `geolab workshop image` again.\nLast lines:\n{last}")
+    return target
+
+
+def build_singleuser_image(client: docker.DockerClient, settings: LabSettings, progress: Progress,
+                           edition: str = "self-paced") -> str:
+    """Build the learner's image (and the kernel image under it); a second build with nothing changed
+    returns in seconds.
+
+    Raises:
+        ImageError: the kernel image, the wheels or the build failed.
+        UsageError: an unknown edition, or the workshop extra is not installed.
+    """
+    kernel = build_kernel_image(client, settings, progress)
+    name = singleuser_image_name(edition)
+    requirements, dockerfile, files, recipe = _inputs(client, kernel, edition)
+    try:
+        if client.images.get(name).labels.get(LABEL_RECIPE) == recipe:
+            progress(f"{name} is up to date (recipe {recipe}).")
+            return name
+    except ImageNotFound:
+        pass
+    wheels = download_server_wheels(requirements, settings, progress)
+    with tempfile.TemporaryDirectory(prefix="geolab-singleuser-", dir=cache_folder(settings, "work")) as context:
+        ctx = Path(context)
+        (ctx / DOCKERFILE).write_bytes(dockerfile)
+        (ctx / "requirements.txt").write_text("\n".join(requirements) + "\n")
+        (ctx / "constraints.txt").write_text("\n".join(kernel_requirements()) + "\n")
+        (ctx / "wheels").mkdir()
+        for wheel in wheels.glob("*.whl"):
+            try:
+                os.link(wheel, ctx / "wheels" / wheel.name)
+            except OSError:
+                shutil.copy2(wheel, ctx / "wheels" / wheel.name)
+        (ctx / "notebooks").mkdir()
+        (ctx / "solutions").mkdir()
+        for relative, data in files:
+            (ctx / relative).write_bytes(data)
+        docker_build(client, ctx, name, progress, buildargs={"KERNEL_IMAGE": kernel},
+                     labels={LABEL_RECIPE: recipe}, dockerfile=DOCKERFILE)
+    _remove_dangling_stage(client, progress)
+    return name
+
+
+def _remove_dangling_stage(client: docker.DockerClient, progress: Progress) -> None:
+    """The build's first stage stays behind untagged (about 1.3 GB); remove ours, never another's."""
+    for image in client.images.list(filters={"dangling": True, "label": LABEL_RECIPE}):
+        try:
+            client.images.remove(image.id, noprune=False)
+        except docker.errors.APIError:
+            continue
