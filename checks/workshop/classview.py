@@ -53,6 +53,8 @@ class ClassHandler(_Base):
         client = self.lab_server()
         try:
             view = await asyncio.to_thread(client.class_view)
+            instructors = set(self.settings["workshop"].instructors)  # their own servers are not the class
+            view["learners"] = {name: row for name, row in view["learners"].items() if name not in instructors}
         except LabError as exc:
             self.set_status(503)
             view = {"error": str(exc)}

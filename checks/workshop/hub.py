@@ -37,7 +37,7 @@ from checks.workshop.labs import LABEL_LEARNER, LEARNER, Quotas
 from checks.workshop.server import LabServer, LabServerClient
 from labs.errors import EngineError, LabError, UsageError
 from labs.firewall import bridge_name, close_bridge, open_bridge
-from labs.settings import LABEL_LAB, LabSettings
+from labs.settings import LABEL_LAB, LABEL_SANDBOX, LabSettings
 from labs.waiting import wait_for
 
 Progress = Callable[[str], None]
@@ -171,11 +171,14 @@ def configure(c: Any, settings_path: str) -> None:
     c.DockerSpawner.pull_policy = "never"  # built here (`geolab workshop up`), never pulled
     c.DockerSpawner.remove = True
     c.DockerSpawner.network_name = HUB_NETWORK
-    c.DockerSpawner.name_template = "geolab-learner-{username}"
+    # user names match LEARNER (username_pattern), so they are Docker names as they are: {raw_username}, not
+    # DockerSpawner's escaped {username}, in which "it-ada" becomes "it-2dada" and no longer names the learner
+    c.DockerSpawner.name_template = "geolab-learner-{raw_username}"
     c.DockerSpawner.notebook_dir = HOME_INSIDE
-    c.DockerSpawner.volumes = {"geolab-home-{username}": HOME_INSIDE}
+    c.DockerSpawner.volumes = {"geolab-home-{raw_username}": HOME_INSIDE}
     c.DockerSpawner.mem_limit = settings.server_memory
-    c.DockerSpawner.extra_create_kwargs = {"labels": {LABEL_LEARNER: "{username}", LABEL_LAB: "ws-net-{username}"}}
+    c.DockerSpawner.extra_create_kwargs = {"labels": {LABEL_LEARNER: "{raw_username}",
+                                                      LABEL_LAB: "ws-net-{raw_username}"}}
     c.DockerSpawner.extra_host_config = {
         "read_only": True, "init": True, "cap_drop": ["ALL"], "security_opt": ["no-new-privileges:true"],
         "pids_limit": 256, "memswap_limit": settings.server_memory,
@@ -270,7 +273,7 @@ def create_hub_network(client: docker.DockerClient, hub_port: int) -> str:
     except docker.errors.NotFound:
         network = client.networks.create(HUB_NETWORK, driver="bridge", enable_ipv6=False,
                                           options={"com.docker.network.bridge.enable_icc": "false"},
-                                          labels={LABEL_LAB: "ws-hub"})
+                                          labels={LABEL_LAB: "ws-hub", LABEL_SANDBOX: "true"})  # down opens it
     network.reload()
     bridge = bridge_name(network.id)
     open_bridge(bridge)  # the rules of an earlier run, with its port

@@ -298,6 +298,7 @@ class Workshop:
         self.waiting: dict[str, set[str]] = {}  # shared clusters: event -> learners whose cell waits for it
         self._drift_checked = 0.0
         self.starting_mib = 0  # memory of labs being started now
+        self.closed = False  # a lab started after close() (a pool refill under way) is removed at once
         self._lock = threading.RLock()
         self._event_happened = threading.Condition(self._lock)
         self._slots = threading.Semaphore(quotas.parallel_starts)
@@ -405,8 +406,11 @@ class Workshop:
                                 probe=probe, progress=progress, backend=self.backend)
             held = Held(lab, spec, learner, self.clock())
             with self._lock:
-                self.labs[lab.name] = held
-            return held
+                if not self.closed:
+                    self.labs[lab.name] = held
+                    return held
+            self._discard(held)
+            raise QuotaError("The workshop's lab server is stopping; expected it to run. Try again when it is back.")
         finally:
             with self._lock:
                 self.starting_mib -= needed
@@ -625,6 +629,7 @@ class Workshop:
 
     def close(self) -> None:
         with self._lock:
+            self.closed = True
             held = list(self.labs.values())
             self.labs.clear()
         for each in held:

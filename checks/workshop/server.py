@@ -116,6 +116,7 @@ class LabServer:
         self._lock = threading.Lock()
         self._audit = (state_dir / "audit.log").open("a", encoding="utf-8")
         self.admin: AdminServer | None = None
+        self._maintainer: threading.Thread | None = None
 
     # ------------------------------------------------------------------ state
 
@@ -207,7 +208,7 @@ class LabServer:
         ours = self.backend.settings.lab_prefix + LAB_PREFIX
         shared_name = self.backend.settings.lab_prefix + SHARED_LAB
         for name in lab_names(client):
-            if name.startswith(ours) and not name.startswith("ws-net-") and not (
+            if name.startswith(ours) and not name.startswith(("ws-net-", "ws-hub")) and not (
                     name == shared_name and self.shared_clusters):
                 containers, networks = remove_lab(client, name)
                 self.log(f"Removed lab {name} left by an earlier lab server ({containers} container(s)).")
@@ -225,7 +226,9 @@ class LabServer:
                     continue
         self.admin = AdminServer(self.admin_socket, self.state["admin_token"], self)
         self.admin.start()
-        threading.Thread(target=self.workshop.maintain, args=(self._stop,), name="geolab-workshop", daemon=True).start()
+        self._maintainer = threading.Thread(target=self.workshop.maintain, args=(self._stop,), name="geolab-workshop",
+                                            daemon=True)
+        self._maintainer.start()
         self.log(f"Lab server ready: admin socket {self.admin_socket}; {len(self.servers)} learner(s); warm pool "
                  f"{self.workshop.warm or 'off'}; memory budget {self.workshop.quotas.memory_mib} MiB.")
         return self
@@ -256,6 +259,8 @@ class LabServer:
             self.servers.clear()
         for server in servers.values():
             server.stop()
+        if self._maintainer is not None:  # a pool lab it is starting now is in the workshop's list after this
+            self._maintainer.join(timeout=self.backend.settings.start_timeout_s + 60)
         if remove_everything:
             self.workshop.close()
             if self.workshop.shared is not None:
