@@ -165,3 +165,17 @@ def test_idle_connections_cannot_tie_up_the_trusted_side(channel: tuple[TrustedS
         for sock in idle:
             sock.close()
     assert backend.attach("basics").name == "basics"  # the kernel's own requests still go through
+
+
+def test_the_doctor_of_a_kernel_with_a_channel_asks_the_channel_not_docker(
+        channel: tuple[TrustedSide, ControlServer, ControlBackend], monkeypatch: pytest.MonkeyPatch) -> None:
+    from labs.doctor import doctor
+
+    _, server, _ = channel
+    monkeypatch.setenv("GEOLAB_CONTROL", str(server.socket_path))
+    monkeypatch.setenv("GEOLAB_CONTROL_TOKEN", server.token)
+    report = doctor(clusters=1)
+    assert report.ok and [f.check for f in report.findings] == ["pulsar-client", "lab server"]
+    monkeypatch.setenv("GEOLAB_CONTROL_TOKEN", "not-the-token")
+    refused = doctor(clusters=1)
+    assert not refused.ok and refused.findings[-1].check == "lab server" and "token" in refused.findings[-1].detail
