@@ -100,7 +100,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     state = Path(args.state).expanduser() if args.state else default_state_dir()
     shared = tuple(c.strip() for c in args.shared.split(",") if c.strip()) if args.shared else ()
     server = LabServer(state, quotas, _warm(args.warm), docker_client(), lambda line: print(line, flush=True),
-                       shared)
+                       shared, Path(args.shared_clusters) if args.shared_clusters else None)
     server.start()
     server.serve_forever()
     return 0
@@ -146,7 +146,8 @@ def cmd_workshop_up(args: argparse.Namespace) -> int:
     chp = configurable_http_proxy(settings, progress)
     from dataclasses import replace
 
-    host = WorkshopHost(replace(hub, image=image, chp=chp), quotas, client, warm, shared, progress).start()
+    host = WorkshopHost(replace(hub, image=image, chp=chp), quotas, client, warm, shared, progress,
+                        Path(args.shared_clusters) if args.shared_clusters else None).start()
     if not args.instructor_password and instructors:
         print(f"Instructors' password (keep it to yourself): {host.settings.instructor_password}", flush=True)
     host.serve_forever()
@@ -251,6 +252,9 @@ def _lab_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shared", metavar="CLUSTERS",
                         help="run the class on clusters everyone shares, authentication on, a tenant and token per "
                              "learner, e.g. --shared beijing,shanghai,guangzhou (no private labs, no warm pool)")
+    parser.add_argument("--shared-clusters", metavar="FILE",
+                        help="the same on clusters deployed elsewhere, named in a JSON file (URLs and token key; "
+                             "see labs/remote.py)")
 
 
 def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:

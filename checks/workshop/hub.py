@@ -297,12 +297,14 @@ class WorkshopHost:
     """The lab server and JupyterHub of one workshop host (see the module docstring)."""
 
     def __init__(self, settings: HubSettings, quotas: Quotas, client: docker.DockerClient,
-                 warm: dict[str, int] | None = None, shared: tuple[str, ...] = (), log: Progress = print) -> None:
+                 warm: dict[str, int] | None = None, shared: tuple[str, ...] = (), log: Progress = print,
+                 shared_file: Path | None = None) -> None:
         self.settings = settings
         self.quotas = quotas
         self.client = client
         self.warm = warm
         self.shared = shared
+        self.shared_file = shared_file
         self.log = log
         self.lab_server: LabServer | None = None
         self.hub: subprocess.Popen[bytes] | None = None
@@ -317,7 +319,7 @@ class WorkshopHost:
             path = settings.save()
             (settings.hub_folder / "jupyterhub_config.py").write_text(CONFIG_FILE.format(settings=str(path)))
             self.lab_server = LabServer(settings.labs_folder, self.quotas, self.warm, self.client, self.log,
-                                        self.shared).start()
+                                        self.shared, self.shared_file).start()
             self._start_hub(path)
         except BaseException:
             self.stop()

@@ -37,10 +37,12 @@ from checks.exercises import ALL, LABS
 from checks.sandbox.trusted import TrustedLabs
 from labs.backend import LabRecord
 from labs.docker_backend import DockerBackend
-from labs.errors import LabError, LabNotFoundError, QuotaError, UsageError
+from labs.errors import LabError, LabNotFoundError, QuotaError, SettingsError, UsageError
 from labs.forward import Forward
 from labs.lab import Lab
+from labs.remote import RemoteBackend, RemoteClusters
 from labs.replication import apply_topology
+from labs.settings import LabSettings
 from labs.tokens import LabAuth
 from labs.topology import ConfigStore, Topology
 
@@ -150,6 +152,32 @@ class SharedClusters:
 
     lab: Lab
     auth: LabAuth
+    remote: bool = False  # deployed elsewhere (a clusters file): learners reach them by their own URLs
+
+    @classmethod
+    def from_file(cls, path: Path, settings: LabSettings) -> SharedClusters:
+        """Clusters deployed elsewhere, named in a clusters file (`labs.remote`); each must know the
+        others (registered as peers by whoever deployed them).
+
+        Raises:
+            SettingsError: the file is unusable, or a cluster does not answer or lacks a peer.
+        """
+        clusters = RemoteClusters.from_file(path)
+        backend = RemoteBackend(clusters, "ws-shared")
+        lab = Lab(backend.record, backend, settings)
+        for name, admin in lab.admins().items():
+            try:
+                known = set(admin.list_clusters())
+            except LabError as exc:
+                raise SettingsError(f"Cluster {name} of {path} does not answer its admin API as the superuser ({exc})"
+                                    "; expected it to. Check the URLs and that the token key is the clusters' "
+                                    "tokenSecretKey.") from exc
+            missing = set(lab.clusters) - known
+            if missing:
+                raise SettingsError(f"Cluster {name} does not know {sorted(missing)}; expected every cluster of {path} "
+                                    "registered on every other. Register them (`pulsar-admin clusters create "
+                                    "<peer> --url ... --broker-url ...` on each), then start again.")
+        return cls(lab, clusters.auth, remote=True)
 
     @staticmethod
     def role(learner: str) -> str:
@@ -276,7 +304,7 @@ class Workshop:
 
     def __init__(self, backend: DockerBackend, quotas: Quotas, warm: Mapping[str, int] | None = None,
                  clock: Callable[[], float] = time.time, on_check: Callable[[CheckEvent], None] | None = None,
-                 log: Progress = lambda _line: None, shared: SharedClusters | None = None) -> None:
+                 log: Progress = lambda _line: None, shared: SharedClusters | None = None, lab_tag: str = "") -> None:
         if shared is not None and warm:
             raise UsageError("A workshop on shared clusters starts no labs, so it keeps no warm pool; expected no "
                              "--warm with --shared.")
@@ -293,6 +321,7 @@ class Workshop:
         self.labs: dict[str, Held] = {}  # by the lab's own name (ws-<hex>)
         self.learners: dict[str, Learner] = {}
         self.shared = shared
+        self.lab_tag = lab_tag  # in every lab's name: ws-<tag><hex> (a lab server's own, among others)
         self.drifts: list[str] = []  # what learners changed of their tenants and was put back
         self.events_done: dict[str, tuple[float, float]] = {}  # shared clusters: event -> (when, seconds it took)
         self.waiting: dict[str, set[str]] = {}  # shared clusters: event -> learners whose cell waits for it
@@ -402,7 +431,8 @@ class Workshop:
             with self._start_slot(learner is not None, progress) as got:
                 if not got:
                     return None
-                lab = Lab.start(spec.topology, name=f"{LAB_PREFIX}{secrets.token_hex(4)}", configure=spec.configure,
+                lab = Lab.start(spec.topology, name=f"{LAB_PREFIX}{self.lab_tag}{secrets.token_hex(4)}",
+                                configure=spec.configure,
                                 probe=probe, progress=progress, backend=self.backend)
             held = Held(lab, spec, learner, self.clock())
             with self._lock:
@@ -668,7 +698,7 @@ class WorkshopLabs(TrustedLabs):
                 self.workshop.touch(self.learner)
                 self._connect_server()
                 progress(f"Reattached to running lab {name!r}.")
-                return self.view(current.lab, name, self._token())
+                return self._seen(current.lab, name)
             for other in mine:
                 progress(f"Removing your lab {other.spec.name!r} first: a learner has one lab at a time here (its "
                          "exercise records stay).")
@@ -680,10 +710,11 @@ class WorkshopLabs(TrustedLabs):
                             shared=True)
                 with self.workshop._lock:
                     self.workshop.labs[held.lab.name] = held
-                self.join_network(held.lab, self.network)
-                self._connect_server()
+                if not shared.remote:
+                    self.join_network(held.lab, self.network)
+                    self._connect_server()
                 self.workshop.learners[self.learner].idle_removed.pop(name, None)
-                return self.view(held.lab, name, self._token())
+                return self._seen(held.lab, name)
             pooled = self.workshop.take_from_pool(spec, self.learner)
             if pooled is not None:
                 progress(f"Lab {name!r} was ready in the warm pool ({len(topology.clusters)} cluster(s), replication "
@@ -705,11 +736,24 @@ class WorkshopLabs(TrustedLabs):
     def attach(self, name: str) -> tuple[LabRecord, tuple[Forward, ...]]:
         lab = self._lab(name)
         self._connect_server()
-        return self.view(lab, name, self._token())
+        return self._seen(lab, name)
+
+    def _seen(self, lab: Lab, name: str) -> tuple[LabRecord, tuple[Forward, ...]]:
+        """The lab as the learner's kernel reaches it: on its network by cluster name; clusters deployed
+        elsewhere by their own URLs, with the learner's token."""
+        shared = self.workshop.shared
+        if shared is None or not shared.remote:
+            return self.view(lab, name, self._token())
+        token = self._token()
+        endpoints = {c: replace(e, token=token) for c, e in lab.record.endpoints.items()}
+        return LabRecord(name, lab.topology, endpoints, reattached=lab.reattached, configured=True), ()
 
     def _connect_server(self) -> None:
         """Put the learner's own containers (their JupyterLab server, made by the hub on its network) on
         their network, where their clusters answer; a restarted server is a new container."""
+        shared = self.workshop.shared
+        if shared is not None and shared.remote:
+            return  # the learner's server reaches clusters deployed elsewhere by their own addresses
         client = self.backend.docker
         network = client.networks.get(self.network)
         network.reload()
@@ -748,6 +792,10 @@ class WorkshopLabs(TrustedLabs):
         event: the cell waits until it has happened (at once if it already has), with progress, and
         returns what a start took."""
         shop, event = self.workshop, event_name(action, clusters)
+        if shop.shared is not None and shop.shared.remote:
+            raise UsageError(f"`{event}` would change clusters deployed elsewhere for the whole class, which this "
+                             "workshop's lab server cannot do; expected clusters it started (geolab serve --shared) "
+                             "or a private lab. Skip this step, or ask your instructor.")
         deadline = time.monotonic() + shop.quotas.event_wait_s
         try:
             while True:

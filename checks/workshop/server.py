@@ -44,8 +44,6 @@ from labs.topology import full_mesh
 Progress = Callable[[str], None]
 #: Learner networks are geolab-ws-<learner>; their lab label ws-net-<learner> (never a lab's ws-<hex>).
 NETWORK_PREFIX = "geolab-ws-"
-#: The class's shared clusters (`geolab serve --shared ...`).
-SHARED_LAB = "ws-shared"
 
 
 def learner_network(name: str) -> str:
@@ -95,7 +93,7 @@ class LabServer:
 
     def __init__(self, state_dir: Path, quotas: Quotas, warm: dict[str, int] | None = None,
                  client: docker.DockerClient | None = None, log: Progress = print,
-                 shared: tuple[str, ...] = ()) -> None:
+                 shared: tuple[str, ...] = (), shared_file: Path | None = None) -> None:
         from labs.settings import load_settings
 
         self.state_dir = state_dir
@@ -104,13 +102,20 @@ class LabServer:
         state_dir.chmod(0o700)
         (state_dir / "learners").mkdir(exist_ok=True)
         (state_dir / "learners").chmod(0o711)  # a container sees its own folder only; root opens any
-        if shared and warm:
+        if (shared or shared_file) and warm:
             raise UsageError("A workshop on shared clusters starts no labs, so it keeps no warm pool; expected no "
-                             "--warm with --shared.")
+                             "--warm with --shared or --shared-clusters.")
+        if shared and shared_file:
+            raise UsageError("--shared starts the class's clusters here and --shared-clusters names clusters "
+                             "deployed elsewhere; expected one of them.")
         self.shared_clusters = shared
+        self.shared_file = shared_file
         self.backend = DockerBackend(load_settings(), client)
-        self.workshop = Workshop(self.backend, quotas, warm, on_check=self._write_check, log=log)
         self.state = self._load_state()
+        # every lab this lab server starts is ws-<id>-...: at start-up it removes what it left, nobody else's
+        self.labs_named = f"{LAB_PREFIX}{self.state['id']}-"
+        self.workshop = Workshop(self.backend, quotas, warm, on_check=self._write_check, log=log,
+                                 lab_tag=f"{self.state['id']}-")
         self.servers: dict[str, ControlServer] = {}
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -119,6 +124,11 @@ class LabServer:
         self._maintainer: threading.Thread | None = None
 
     # ------------------------------------------------------------------ state
+
+    @property
+    def shared_name(self) -> str:
+        """The class's shared clusters (`geolab serve --shared ...`): one name for every restart."""
+        return f"{self.labs_named}shared"
 
     @property
     def admin_socket(self) -> Path:
@@ -130,6 +140,7 @@ class LabServer:
             state: dict[str, Any] = json.loads(path.read_text())
         else:
             state = {"admin_token": secrets.token_hex(32), "learners": {}}
+        state.setdefault("id", secrets.token_hex(3))
         self._save(state)
         return state
 
@@ -205,15 +216,18 @@ class LabServer:
     def start(self) -> LabServer:
         """Clear what a crashed lab server left, serve every known learner again, start housekeeping."""
         client = self.backend.docker
-        ours = self.backend.settings.lab_prefix + LAB_PREFIX
-        shared_name = self.backend.settings.lab_prefix + SHARED_LAB
+        ours = self.backend.settings.lab_prefix + self.labs_named
+        shared_name = self.backend.settings.lab_prefix + self.shared_name
         for name in lab_names(client):
-            if name.startswith(ours) and not name.startswith(("ws-net-", "ws-hub")) and not (
-                    name == shared_name and self.shared_clusters):
+            if name.startswith(ours) and not (name == shared_name and self.shared_clusters):
                 containers, networks = remove_lab(client, name)
                 self.log(f"Removed lab {name} left by an earlier lab server ({containers} container(s)).")
         if self.shared_clusters:
             self.workshop.shared = self._start_shared()
+        elif self.shared_file is not None:
+            self.workshop.shared = SharedClusters.from_file(self.shared_file, self.backend.settings)
+            self.log(f"Shared clusters from {self.shared_file}: {list(self.workshop.shared.lab.clusters)} "
+                     "(deployed elsewhere; every one knows the others).")
         for name, token in sorted(self.state["learners"].items()):
             self._serve_learner(name, token)
         checks = self.state_dir / "checks.jsonl"
@@ -243,7 +257,7 @@ class LabServer:
         auth = LabAuth(base64.b64decode(self.state["shared_key"]))
         backend = DockerBackend(self.backend.settings, self.backend.docker, auth)
         self.log(f"Starting the class's shared clusters {list(self.shared_clusters)} (authentication on) ...")
-        lab = Lab.start(full_mesh(*self.shared_clusters, config_store="independent"), name=SHARED_LAB,
+        lab = Lab.start(full_mesh(*self.shared_clusters, config_store="independent"), name=self.shared_name,
                         backend=backend, progress=self.log)
         return SharedClusters(lab, auth)
 
@@ -263,7 +277,7 @@ class LabServer:
             self._maintainer.join(timeout=self.backend.settings.start_timeout_s + 60)
         if remove_everything:
             self.workshop.close()
-            if self.workshop.shared is not None:
+            if self.workshop.shared is not None and not self.workshop.shared.remote:
                 self.workshop.shared.lab.stop(progress=self.log, force=True)
             for name in servers:
                 try:

@@ -9,6 +9,7 @@ classmate) is put back by the lab server.
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Iterator
@@ -234,3 +235,44 @@ def test_a_learner_runs_a_lesson_on_the_shared_clusters(server: LabServer, engin
     assert run.passed, f"{run.status} {run.errors}\n{run.log_tail}"
     standing = server.workshop.class_view()["learners"][ADA]["exercises"]["00-welcome/1"]  # type: ignore[index]
     assert standing["passed"] is True
+
+
+def test_clusters_deployed_elsewhere_are_named_in_a_file(server: LabServer, engine: docker.DockerClient,
+                                                         tmp_path: Path, labs: dict[str, LabRecord]) -> None:
+    """A second lab server takes this module's clusters as a platform's: by URL and token key only."""
+    shared = server.workshop.shared
+    assert shared is not None
+    (tmp_path / "token.key").write_bytes(shared.auth.secret_key)
+    clusters = {c: {"service_url": e.service_url, "admin_url": e.admin_url}
+                for c, e in shared.lab.record.endpoints.items()}
+    (tmp_path / "clusters.json").write_text(json.dumps({"clusters": clusters,
+                                                        "token_key_file": str(tmp_path / "token.key")}))
+    elsewhere = LabServer(tmp_path / "state", Quotas(memory_mib=1100), None, engine, print,
+                          shared_file=tmp_path / "clusters.json").start()
+    try:
+        containers = {c.name for c in engine.containers.list()}
+        backend, _ = channel(elsewhere, "it-cyd")
+        record = backend.start(LABS["04_failover"])
+        assert {c: e.service_url for c, e in record.endpoints.items()} == {c: u["service_url"]
+                                                                           for c, u in clusters.items()}
+        assert record.topology.tenant == "learner-it-cyd" and record.endpoints["beijing"].token
+        topic = f"persistent://{record.topology.qualified_namespace}/orders"
+        beijing, shanghai = (pulsar.Client(record.endpoints[c].service_url, operation_timeout_seconds=10,
+                                           authentication=pulsar.AuthenticationToken(record.endpoints[c].token))
+                             for c in ("beijing", "shanghai"))
+        try:
+            consumer = shanghai.subscribe(topic, "audit", initial_position=pulsar.InitialPosition.Earliest)
+            beijing.create_producer(topic).send(b"from elsewhere")
+            assert consumer.receive(timeout_millis=30_000).data() == b"from elsewhere"
+        finally:
+            beijing.close()
+            shanghai.close()
+        with pytest.raises(UsageError, match="deployed elsewhere"):
+            backend.kill_cluster(record, "beijing")
+        with admin_as(labs[ADA]) as admin, pytest.raises(AdminRefused):  # a learner of the other server
+            admin.get_namespace_clusters(record.topology.qualified_namespace)
+        backend.close()
+        assert {c.name for c in engine.containers.list()} == containers  # it started no container
+    finally:
+        elsewhere.stop()
+    assert shared.lab.backend.cluster_state(shared.lab.record, "beijing") == "running"  # and stopped none

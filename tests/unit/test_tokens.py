@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,7 +14,8 @@ import pytest
 from labs.admin import PulsarAdmin
 from labs.backend import ClusterEndpoint, LabRecord
 from labs.control import record_from_wire, record_to_wire
-from labs.errors import UsageError
+from labs.errors import SettingsError, UsageError
+from labs.remote import RemoteBackend, RemoteClusters
 from labs.tokens import LabAuth, create_token, token_role
 from labs.topology import single
 
@@ -72,3 +74,26 @@ def test_a_records_tokens_cross_the_control_channel() -> None:
                                                    "t0k")})
     again, _ = record_from_wire(json.loads(json.dumps(record_to_wire(record))))
     assert again.endpoints["beijing"].token == "t0k"
+
+
+def test_a_clusters_file_names_urls_and_the_token_key(tmp_path: Path) -> None:
+    key = tmp_path / "token.key"
+    key.write_bytes(KEY)
+    good = {"clusters": {"beijing": {"service_url": "pulsar://pulsar-beijing:6650",
+                                     "admin_url": "http://pulsar-beijing:8080/"}},
+            "token_key_file": str(key)}
+    (tmp_path / "clusters.json").write_text(json.dumps(good))
+    clusters = RemoteClusters.from_file(tmp_path / "clusters.json")
+    endpoint = clusters.endpoints["beijing"]
+    assert endpoint.admin_url == "http://pulsar-beijing:8080" and token_role(endpoint.token) == "geolab-admin"
+    backend = RemoteBackend(clusters, "ws-shared")
+    with pytest.raises(UsageError, match="platform"):
+        backend.kill_cluster(backend.record, "beijing")
+    for broken, says in ((dict(good, clusters={}), "names no cluster"),
+                         (dict(good, token_key_file=str(tmp_path / "missing")), "FileNotFoundError"),
+                         (dict(good, clusters={"beijing": {"service_url": "http://x", "admin_url": "http://x"}}),
+                          "service URL"),
+                         ({"clusters": good["clusters"]}, "token_key_file")):
+        (tmp_path / "clusters.json").write_text(json.dumps(broken))
+        with pytest.raises(SettingsError, match=says):
+            RemoteClusters.from_file(tmp_path / "clusters.json")
