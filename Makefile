@@ -11,7 +11,7 @@ SOURCES := pyproject.toml $(shell find labs/ checks/ docker/ notebooks/ -type f 
                                   -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: help install lab image doctor test test-unit test-integration notebooks lint typecheck bench self-test wheel \
+.PHONY: help install lab image doctor test test-unit test-integration notebooks lint typecheck bench bench-workshop self-test wheel \
         crash-cleanup failover-drills clean
 
 help:  ## list the targets
@@ -60,6 +60,9 @@ bench: image  ## start-up, memory, latency, views and grading benchmarks (tables
 	$(PY) -m benchmarks.bench_lab
 	$(PY) -m benchmarks.bench_views
 	$(PY) -m benchmarks.bench_grading
+
+bench-workshop: image  ## a hosted workshop: learners at once, memory per learner, time to a ready lab (root)
+	$(PY) -m benchmarks.bench_workshop
 
 crash-cleanup: image  ## SIGKILL Lab.start at random points, count what is left behind
 	$(PY) -m benchmarks.crash_cleanup
