@@ -437,6 +437,20 @@ def remove_lab(client: docker.DockerClient, lab: str | None = None) -> tuple[int
     return len(containers), len(networks)
 
 
+#: What Docker says when its address pools have no subnet left for another network.
+POOL_EXHAUSTED = "non-overlapping IPv4 address pool"
+POOLS_HINT = ('Each lab takes a network per cluster and per link; Docker\'s default address pools hold about 30 '
+              'networks in all. Give it more in /etc/docker/daemon.json, e.g. {"default-address-pools": '
+              '[{"base": "10.200.0.0/16", "size": 24}]} (256 networks), restart dockerd, and try again; or stop '
+              'labs you no longer need (`geolab status`, `geolab down NAME`).')
+
+
 def create_network(client: docker.DockerClient, name: str, lab: str) -> None:
-    client.networks.create(name, driver="bridge", labels={LABEL_LAB: lab, "org.testcontainers": "true"})
+    try:
+        client.networks.create(name, driver="bridge", labels={LABEL_LAB: lab, "org.testcontainers": "true"})
+    except APIError as exc:
+        if POOL_EXHAUSTED in str(exc):
+            raise ProvisioningError(f"Docker has no address left for network {name}: {exc.explanation or exc}. "
+                                    f"{POOLS_HINT}") from exc
+        raise
 

@@ -22,6 +22,7 @@ from checks.engine.runner import best_of, run_exercise
 from checks.errors import GradingError
 from checks.exercises import ALL
 from labs.backend import ClusterEndpoint, LabRecord
+from labs.cluster import POOL_EXHAUSTED, POOLS_HINT
 from labs.docker_backend import DockerBackend
 from labs.errors import LabNotFoundError, UsageError
 from labs.firewall import FirewallError, bridge_name, close_bridge, open_bridge
@@ -339,8 +340,14 @@ def create_sandbox_network(client: docker.DockerClient, name: str, lab_label: st
     Raises:
         GradingError: the host cannot be closed off (not root, or no iptables); nothing is graded then.
     """
-    network = client.networks.create(name, driver="bridge", internal=True, enable_ipv6=False,
-                                     labels={LABEL_LAB: lab_label, LABEL_SANDBOX: "true"})
+    try:
+        network = client.networks.create(name, driver="bridge", internal=True, enable_ipv6=False,
+                                         labels={LABEL_LAB: lab_label, LABEL_SANDBOX: "true"})
+    except docker.errors.APIError as exc:
+        if POOL_EXHAUSTED in str(exc):
+            raise GradingError(f"Docker has no address left for network {name}: {exc.explanation or exc}. "
+                               f"{POOLS_HINT}") from exc
+        raise
     try:
         close_bridge(bridge_name(network.id))
     except FirewallError as exc:

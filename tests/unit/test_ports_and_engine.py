@@ -61,3 +61,21 @@ def test_free_broker_ports_avoid_the_containers_own_range(monkeypatch: pytest.Mo
 def test_base_port_in_the_containers_own_range() -> None:
     with pytest.raises(PortInUseError, match="its own connections"):
         allocate_ports(["beijing"], 62000)
+
+
+def test_a_network_docker_has_no_address_for_says_how_to_give_it_more() -> None:
+    from docker.errors import APIError
+
+    from labs.cluster import create_network
+    from labs.errors import ProvisioningError
+
+    class Networks:
+        def create(self, *_args: object, **_kwargs: object) -> None:
+            raise APIError("400 Client Error", explanation="could not find an available, non-overlapping IPv4 "
+                                                           "address pool among the defaults to assign to the network")
+
+    class Client:
+        networks = Networks()
+
+    with pytest.raises(ProvisioningError, match="default-address-pools"):
+        create_network(Client(), "geolab-x-cluster-beijing", "x")  # type: ignore[arg-type]
