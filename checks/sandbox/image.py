@@ -100,24 +100,41 @@ def _platform_tags() -> list[str]:
     return [f"manylinux_2_{minor}_{machine}" for minor in range(36, 16, -1)] + [f"manylinux2014_{machine}"]
 
 
-def download_wheels(requirements: list[str], settings: LabSettings, progress: Progress) -> Path:
-    """Every wheel the kernel needs, for Debian bookworm's Python 3.11, into GEOLAB_CACHE/kernel-wheels."""
-    target = cache_folder(settings, "kernel-wheels")
+def download_wheels(requirements: list[str], settings: LabSettings, progress: Progress,
+                    folder: str = "kernel-wheels", constraints: list[str] | None = None,
+                    what: str = "the kernel's") -> Path:
+    """Every wheel `requirements` need, for Debian bookworm's Python 3.11, into GEOLAB_CACHE/`folder`
+    (within `constraints`, pinned versions, where given)."""
+    target = cache_folder(settings, folder)
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
                "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
                "--dest", str(target)]
     for tag in _platform_tags():
         command += ["--platform", tag]
-    progress(f"Downloading the kernel's {len(requirements)} dependencies as wheels into {target} ...")
-    result = subprocess.run([*command, *requirements], capture_output=True, text=True)
+    progress(f"Downloading {what} {len(requirements)} requirements as wheels into {target} ...")
+    with tempfile.TemporaryDirectory(prefix="geolab-pins-") as pins:
+        if constraints:
+            (Path(pins) / "constraints.txt").write_text("\n".join(constraints) + "\n")
+            command += ["-c", str(Path(pins) / "constraints.txt")]
+        result = subprocess.run([*command, *requirements], capture_output=True, text=True)
     if result.returncode != 0:
         last = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
         raise ImageError(
-            f"pip could not download the kernel's wheels (exit {result.returncode}); expected every one of "
+            f"pip could not download {what} wheels (exit {result.returncode}); expected every one of "
             f"{requirements} for Python 3.11. Check pip's access to its index, then run `geolab image build` "
             f"again.\nLast lines:\n{last}"
         )
     return target
+
+
+def link_wheels(wheels: Path, context: Path) -> None:
+    """The downloaded wheels into a build context's wheels/ (hard links where the disk allows)."""
+    (context / "wheels").mkdir()
+    for wheel in wheels.glob("*.whl"):
+        try:
+            os.link(wheel, context / "wheels" / wheel.name)
+        except OSError:
+            shutil.copy2(wheel, context / "wheels" / wheel.name)
 
 
 def kernel_image_current(client: docker.DockerClient) -> bool:
@@ -157,12 +174,7 @@ def build_kernel_image(client: docker.DockerClient, settings: LabSettings, progr
         ctx = Path(context)
         (ctx / KERNEL_DOCKERFILE).write_bytes(dockerfile)
         (ctx / "requirements.txt").write_text("\n".join(requirements) + "\n")
-        (ctx / "wheels").mkdir()
-        for wheel in wheels.glob("*.whl"):
-            try:
-                os.link(wheel, ctx / "wheels" / wheel.name)
-            except OSError:
-                shutil.copy2(wheel, ctx / "wheels" / wheel.name)
+        link_wheels(wheels, ctx)
         for source, relative in files:
             target = ctx / "site" / relative
             target.parent.mkdir(parents=True, exist_ok=True)

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
-import os
-import shutil
-import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -22,8 +18,8 @@ import nbformat
 from docker.errors import ImageNotFound
 
 import docker
-from checks.sandbox.image import _platform_tags, build_kernel_image, kernel_requirements
-from labs.errors import ImageError, UsageError
+from checks.sandbox.image import build_kernel_image, download_wheels, kernel_requirements, link_wheels
+from labs.errors import UsageError
 from labs.image import LABEL_RECIPE, cache_folder, docker_build, image_files
 from labs.settings import LabSettings
 
@@ -110,29 +106,6 @@ def singleuser_image_current(client: docker.DockerClient, edition: str = "self-p
     return bool(image.labels.get(LABEL_RECIPE) == _inputs(client, kernel_image_name(), edition)[3])
 
 
-def download_server_wheels(requirements: list[str], settings: LabSettings, progress: Progress) -> Path:
-    """The server's wheels (and pip's own), pinned against the kernel venv, into GEOLAB_CACHE."""
-    target = cache_folder(settings, "singleuser-wheels")
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as constraints:
-        constraints.write("\n".join(kernel_requirements()) + "\n")
-    command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
-               "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp", "--dest", str(target),
-               "-c", constraints.name]
-    for tag in _platform_tags():
-        command += ["--platform", tag]
-    progress(f"Downloading JupyterHub's single-user server and JupyterLab as wheels into {target} ...")
-    try:
-        result = subprocess.run([*command, *requirements, "pip"], capture_output=True, text=True)
-    finally:
-        os.unlink(constraints.name)
-    if result.returncode != 0:
-        last = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise ImageError(f"pip could not download the learner server's wheels (exit {result.returncode}); expected "
-                         f"{requirements} for Python 3.11 within the kernel's versions. Check pip's access to its "
-                         f"index, then run `geolab workshop image` again.\nLast lines:\n{last}")
-    return target
-
-
 def build_singleuser_image(client: docker.DockerClient, settings: LabSettings, progress: Progress,
                            edition: str = "self-paced") -> str:
     """Build the learner's image (and the kernel image under it); a second build with nothing changed
@@ -151,18 +124,14 @@ def build_singleuser_image(client: docker.DockerClient, settings: LabSettings, p
             return name
     except ImageNotFound:
         pass
-    wheels = download_server_wheels(requirements, settings, progress)
+    wheels = download_wheels([*requirements, "pip"], settings, progress, "singleuser-wheels", kernel_requirements(),
+                             "JupyterLab's and JupyterHub's single-user server's")
     with tempfile.TemporaryDirectory(prefix="geolab-singleuser-", dir=cache_folder(settings, "work")) as context:
         ctx = Path(context)
         (ctx / DOCKERFILE).write_bytes(dockerfile)
         (ctx / "requirements.txt").write_text("\n".join(requirements) + "\n")
         (ctx / "constraints.txt").write_text("\n".join(kernel_requirements()) + "\n")
-        (ctx / "wheels").mkdir()
-        for wheel in wheels.glob("*.whl"):
-            try:
-                os.link(wheel, ctx / "wheels" / wheel.name)
-            except OSError:
-                shutil.copy2(wheel, ctx / "wheels" / wheel.name)
+        link_wheels(wheels, ctx)
         (ctx / "notebooks").mkdir()
         (ctx / "solutions").mkdir()
         for relative, data in files:

@@ -116,17 +116,21 @@ def test_each_learner_gets_their_own_tenant_and_token(labs: dict[str, LabRecord]
         assert admin.get_namespace_clusters(ada.topology.qualified_namespace) == ["beijing", "shanghai"]
 
 
-def test_a_learners_messages_replicate_in_their_tenant(labs: dict[str, LabRecord]) -> None:
-    ada = labs[ADA]
-    topic = f"persistent://{ada.topology.qualified_namespace}/orders"
-    beijing, shanghai = service_as(ada, "beijing"), service_as(ada, "shanghai")
+def across(beijing: pulsar.Client, shanghai: pulsar.Client, topic: str, payload: bytes) -> bytes:
+    """Send `payload` in beijing; what shanghai's new subscription receives (the clients are closed)."""
     try:
         consumer = shanghai.subscribe(topic, "audit", initial_position=pulsar.InitialPosition.Earliest)
-        beijing.create_producer(topic).send(b"ada's order")
-        assert consumer.receive(timeout_millis=30_000).data() == b"ada's order"
+        beijing.create_producer(topic).send(payload)
+        return bytes(consumer.receive(timeout_millis=30_000).data())
     finally:
         beijing.close()
         shanghai.close()
+
+
+def test_a_learners_messages_replicate_in_their_tenant(labs: dict[str, LabRecord]) -> None:
+    ada = labs[ADA]
+    topic = f"persistent://{ada.topology.qualified_namespace}/orders"
+    assert across(service_as(ada, "beijing"), service_as(ada, "shanghai"), topic, b"ada's order") == b"ada's order"
 
 
 def test_another_learners_token_cannot_read_produce_consume_or_administer(labs: dict[str, LabRecord]) -> None:
@@ -260,13 +264,7 @@ def test_clusters_deployed_elsewhere_are_named_in_a_file(server: LabServer, engi
         beijing, shanghai = (pulsar.Client(record.endpoints[c].service_url, operation_timeout_seconds=10,
                                            authentication=pulsar.AuthenticationToken(record.endpoints[c].token))
                              for c in ("beijing", "shanghai"))
-        try:
-            consumer = shanghai.subscribe(topic, "audit", initial_position=pulsar.InitialPosition.Earliest)
-            beijing.create_producer(topic).send(b"from elsewhere")
-            assert consumer.receive(timeout_millis=30_000).data() == b"from elsewhere"
-        finally:
-            beijing.close()
-            shanghai.close()
+        assert across(beijing, shanghai, topic, b"from elsewhere") == b"from elsewhere"
         with pytest.raises(UsageError, match="deployed elsewhere"):
             backend.kill_cluster(record, "beijing")
         with admin_as(labs[ADA]) as admin, pytest.raises(AdminRefused):  # a learner of the other server
