@@ -17,7 +17,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from docker.errors import ImageNotFound
@@ -80,15 +80,21 @@ def _site_files() -> list[tuple[Path, Path]]:
     return found
 
 
-def _recipe(base_id: str, requirements: list[str], dockerfile: bytes, files: list[tuple[Path, Path]]) -> str:
+def recipe(base_id: str, requirements: list[str], dockerfile: bytes, files: Iterable[tuple[str, bytes]]) -> str:
+    """What an image is built from, as one short digest (its label; a change of any input rebuilds it)."""
     digest = hashlib.sha256()
     for part in (base_id, *requirements):
         digest.update(part.encode())
     digest.update(dockerfile)
-    for source, relative in files:
-        digest.update(str(relative).encode())
-        digest.update(source.read_bytes())
+    for name, data in files:
+        digest.update(name.encode())
+        digest.update(data)
     return digest.hexdigest()[:16]
+
+
+def _contents(files: list[tuple[Path, Path]]) -> Iterator[tuple[str, bytes]]:
+    for source, relative in files:
+        yield str(relative), source.read_bytes()
 
 
 def _platform_tags() -> list[str]:
@@ -147,8 +153,8 @@ def kernel_image_current(client: docker.DockerClient) -> bool:
     except ImageNotFound:
         return False
     dockerfile = (image_files() / KERNEL_DOCKERFILE).read_bytes()
-    recipe = _recipe(base.id, kernel_requirements(), dockerfile, _site_files())
-    return bool(image.labels.get(LABEL_RECIPE) == recipe)
+    return bool(image.labels.get(LABEL_RECIPE) == recipe(base.id, kernel_requirements(), dockerfile,
+                                                         _contents(_site_files())))
 
 
 def build_kernel_image(client: docker.DockerClient, settings: LabSettings, progress: Progress) -> str:
@@ -162,10 +168,10 @@ def build_kernel_image(client: docker.DockerClient, settings: LabSettings, progr
     base = ensure_debian_base(client, settings, progress)
     requirements = kernel_requirements()
     files = _site_files()
-    recipe = _recipe(client.images.get(base).id, requirements, dockerfile, files)
+    wanted = recipe(client.images.get(base).id, requirements, dockerfile, _contents(files))
     try:
-        if client.images.get(name).labels.get(LABEL_RECIPE) == recipe:
-            progress(f"{name} is up to date (recipe {recipe}).")
+        if client.images.get(name).labels.get(LABEL_RECIPE) == wanted:
+            progress(f"{name} is up to date (recipe {wanted}).")
             return name
     except ImageNotFound:
         pass
@@ -180,5 +186,5 @@ def build_kernel_image(client: docker.DockerClient, settings: LabSettings, progr
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
         docker_build(client, ctx, name, progress, buildargs={"BASE_IMAGE": base},
-                     labels={LABEL_RECIPE: recipe}, dockerfile=KERNEL_DOCKERFILE)
+                     labels={LABEL_RECIPE: wanted}, dockerfile=KERNEL_DOCKERFILE)
     return name

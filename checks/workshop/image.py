@@ -8,7 +8,6 @@ collapsed reference solutions and `solve()`) or graded (neither).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import tempfile
 from collections.abc import Callable
@@ -18,7 +17,7 @@ import nbformat
 from docker.errors import ImageNotFound
 
 import docker
-from checks.sandbox.image import build_kernel_image, download_wheels, kernel_requirements, link_wheels
+from checks.sandbox.image import build_kernel_image, download_wheels, kernel_requirements, link_wheels, recipe
 from labs.errors import UsageError
 from labs.image import LABEL_RECIPE, cache_folder, docker_build, image_files
 from labs.settings import LabSettings
@@ -72,17 +71,6 @@ def _solutions(edition: str) -> list[tuple[str, bytes]]:
     return [(path.name, path.read_bytes()) for path in sorted(folder.glob("*.py"))]
 
 
-def _recipe(kernel_id: str, requirements: list[str], dockerfile: bytes, files: list[tuple[str, bytes]]) -> str:
-    digest = hashlib.sha256()
-    for part in (kernel_id, *requirements):
-        digest.update(part.encode())
-    digest.update(dockerfile)
-    for name, data in files:
-        digest.update(name.encode())
-        digest.update(data)
-    return digest.hexdigest()[:16]
-
-
 def _inputs(client: docker.DockerClient, kernel: str, edition: str) -> tuple[list[str], bytes, list[tuple[str, bytes]],
                                                                              str]:
     if edition not in EDITIONS:
@@ -91,7 +79,7 @@ def _inputs(client: docker.DockerClient, kernel: str, edition: str) -> tuple[lis
     dockerfile = (image_files() / DOCKERFILE).read_bytes()
     files = [(f"notebooks/{n}", d) for n, d in _course(edition)] + [(f"solutions/{n}", d) for n, d in
                                                                     _solutions(edition)]
-    return requirements, dockerfile, files, _recipe(client.images.get(kernel).id, requirements, dockerfile, files)
+    return requirements, dockerfile, files, recipe(client.images.get(kernel).id, requirements, dockerfile, files)
 
 
 def singleuser_image_current(client: docker.DockerClient, edition: str = "self-paced") -> bool:
@@ -117,10 +105,10 @@ def build_singleuser_image(client: docker.DockerClient, settings: LabSettings, p
     """
     kernel = build_kernel_image(client, settings, progress)
     name = singleuser_image_name(edition)
-    requirements, dockerfile, files, recipe = _inputs(client, kernel, edition)
+    requirements, dockerfile, files, wanted = _inputs(client, kernel, edition)
     try:
-        if client.images.get(name).labels.get(LABEL_RECIPE) == recipe:
-            progress(f"{name} is up to date (recipe {recipe}).")
+        if client.images.get(name).labels.get(LABEL_RECIPE) == wanted:
+            progress(f"{name} is up to date (recipe {wanted}).")
             return name
     except ImageNotFound:
         pass
@@ -137,7 +125,7 @@ def build_singleuser_image(client: docker.DockerClient, settings: LabSettings, p
         for relative, data in files:
             (ctx / relative).write_bytes(data)
         docker_build(client, ctx, name, progress, buildargs={"KERNEL_IMAGE": kernel},
-                     labels={LABEL_RECIPE: recipe}, dockerfile=DOCKERFILE)
+                     labels={LABEL_RECIPE: wanted}, dockerfile=DOCKERFILE)
     _remove_dangling_stage(client, progress)
     return name
 
