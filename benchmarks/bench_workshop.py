@@ -134,7 +134,7 @@ class MemorySampler:
                 labs.append(shared.lab.name)
             try:
                 self.peak = max(self.peak, cluster_memory_mib(self.client, labs))
-            except docker.errors.APIError:
+            except (docker.errors.APIError, ValueError):  # a container that went while it was read
                 continue
 
     def start(self) -> None:
@@ -231,6 +231,7 @@ def main() -> None:
             for shared, steps in ((False, args.private_steps), (True, args.shared_steps)):
                 result = capacity(client, shared, [int(s) for s in steps.split(",")], folder)
                 figures[f"capacity_{result['mode']}"] = result
+                print(result, flush=True)
                 for row in result["rounds"]:
                     rows.append((f"{result['mode']}: {row['learners']} learners, passed", row["passed"], "", ""))
                     rows.append((f"{result['mode']}: {row['learners']} learners, wall time", row["wall_s"], "s", ""))
@@ -241,6 +242,7 @@ def main() -> None:
             for warm in (0, 4):
                 result = ready_lab(client, warm, 4, folder / f"hub-{warm}")
                 figures[f"ready_lab_warm_{warm}"] = result
+                print(result, flush=True)
                 label = "warm pool" if warm else "no pool"
                 rows.append((f"login to JupyterLab ({label}, 4 at once), median",
                              result["login_to_jupyterlab_median_s"], "s", ""))
@@ -250,6 +252,7 @@ def main() -> None:
         if run("grading"):
             result = grading(client, 8, folder)
             figures["grading"] = result
+            print(result, flush=True)
             rows.append(("8 submissions on shared clusters", result["shared_clusters_s"], "s", ""))
             rows.append(("8 submissions, one lab each (geolab grade, 2 at a time)", result["one_lab_each_s"], "s", ""))
     print_table(rows)

@@ -39,7 +39,7 @@ from labs.docker_backend import DockerBackend
 from labs.errors import LabError, UsageError
 from labs.lab import Lab
 from labs.tokens import LabAuth, new_secret_key
-from labs.topology import full_mesh
+from labs.topology import full_mesh, single
 
 Progress = Callable[[str], None]
 #: Learner networks are geolab-ws-<learner>; their lab label ws-net-<learner> (never a lab's ws-<hex>).
@@ -257,7 +257,9 @@ class LabServer:
         auth = LabAuth(base64.b64decode(self.state["shared_key"]))
         backend = DockerBackend(self.backend.settings, self.backend.docker, auth)
         self.log(f"Starting the class's shared clusters {list(self.shared_clusters)} (authentication on) ...")
-        lab = Lab.start(full_mesh(*self.shared_clusters, config_store="independent"), name=self.shared_name,
+        clusters = self.shared_clusters
+        topology = single(clusters[0]) if len(clusters) == 1 else full_mesh(*clusters, config_store="independent")
+        lab = Lab.start(topology, name=self.shared_name,
                         backend=backend, progress=self.log)
         return SharedClusters(lab, auth)
 
