@@ -42,6 +42,7 @@ from checks.workshop.server import LabServer
 from checks.workshop.simulate import LearnerRun, run_notebook_as_learner
 from labs.cluster import lab_containers
 from labs.engine import docker_client
+from labs.errors import LabError
 from labs.settings import load_settings
 
 COURSE = Path(__file__).resolve().parents[1] / "notebooks"
@@ -93,7 +94,12 @@ def capacity(client: docker.DockerClient, shared: bool, steps: list[int], folder
             sampler = MemorySampler(client, server)
             sampler.start()
             started = time.monotonic()
-            runs = run_class(server, client, names)
+            try:
+                runs = run_class(server, client, names)
+            except LabError as exc:  # the lab server or Docker refused: this is what gave
+                sampler.stop()
+                gave = f"at {count} learners at once: {type(exc).__name__}: {str(exc)[:300]}"
+                break
             sampler.stop()
             wall = time.monotonic() - started
             failed = [r for r in runs if not r.passed]
@@ -218,6 +224,7 @@ def main() -> None:
     parser.add_argument("--private-steps", default="2,4,8,12,16")
     parser.add_argument("--shared-steps", default="4,8,16,24,32")
     parser.add_argument("--only", choices=("capacity", "ready", "grading"))
+    parser.add_argument("--modes", default="private,shared", help="capacity: private, shared or both")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench_workshop runs as root (the workshop sets firewall rules on its networks).")
@@ -228,7 +235,8 @@ def main() -> None:
         folder = Path(scratch)
         run: Callable[[str], bool] = lambda part: args.only in (None, part)  # noqa: E731
         if run("capacity"):
-            for shared, steps in ((False, args.private_steps), (True, args.shared_steps)):
+            modes = [(False, args.private_steps), (True, args.shared_steps)]
+            for shared, steps in [(s, p) for s, p in modes if ("shared" if s else "private") in args.modes]:
                 result = capacity(client, shared, [int(s) for s in steps.split(",")], folder)
                 figures[f"capacity_{result['mode']}"] = result
                 print(result, flush=True)

@@ -35,11 +35,11 @@ KERNEL_DOCKERFILE = "Dockerfile.kernel"
 NOT_IN_KERNEL = frozenset({"jupyterlab"})
 #: What stays out of the sandbox: the image files, the course notebooks (their collapsed solutions),
 #: the reference solutions and the editions built from them, and the grader itself (batch grading,
-#: the CLI, the sandbox's host side).
+#: the CLI, the sandbox's host side, the workshop's lab server and hub).
 LEFT_OUT = ("labs/dockerfiles", "labs/notebooks", "checks/solutions", "checks/editions.py", "checks/cli.py",
             "checks/engine/batch.py",
             "checks/sandbox/image.py", "checks/sandbox/provisioner.py", "checks/sandbox/run.py",
-            "checks/sandbox/trusted.py")
+            "checks/sandbox/trusted.py", "checks/workshop")
 
 
 def kernel_image_name() -> str:

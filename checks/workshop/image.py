@@ -126,14 +126,4 @@ def build_singleuser_image(client: docker.DockerClient, settings: LabSettings, p
             (ctx / relative).write_bytes(data)
         docker_build(client, ctx, name, progress, buildargs={"KERNEL_IMAGE": kernel},
                      labels={LABEL_RECIPE: wanted}, dockerfile=DOCKERFILE)
-    _remove_dangling_stage(client, progress)
     return name
-
-
-def _remove_dangling_stage(client: docker.DockerClient, progress: Progress) -> None:
-    """The build's first stage stays behind untagged (about 1.3 GB); remove ours, never another's."""
-    for image in client.images.list(filters={"dangling": True, "label": LABEL_RECIPE}):
-        try:
-            client.images.remove(image.id, noprune=False)
-        except docker.errors.APIError:
-            continue
