@@ -11,7 +11,7 @@ SOURCES := pyproject.toml $(shell find labs/ checks/ docker/ notebooks/ -type f 
                                   -not -path '*/.ipynb_checkpoints/*' 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: help install lab image doctor test test-unit test-integration notebooks lint typecheck bench bench-workshop self-test wheel \
+.PHONY: help install lab image doctor test test-unit test-integration notebooks lint typecheck bench bench-workshop self-test wheel messages \
         crash-cleanup failover-drills clean
 
 help:  ## list the targets
@@ -46,6 +46,14 @@ test-unit: install  ## unit tests only (no Docker)
 
 test-integration: image  ## real-cluster tests only
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+messages: install  ## extract the marked messages, update the zh catalog, compile it (commit .po and .mo)
+	@mkdir -p build/i18n
+	$(VENV)/bin/pybabel extract -F pyproject.toml --no-location --sort-output --project "Pulsar GeoLab" \
+	    -o build/i18n/geolab.pot labs checks
+	$(VENV)/bin/pybabel update -i build/i18n/geolab.pot -d labs/locale -D geolab -l zh_CN --no-fuzzy-matching \
+	    --ignore-obsolete
+	$(VENV)/bin/pybabel compile -d labs/locale -D geolab --statistics
 
 notebooks: install  ## rebuild notebooks/ (the self-paced edition) from each exercise's single source
 	$(PY) -m checks.editions

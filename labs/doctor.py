@@ -9,6 +9,7 @@ from importlib.metadata import version
 from labs.cluster import lab_names, port_is_free
 from labs.engine import docker_client
 from labs.errors import EngineError
+from labs.i18n import _
 from labs.image import image_status
 from labs.settings import LOCAL_IMAGE, OFFICIAL_IMAGE, load_settings
 
@@ -44,9 +45,10 @@ class DoctorReport:
             f"{f.level.upper()}</td><td>{escape(f.detail)}</td><td>{escape(f.fix)}</td></tr>"
             for f in self.findings
         )
-        verdict = "This machine is ready for a lab." if self.ok else "Fix the FAIL rows, then run this cell again."
-        return (f"<table><tr><th>check</th><th>result</th><th>detail</th><th>fix</th></tr>{rows}</table>"
-                f"<p>{verdict}</p>")
+        verdict = _("This machine is ready for a lab.") if self.ok else _("Fix the FAIL rows, then run this cell "
+                                                                         "again.")
+        head = "".join(f"<th>{escape(title)}</th>" for title in (_("check"), _("result"), _("detail"), _("fix")))
+        return f"<table><tr>{head}</tr>{rows}</table><p>{escape(verdict)}</p>"
 
 
 def doctor(clusters: int = 3, base_port: int | None = None) -> DoctorReport:

@@ -25,6 +25,7 @@ from labs.docker_backend import DockerBackend
 from labs.engine import docker_client
 from labs.errors import AdminError, LabError, LabNotFoundError, PortInUseError, TopologyError, UsageError
 from labs.flows import FailoverDrill
+from labs.i18n import _
 from labs.replication import ProbeResult, apply_topology, create_replicated_subscription, probe_replication
 from labs.settings import LabSettings, load_settings
 from labs.topology import Topology
@@ -216,7 +217,8 @@ class Lab:
             progress(f"Lab {self.name!r} kept running for grading (GEOLAB_KEEP_LABS=1).")
             return
         containers, networks = self.backend.remove(self.record)
-        progress(f"Lab {self.name!r} stopped: removed {containers} container(s) and {networks} network(s).")
+        progress(_("Lab {name!r} stopped: removed {containers} container(s) and {networks} network(s).").format(
+            name=self.name, containers=containers, networks=networks))
 
     def close(self) -> None:
         """Close this handle's clients and admin connections; the clusters keep running."""

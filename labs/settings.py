@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labs.errors import SettingsError
+from labs.i18n import configured_language
 
 #: The one Pulsar version the lab runs everywhere (never 4.2.0: advertised-address regression).
 PULSAR_VERSION = "4.0.8"
@@ -67,6 +68,7 @@ class LabSettings:
         control_socket: labs come from a trusted side through this control channel socket
             (``GEOLAB_CONTROL``, set by the grader or the lab server inside a kernel without Docker).
         control_token: the kernel's token for that channel (``GEOLAB_CONTROL_TOKEN``).
+        language: messages in ``en`` or ``zh`` (``GEOLAB_LANG``); None follows the locale (`labs.i18n`).
     """
 
     image: str | None = None
@@ -79,6 +81,7 @@ class LabSettings:
     debian_mirror: str | None = None
     control_socket: str | None = None
     control_token: str = field(default="", repr=False)
+    language: str | None = None
 
 
 def _timeout(env: Mapping[str, str]) -> float:
@@ -182,4 +185,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> LabSettings:
         debian_mirror=_mirror(source),
         control_socket=source.get("GEOLAB_CONTROL", "").strip() or None,
         control_token=source.get("GEOLAB_CONTROL_TOKEN", ""),
+        language=configured_language(source),
     )

@@ -56,6 +56,7 @@ def test_the_wheel_carries_image_files_and_notebooks(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"labs/dockerfiles/{name}" for name in IMAGE_FILES} <= names
     assert {f"labs/notebooks/{name}" for name in NOTEBOOKS} <= names
+    assert "labs/locale/zh_CN/LC_MESSAGES/geolab.mo" in names  # the Chinese messages
     assert not [n for n in names if n.startswith(("tests/", "docker/", "notebooks/"))]
 
 

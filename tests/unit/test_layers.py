@@ -62,6 +62,7 @@ def test_views_never_provision(path: Path) -> None:
 
 def test_waiting_and_errors_sit_at_the_bottom() -> None:
     assert {m for m in imports_of(LABS / "errors.py") if m.startswith("labs")} == set()
+    assert {m for m in imports_of(LABS / "i18n.py") if m.startswith("labs")} == {"labs.errors"}
     assert {m for m in imports_of(LABS / "waiting.py") if m.startswith("labs")} == {"labs.errors"}
 
 
