@@ -1,0 +1,53 @@
+"""Every Chinese message uses the glossary's terms (docs/glossary.csv), never a variant to avoid, and
+the glossary's two forms (the CSV and the table in docs/glossary.md) say the same."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[2]
+GLOSSARY = list(csv.DictReader((ROOT / "docs" / "glossary.csv").read_text(encoding="utf-8").splitlines()))
+CATALOGS = sorted((ROOT / "labs" / "locale").glob("*/LC_MESSAGES/*.po"))
+
+
+def names(english: str) -> re.Pattern[str]:
+    """The term as a whole word, also in the plural ("clusters", "container(s)")."""
+    return re.compile(rf"\b{re.escape(english)}(?:s|es|\(s\))?\b", re.IGNORECASE)
+
+
+def translations() -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for path in CATALOGS:
+        with path.open("rb") as handle:
+            for message in read_po(handle):
+                if not message.id:
+                    continue
+                source = message.id if isinstance(message.id, str) else " ".join(message.id)
+                target = message.string if isinstance(message.string, str) else " ".join(message.string)
+                if target:
+                    pairs.append((source, target))
+    return pairs
+
+
+def test_messages_use_the_glossarys_terms() -> None:
+    wrong: list[str] = []
+    for source, target in translations():
+        for term in GLOSSARY:
+            if names(term["english"]).search(source) and term["chinese"] not in target:
+                wrong.append(f"{source!r} names {term['english']!r}, so its translation needs "
+                             f"{term['chinese']!r}: {target!r}")
+            for avoided in filter(None, term["avoid"].split("|")):
+                if avoided in target:
+                    wrong.append(f"{target!r} uses {avoided!r}; the glossary says {term['chinese']!r}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_glossary_table_is_the_csv() -> None:
+    table = (ROOT / "docs" / "glossary.md").read_text(encoding="utf-8")
+    rows = [line for line in table.splitlines() if line.startswith("| ") and not line.startswith("| English")]
+    assert [r.split(" | ")[:2] for r in rows] == [[f"| {t['english']}", t["chinese"]] for t in GLOSSARY]
+    assert len({t["english"] for t in GLOSSARY}) == len(GLOSSARY)
