@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from labs.errors import TopologyError
+from labs.i18n import N_, _
 
 #: Cluster names double as Docker network aliases and appear in replicator names
 #: (`pulsar.repl.<cluster>`, split on "."), so: lowercase letters, digits and hyphens.
@@ -137,19 +138,17 @@ class Topology:
 def validate_cluster_name(name: object) -> str:
     """Return `name` if it can name a cluster, else raise TopologyError saying why."""
     if not isinstance(name, str):
-        raise TopologyError(
-            f"Cluster name {name!r} is a {type(name).__name__}; expected a string such as 'beijing'."
-        )
+        raise TopologyError(_("Cluster name {name!r} is a {kind}; expected a string such as 'beijing'.").format(
+            name=name, kind=type(name).__name__))
     if name in RESERVED_NAMES:
-        raise TopologyError(
-            f"Cluster name {name!r} is reserved by Pulsar or the lab; expected a region name such as 'beijing'."
-        )
+        raise TopologyError(_("Cluster name {name!r} is reserved by Pulsar or the lab; expected a region name such "
+                              "as 'beijing'.").format(name=name))
     if not CLUSTER_NAME.match(name):
-        raise TopologyError(
-            f"Cluster name {name!r} is invalid: expected 2-32 characters of lowercase letters, digits "
+        raise TopologyError(_(
+            "Cluster name {name!r} is invalid: expected 2-32 characters of lowercase letters, digits "
             "and '-', starting with a letter and not ending with '-' (it becomes a network host name "
             "and part of the replicator name pulsar.repl.<cluster>). Example: 'beijing', 'us-east'."
-        )
+        ).format(name=name))
     return name
 
 
@@ -186,57 +185,54 @@ def validate(topology: Topology) -> None:
     """Check a topology completely; raise TopologyError naming the first problem and the fix."""
     clusters = topology.clusters
     if not clusters:
-        raise TopologyError(
-            f"A topology needs at least one cluster; got none, expected 1 to {MAX_CLUSTERS}. "
-            "Example: full_mesh('beijing', 'shanghai')."
-        )
+        raise TopologyError(_("A topology needs at least one cluster; got none, expected 1 to {most}. Example: "
+                              "full_mesh('beijing', 'shanghai').").format(most=MAX_CLUSTERS))
     if len(clusters) > MAX_CLUSTERS:
-        raise TopologyError(
-            f"A lab runs at most {MAX_CLUSTERS} clusters on one machine (each needs about 700 MiB); "
-            f"got {len(clusters)}: {list(clusters)}; expected 1 to {MAX_CLUSTERS}. Leave some out."
-        )
+        raise TopologyError(_("A lab runs at most {most} clusters on one machine (each needs about 700 MiB); got "
+                              "{count}: {clusters}; expected 1 to {most}. Leave some out.").format(
+            most=MAX_CLUSTERS, count=len(clusters), clusters=list(clusters)))
     for name in clusters:
         validate_cluster_name(name)
     duplicates = sorted({c for c in clusters if clusters.count(c) > 1})
     if duplicates:
-        raise TopologyError(f"Cluster names must be unique; {duplicates} appear more than once in {list(clusters)}; "
-                            "expected each name once. Rename or remove the repeats.")
-    for part, value in (("tenant", topology.tenant), ("namespace", topology.namespace)):
+        raise TopologyError(_("Cluster names must be unique; {duplicates} appear more than once in {clusters}; "
+                              "expected each name once. Rename or remove the repeats.").format(
+            duplicates=duplicates, clusters=list(clusters)))
+    for message, value in ((N_("The tenant name {value!r} is invalid: expected letters, digits, '_', '-' or '.', "
+                               "starting with a letter or digit."), topology.tenant),
+                           (N_("The namespace name {value!r} is invalid: expected letters, digits, '_', '-' or "
+                               "'.', starting with a letter or digit."), topology.namespace)):
         if not TENANT_NAME.match(value):
-            raise TopologyError(
-                f"The {part} name {value!r} is invalid: expected letters, digits, '_', '-' or '.', "
-                "starting with a letter or digit."
-            )
+            raise TopologyError(_(message).format(value=value))
     for link in topology.links:
         for end in (link.source, link.target):
             if end not in clusters:
-                raise TopologyError(
-                    f"Link {link} names cluster {end!r}, which is not in the topology; expected one of "
-                    f"{list(clusters)}. Add the cluster or fix the link."
-                )
+                raise TopologyError(_("Link {link} names cluster {end!r}, which is not in the topology; expected one "
+                                      "of {clusters}. Add the cluster or fix the link.").format(
+                    link=link, end=end, clusters=list(clusters)))
         if link.source == link.target:
-            raise TopologyError(f"Link {link} replicates a cluster to itself; expected two different clusters.")
+            raise TopologyError(_("Link {link} replicates a cluster to itself; expected two different "
+                                  "clusters.").format(link=link))
     if len(set(topology.links)) != len(topology.links):
-        raise TopologyError(f"Links appear twice in {[str(link) for link in topology.links]}; expected each once.")
+        raise TopologyError(_("Links appear twice in {links}; expected each once.").format(
+            links=[str(link) for link in topology.links]))
     if topology.kind == "one-way":
         cycle = _find_cycle(clusters, topology.links)
         if cycle:
-            raise TopologyError(
-                "A one-way topology must not replicate back: the links "
-                f"{' -> '.join(cycle)} form a cycle; expected no way back. Remove a link, or use full_mesh() for "
-                "two-way replication."
-            )
+            raise TopologyError(_("A one-way topology must not replicate back: the links {cycle} form a cycle; "
+                                  "expected no way back. Remove a link, or use full_mesh() for two-way "
+                                  "replication.").format(cycle=" -> ".join(cycle)))
     if topology.config_store is ConfigStore.SHARED:
         expected = {Link(a, b) for a in clusters for b in clusters if a != b}
         if set(topology.links) != expected:
-            raise TopologyError(
+            raise TopologyError(_(
                 "With a shared configuration store every cluster sees the same namespace policy, so "
                 "replication is always full mesh; expected every cluster linked to every other. Use "
                 "config_store='independent' for one-way links."
-            )
+            ))
     if topology.active is not None and topology.active not in clusters:
-        raise TopologyError(f"Active cluster {topology.active!r} is not in the topology; expected one of "
-                            f"{list(clusters)}.")
+        raise TopologyError(_("Active cluster {active!r} is not in the topology; expected one of {clusters}.").format(
+            active=topology.active, clusters=list(clusters)))
 
 
 def _mesh(clusters: tuple[str, ...]) -> tuple[Link, ...]:
@@ -259,12 +255,12 @@ def full_mesh(*clusters: str, config_store: str | ConfigStore = ConfigStore.SHAR
     try:
         store = ConfigStore(config_store)
     except ValueError:
-        raise TopologyError(
-            f"config_store={config_store!r} is not known; expected 'shared' or 'independent'."
-        ) from None
+        raise TopologyError(_("config_store={value!r} is not known; expected 'shared' or 'independent'.").format(
+            value=config_store)) from None
     if len(clusters) < 2:
-        raise TopologyError(f"A full mesh needs at least two clusters; got {list(clusters)}, expected 2 to "
-                            f"{MAX_CLUSTERS}. Example: full_mesh('beijing', 'shanghai').")
+        raise TopologyError(_("A full mesh needs at least two clusters; got {clusters}, expected 2 to {most}. "
+                              "Example: full_mesh('beijing', 'shanghai').").format(clusters=list(clusters),
+                                                                                    most=MAX_CLUSTERS))
     suffix = "" if store is ConfigStore.SHARED else "-independent"
     return Topology(
         kind="full-mesh", clusters=tuple(clusters), links=_mesh(tuple(clusters)), config_store=store,
@@ -280,8 +276,8 @@ def one_way(*clusters: str) -> Topology:
     messages reach b but not c.
     """
     if len(clusters) < 2:
-        raise TopologyError(f"One-way replication needs a source and a target; got {list(clusters)}, expected at "
-                            "least two. Example: one_way('beijing', 'shanghai').")
+        raise TopologyError(_("One-way replication needs a source and a target; got {clusters}, expected at least "
+                              "two. Example: one_way('beijing', 'shanghai').").format(clusters=list(clusters)))
     links = tuple(Link(a, b) for a, b in zip(clusters, clusters[1:], strict=False))
     return Topology(
         kind="one-way", clusters=tuple(dict.fromkeys(clusters)) if len(set(clusters)) != len(clusters)
@@ -292,8 +288,9 @@ def one_way(*clusters: str) -> Topology:
 def failover(active: str = "beijing", standby: str = "shanghai") -> Topology:
     """Active/standby pair: replicated both ways (subscription snapshots need it), clients on `active`."""
     if active == standby:
-        raise TopologyError(f"Failover needs two different clusters; got active={active!r}, standby={standby!r}, "
-                            "expected two names. Example: failover('beijing', 'shanghai').")
+        raise TopologyError(_("Failover needs two different clusters; got active={active!r}, standby={standby!r}, "
+                              "expected two names. Example: failover('beijing', 'shanghai').").format(
+            active=active, standby=standby))
     return Topology(
         kind="failover", clusters=(active, standby), links=_mesh((active, standby)),
         replicated_subscriptions=True, active=active, default_name="failover",

@@ -94,3 +94,14 @@ def test_the_packaged_chinese_catalog_loads() -> None:
     translations = i18n.catalog("zh")
     assert isinstance(translations, i18n.gettext.GNUTranslations)
     assert translations.info()["language"] == "zh_CN"
+
+
+def test_a_chinese_learner_reads_a_topology_error_in_chinese() -> None:
+    from labs.errors import TopologyError
+    from labs.topology import full_mesh
+
+    i18n.catalog.cache_clear()
+    with using("zh"), pytest.raises(TopologyError, match="全网状复制至少需要两个集群；现在是 \\['beijing'\\]"):
+        full_mesh("beijing")
+    with pytest.raises(TopologyError, match="A full mesh needs at least two clusters"):
+        full_mesh("beijing")
