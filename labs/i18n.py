@@ -56,8 +56,11 @@ def configured_language(env: Mapping[str, str] | None = None) -> str | None:
         return None
     language = parse_language(value)
     if language is None:
-        raise SettingsError(f"GEOLAB_LANG={value!r} is not a language of the course; expected en or zh. Unset it "
-                            "to follow the locale (LANG).")
+        # said in the locale's language: GEOLAB_LANG, which would choose it, is what is wrong
+        said = catalog(_chosen.get() or locale_language(source)).gettext(
+            N_("GEOLAB_LANG={value!r} is not a language of the course; expected en or zh. Unset it to follow the "
+               "locale (LANG)."))
+        raise SettingsError(said.format(value=value))
     return language
 
 
@@ -91,7 +94,8 @@ def using(lang: str) -> Iterator[None]:
         SettingsError: `lang` is not en or zh.
     """
     if lang not in LANGUAGES:
-        raise SettingsError(f"Language {lang!r} is not one of the course's; expected one of {list(LANGUAGES)}.")
+        raise SettingsError(_("Language {lang!r} is not one of the course's; expected one of {languages}.").format(
+            lang=lang, languages=list(LANGUAGES)))
     token = _chosen.set(lang)
     try:
         yield

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labs.errors import SettingsError
-from labs.i18n import configured_language
+from labs.i18n import _, configured_language
 
 #: The one Pulsar version the lab runs everywhere (never 4.2.0: advertised-address regression).
 PULSAR_VERSION = "4.0.8"
@@ -93,10 +93,10 @@ def _timeout(env: Mapping[str, str]) -> float:
     except ValueError:
         value = float("nan")
     if not 1 <= value <= 3600:  # also false for NaN
-        raise SettingsError(
-            f"GEOLAB_START_TIMEOUT={text!r} is not a number of seconds between 1 and 3600; expected e.g. 240. "
+        raise SettingsError(_(
+            "GEOLAB_START_TIMEOUT={value!r} is not a number of seconds between 1 and 3600; expected e.g. 240. "
             "Unset it, or set a number such as GEOLAB_START_TIMEOUT=400 on a slow machine."
-        )
+        ).format(value=text))
     return value
 
 
@@ -106,10 +106,9 @@ def _jvm_flags(env: Mapping[str, str], name: str, default: str) -> str:
         return default
     bad = [flag for flag in text.split() if not JVM_FLAG.match(flag)]
     if bad:
-        raise SettingsError(
-            f"{name}={text!r} holds {bad}, which are not JVM flags; expected flags such as {default!r}. "
-            f"Unset {name} to use that default."
-        )
+        raise SettingsError(_("{name}={value!r} holds {bad}, which are not JVM flags; expected flags such as "
+                              "{default!r}. Unset {name} to use that default.").format(
+            name=name, value=text, bad=bad, default=default))
     return text
 
 
@@ -119,7 +118,8 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
         return True
     if text in FALSE_WORDS:
         return False
-    raise SettingsError(f"{name}={env[name]!r} is neither on nor off; expected 1 or 0 (true/false, yes/no).")
+    raise SettingsError(_("{name}={value!r} is neither on nor off; expected 1 or 0 (true/false, yes/no).").format(
+        name=name, value=env[name]))
 
 
 def _image(env: Mapping[str, str]) -> str | None:
@@ -127,20 +127,18 @@ def _image(env: Mapping[str, str]) -> str | None:
     if not text:
         return None
     if not IMAGE_PATTERN.match(text):
-        raise SettingsError(
-            f"GEOLAB_PULSAR_IMAGE={text!r} is not an image reference; expected e.g. {OFFICIAL_IMAGE} or "
-            f"{LOCAL_IMAGE}. Unset it to let the lab choose."
-        )
+        raise SettingsError(_("GEOLAB_PULSAR_IMAGE={value!r} is not an image reference; expected e.g. {official} or "
+                              "{local}. Unset it to let the lab choose.").format(
+            value=text, official=OFFICIAL_IMAGE, local=LOCAL_IMAGE))
     return text
 
 
 def _prefix(env: Mapping[str, str]) -> str:
     text = env.get("GEOLAB_LAB_PREFIX", "")
     if text and not PREFIX_PATTERN.match(text):
-        raise SettingsError(
-            f"GEOLAB_LAB_PREFIX={text!r} cannot start a lab name; expected up to 21 lowercase letters, digits "
-            "and '-', starting with a letter or digit (e.g. 'grade3-')."
-        )
+        raise SettingsError(_("GEOLAB_LAB_PREFIX={value!r} cannot start a lab name; expected up to 21 lowercase "
+                              "letters, digits and '-', starting with a letter or digit (e.g. 'grade3-').").format(
+            value=text))
     return text
 
 
@@ -148,10 +146,11 @@ def _cache(env: Mapping[str, str]) -> Path:
     text = env.get("GEOLAB_CACHE", "").strip()
     path = Path(text).expanduser() if text else Path.home() / ".cache" / "geolab"
     if not path.is_absolute():
-        raise SettingsError(f"GEOLAB_CACHE={text!r} is a relative path; expected an absolute folder such as "
-                            f"{Path.home() / '.cache' / 'geolab'}.")
+        raise SettingsError(_("GEOLAB_CACHE={value!r} is a relative path; expected an absolute folder such as "
+                              "{example}.").format(value=text, example=Path.home() / ".cache" / "geolab"))
     if path.exists() and not path.is_dir():
-        raise SettingsError(f"GEOLAB_CACHE={str(path)!r} is a file; expected a folder (it is created when missing).")
+        raise SettingsError(_("GEOLAB_CACHE={value!r} is a file; expected a folder (it is created when "
+                              "missing).").format(value=str(path)))
     return path
 
 
@@ -160,10 +159,9 @@ def _mirror(env: Mapping[str, str]) -> str | None:
     if not text:
         return None
     if not re.match(r"^(https?|file)://\S+$", text):
-        raise SettingsError(
-            f"GEOLAB_DEBIAN_MIRROR={text!r} is not a mirror URL; expected e.g. http://deb.debian.org/debian. "
-            "Unset it to use the host's apt sources."
-        )
+        raise SettingsError(_("GEOLAB_DEBIAN_MIRROR={value!r} is not a mirror URL; expected e.g. "
+                              "http://deb.debian.org/debian. Unset it to use the host's apt sources.").format(
+            value=text))
     return text.rstrip("/")
 
 

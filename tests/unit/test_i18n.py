@@ -105,3 +105,15 @@ def test_a_chinese_learner_reads_a_topology_error_in_chinese() -> None:
         full_mesh("beijing")
     with pytest.raises(TopologyError, match="A full mesh needs at least two clusters"):
         full_mesh("beijing")
+
+
+def test_a_bad_geolab_lang_is_said_in_the_locales_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    monkeypatch.setenv("GEOLAB_LANG", "fr")
+    i18n.catalog.cache_clear()
+    with pytest.raises(SettingsError, match="GEOLAB_LANG='fr' 不是本课程的语言；应为 en 或 zh"):
+        load_settings()
+    monkeypatch.setenv("GEOLAB_LANG", "zh")
+    monkeypatch.setenv("GEOLAB_START_TIMEOUT", "soon")
+    with pytest.raises(SettingsError, match="GEOLAB_START_TIMEOUT='soon' 不是 1 到 3600 之间的秒数"):
+        load_settings()
