@@ -59,22 +59,24 @@ class LabStatus:
     clusters: tuple[ClusterStatus, ...]
 
     def _repr_html_(self) -> str:
+        yes, no = _("yes"), "<b>" + _("no") + "</b>"
         rows = "".join(
-            f"<tr><td>{c.name}</td><td>{c.state}</td><td>{'yes' if c.healthy else '<b>no</b>'}</td>"
+            f"<tr><td>{c.name}</td><td>{c.state}</td><td>{yes if c.healthy else no}</td>"
             f"<td><code>{c.service_url}</code></td><td><code>{c.admin_url}</code></td></tr>"
             for c in self.clusters
         )
-        return (f"<p>Lab <b>{self.name}</b>: {self.kind}, configuration store {self.config_store}, "
-                f"namespace <code>{self.namespace}</code></p><table><tr><th>cluster</th><th>state</th>"
-                f"<th>healthy</th><th>service URL</th><th>admin URL</th></tr>{rows}</table>")
+        head = "".join(f"<th>{title}</th>" for title in (_("cluster"), _("state"), _("healthy"), _("service URL"),
+                                                         _("admin URL")))
+        summary = _("Lab <b>{name}</b>: {kind}, configuration store {store}, namespace "
+                    "<code>{namespace}</code>").format(name=self.name, kind=self.kind, store=self.config_store,
+                                                       namespace=self.namespace)
+        return f"<p>{summary}</p><table><tr>{head}</tr>{rows}</table>"
 
 
 def validate_lab_name(name: str) -> str:
     if not LAB_NAME.match(name):
-        raise TopologyError(
-            f"Lab name {name!r} is invalid: expected up to 41 lowercase letters, digits and '-'. "
-            "Example: Lab.start(topology, name='workshop-1')."
-        )
+        raise TopologyError(_("Lab name {name!r} is invalid: expected up to 41 lowercase letters, digits and '-'. "
+                              "Example: Lab.start(topology, name='workshop-1').").format(name=name))
     return name
 
 
@@ -83,16 +85,13 @@ def check_base_port(base_port: object, clusters: int) -> None:
     if base_port is None:
         return
     if isinstance(base_port, bool) or not isinstance(base_port, int):
-        raise PortInUseError(
-            f"base_port={base_port!r} is a {type(base_port).__name__}; expected a port number such as 16650, "
-            "or none to let the lab pick free ports."
-        )
+        raise PortInUseError(_("base_port={value!r} is a {kind}; expected a port number such as 16650, or none to "
+                               "let the lab pick free ports.").format(value=base_port, kind=type(base_port).__name__))
     highest = 65535 - 2 * clusters + 1
     if not 1024 <= base_port <= highest:
-        raise PortInUseError(
-            f"base_port={base_port} is outside 1024..{highest}; expected a port with room for {2 * clusters} ports "
-            "after it. Pick e.g. base_port=16650, or leave it out to let the lab pick free ports."
-        )
+        raise PortInUseError(_("base_port={value} is outside 1024..{highest}; expected a port with room for {ports} "
+                               "ports after it. Pick e.g. base_port=16650, or leave it out to let the lab pick free "
+                               "ports.").format(value=base_port, highest=highest, ports=2 * clusters))
 
 
 def backend_for(settings: LabSettings) -> Backend:
@@ -169,11 +168,11 @@ class Lab:
             ProvisioningError: a cluster did not become healthy; nothing is left behind.
         """
         if not isinstance(topology, Topology):
-            raise TopologyError(
-                f"Lab.start got {topology!r}; expected a Topology such as full_mesh('beijing', 'shanghai')."
-            )
+            raise TopologyError(_("Lab.start got {value!r}; expected a Topology such as full_mesh('beijing', "
+                                  "'shanghai').").format(value=topology))
         if name is not None and not isinstance(name, str):
-            raise UsageError(f"name={name!r} is a {type(name).__name__}; expected a lab name such as 'workshop-1'.")
+            raise UsageError(_("name={value!r} is a {kind}; expected a lab name such as 'workshop-1'.").format(
+                value=name, kind=type(name).__name__))
         check_base_port(base_port, len(topology.clusters))
         settings = load_settings()
         lab_name = validate_lab_name(settings.lab_prefix + (name or topology.name))
@@ -193,13 +192,15 @@ class Lab:
                     try:
                         runner.remove(record)
                     except Exception as exc:  # the original error matters more; this only changes the advice
-                        progress(f"Could not remove lab {lab_name!r} ({type(exc).__name__}); run "
-                                 f"`geolab down {lab_name}` once Docker answers.")
+                        progress(_("Could not remove lab {name!r} ({error}); run `geolab down {name}` once Docker "
+                                   "answers.").format(name=lab_name, error=type(exc).__name__))
                 raise
         lab.started_in_s = time.monotonic() - started
-        verb = "Reattached to" if record.reattached else "Started"
-        progress(f"{verb} lab {lab_name!r} ({topology.kind}, {len(topology.clusters)} cluster(s)) "
-                 f"in {lab.started_in_s:.1f} s; namespace {topology.qualified_namespace}")
+        said = (_("Reattached to lab {name!r} ({kind}, {count} cluster(s)) in {seconds:.1f} s; namespace {namespace}")
+                if record.reattached else
+                _("Started lab {name!r} ({kind}, {count} cluster(s)) in {seconds:.1f} s; namespace {namespace}"))
+        progress(said.format(name=lab_name, kind=topology.kind, count=len(topology.clusters),
+                             seconds=lab.started_in_s, namespace=topology.qualified_namespace))
         return lab
 
     @classmethod
@@ -214,7 +215,7 @@ class Lab:
         GEOLAB_KEEP_LABS=1, as batch grading sets it, unless `force`)."""
         self.close()
         if self.settings.keep_labs and not force:
-            progress(f"Lab {self.name!r} kept running for grading (GEOLAB_KEEP_LABS=1).")
+            progress(_("Lab {name!r} kept running for grading (GEOLAB_KEEP_LABS=1).").format(name=self.name))
             return
         containers, networks = self.backend.remove(self.record)
         progress(_("Lab {name!r} stopped: removed {containers} container(s) and {networks} network(s).").format(
@@ -246,9 +247,8 @@ class Lab:
 
     def _check(self, cluster: str) -> str:
         if cluster not in self.record.endpoints:
-            raise LabNotFoundError(
-                f"Cluster {cluster!r} is not part of lab {self.name!r}; expected one of {list(self.clusters)}."
-            )
+            said = _("Cluster {cluster!r} is not part of lab {name!r}; expected one of {clusters}.")
+            raise LabNotFoundError(said.format(cluster=cluster, name=self.name, clusters=list(self.clusters)))
         return cluster
 
     def admin(self, cluster: str) -> PulsarAdmin:
@@ -276,10 +276,9 @@ class Lab:
         The caller closes it.
         """
         if self.topology.active is None:
-            raise UsageError(
-                f"Lab {self.name!r} is a {self.topology.kind} lab; failover_client needs a failover(...) lab. "
-                "Start one with Lab.start(failover('beijing', 'shanghai'))."
-            )
+            raise UsageError(_("Lab {name!r} is a {kind} lab; failover_client needs a failover(...) lab. Start one "
+                               "with Lab.start(failover('beijing', 'shanghai')).").format(name=self.name,
+                                                                                          kind=self.topology.kind))
         def service(cluster: str) -> pulsar.ServiceInfo:
             endpoint = self.record.endpoints[cluster]
             return pulsar.ServiceInfo(endpoint.service_url,
@@ -313,12 +312,14 @@ class Lab:
         except AdminError:
             found = None
         if found is None or not found.replicated:
-            state = "missing" if found is None else "not replicated"
-            raise LabError(
-                f"Subscription {subscription!r} on {topic} is {state} in the active cluster {active}; expected a "
-                f"replicated subscription there, or the standby cannot resume it. Create it first, e.g. "
-                f"lab.admin({active!r}).create_subscription(topic, {subscription!r}, replicated=True)."
-            )
+            said = (_("Subscription {subscription!r} on {topic} is missing in the active cluster {active}; expected a "
+                      "replicated subscription there, or the standby cannot resume it. Create it first, e.g. "
+                      "lab.admin({active!r}).create_subscription(topic, {subscription!r}, replicated=True).")
+                    if found is None else
+                    _("Subscription {subscription!r} on {topic} is not replicated in the active cluster {active}; "
+                      "expected a replicated subscription there, or the standby cannot resume it. Create it first, "
+                      "e.g. lab.admin({active!r}).create_subscription(topic, {subscription!r}, replicated=True)."))
+            raise LabError(said.format(subscription=subscription, topic=topic, active=active))
         client = self.failover_client(check_interval_ms=check_interval_ms)
         return FailoverDrill(client, topic, subscription, owns_client=True, lab_name=self.name,
                              primary_url=self.record.endpoints[active].service_url)
@@ -394,6 +395,7 @@ def down(name: str | None = None, progress: Progress = _print) -> tuple[int, int
     """Remove a lab's containers and networks by label (all labs when `name` is None)."""
     client = docker_client()
     containers, networks = remove_lab(client, name)
-    progress(f"Removed {containers} container(s) and {networks} network(s)"
-             + (f" of lab {name!r}." if name else " of all GeoLab labs."))
+    said = (_("Removed {containers} container(s) and {networks} network(s) of lab {name!r}.") if name else
+            _("Removed {containers} container(s) and {networks} network(s) of all GeoLab labs."))
+    progress(said.format(containers=containers, networks=networks, name=name))
     return containers, networks
