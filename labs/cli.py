@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
@@ -21,6 +22,7 @@ from labs.course import copy_notebooks
 from labs.doctor import diagnose
 from labs.engine import docker_client
 from labs.errors import LabError, LabNotFoundError, UsageError
+from labs.i18n import _, ngettext
 from labs.image import build_image, image_status
 from labs.lab import Lab, down
 from labs.settings import LOCAL_IMAGE, OFFICIAL_IMAGE, load_settings
@@ -53,9 +55,15 @@ def build_topology(preset: str, clusters: Sequence[str], config_store: str) -> T
     return failover(names[0], names[1])
 
 
+def _width(text: str) -> int:
+    """Columns `text` takes in a terminal: Chinese characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+
+
 def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+    widths = [max(_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell + " " * (w - _width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip()
+                     for row in rows)
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -104,11 +112,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                          "clusters. Example: `geolab doctor --clusters 3`.")
     findings = diagnose(args.clusters, args.base_port)
     marks = {"ok": "ok", "warn": "WARN", "fail": "FAIL"}
-    rows = [("check", "result", "detail", "fix")]
-    rows += [(f.check, marks[f.level], f.detail, f.fix) for f in findings]
+    rows = [(_("check"), _("result"), _("detail"), _("fix"))]
+    rows += [(_(f.check), marks[f.level], f.detail, f.fix) for f in findings]
     print(_table(rows))
     failed = [f for f in findings if f.level == "fail"]
-    print(f"\n{len(failed)} problem(s) found." if failed else "\nThis machine is ready for a lab.")
+    print("\n" + (ngettext("{count} problem found.", "{count} problems found.", len(failed)).format(count=len(failed))
+                  if failed else _("This machine is ready for a lab.")))
     return 1 if failed else 0
 
 

@@ -9,7 +9,7 @@ from importlib.metadata import version
 from labs.cluster import lab_names, port_is_free
 from labs.engine import docker_client
 from labs.errors import EngineError
-from labs.i18n import _
+from labs.i18n import N_, _
 from labs.image import image_status
 from labs.settings import LOCAL_IMAGE, OFFICIAL_IMAGE, load_settings
 
@@ -22,7 +22,7 @@ MIB_HEADROOM = 1024
 class Finding:
     """One doctor check: level is "ok", "warn" or "fail"."""
 
-    check: str
+    check: str  # the English name (a key); shown in the reader's language
     level: str
     detail: str
     fix: str = ""
@@ -41,7 +41,7 @@ class DoctorReport:
     def _repr_html_(self) -> str:
         colour = {"ok": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e"}
         rows = "".join(
-            f"<tr><td>{escape(f.check)}</td><td style='color:{colour[f.level]};font-weight:bold'>"
+            f"<tr><td>{escape(_(f.check))}</td><td style='color:{colour[f.level]};font-weight:bold'>"
             f"{f.level.upper()}</td><td>{escape(f.detail)}</td><td>{escape(f.fix)}</td></tr>"
             for f in self.findings
         )
@@ -64,19 +64,20 @@ def _control_channel(socket_path: str, token: str) -> Finding:
     try:
         backend = ControlBackend(socket_path, token, timeout_s=15)
     except LabError as exc:
-        return Finding("lab server", "fail", str(exc), "Ask your instructor: the workshop's lab server is not there.")
+        return Finding(N_("lab server"), "fail", str(exc), _("Ask your instructor: the workshop's lab server is not "
+                                                               "there."))
     try:
         backend.attach("doctor-probe")
     except LabNotFoundError:
         pass  # it answered, and took this kernel's token
     except LabError as exc:
-        return Finding("lab server", "fail", f"{socket_path}: {str(exc)[:200]}",
-                       "Restart your server (File > Hub Control Panel > Stop My Server, then Start); if it "
-                       "persists, ask your instructor.")
+        return Finding(N_("lab server"), "fail", f"{socket_path}: {str(exc)[:200]}",
+                       _("Restart your server (File > Hub Control Panel > Stop My Server, then Start); if it "
+                         "persists, ask your instructor."))
     finally:
         backend.close()
-    return Finding("lab server", "ok", f"labs come from the workshop's lab server through {socket_path}; this "
-                                       "kernel needs no Docker, memory or image of its own")
+    return Finding(N_("lab server"), "ok", _("labs come from the workshop's lab server through {socket}; this kernel "
+                                             "needs no Docker, memory or image of its own").format(socket=socket_path))
 
 
 def diagnose(clusters: int = 3, base_port: int | None = None) -> list[Finding]:
@@ -87,8 +88,8 @@ def diagnose(clusters: int = 3, base_port: int | None = None) -> list[Finding]:
     findings.append(
         Finding("pulsar-client", "ok", f"pulsar-client {client_version}")
         if major_minor >= (3, 11)
-        else Finding("pulsar-client", "fail", f"pulsar-client {client_version} lacks AutoClusterFailover",
-                     "pip install -e . (pyproject asks for pulsar-client>=3.11)")
+        else Finding("pulsar-client", "fail", _("pulsar-client {version} lacks AutoClusterFailover").format(
+            version=client_version), _("pip install -e . (pyproject asks for pulsar-client>=3.11)"))
     )
     settings = load_settings()
     if settings.control_socket:  # a workshop's or a grader's kernel: its labs come from a trusted side
@@ -97,54 +98,60 @@ def diagnose(clusters: int = 3, base_port: int | None = None) -> list[Finding]:
     try:
         client = docker_client(timeout_s=10)
     except EngineError as exc:
-        findings.append(Finding("docker engine", "fail", str(exc).split(". Expected")[0],
-                                "Start Docker (Docker Desktop, `sudo systemctl start docker` or `sudo dockerd &`)."))
+        findings.append(Finding(N_("docker engine"), "fail", str(exc).split(". Expected")[0],
+                                _("Start Docker (Docker Desktop, `sudo systemctl start docker` or `sudo dockerd "
+                                  "&`).")))
         return findings
     info = client.info()
-    findings.append(Finding("docker engine", "ok", f"Docker {info.get('ServerVersion', '?')} answers"))
+    findings.append(Finding(N_("docker engine"), "ok", _("Docker {version} answers").format(
+        version=info.get("ServerVersion", "?"))))
     total_mib = int(info.get("MemTotal", 0)) // (1024 * 1024)
     needed = clusters * MIB_PER_CLUSTER + MIB_HEADROOM
+    memory = _("{total} MiB for Docker; a {clusters}-cluster lab needs about {needed} MiB").format(
+        total=total_mib, clusters=clusters, needed=needed)
     findings.append(
-        Finding("memory", "ok", f"{total_mib} MiB for Docker; a {clusters}-cluster lab needs about {needed} MiB")
-        if total_mib >= needed
-        else Finding("memory", "fail", f"{total_mib} MiB for Docker; a {clusters}-cluster lab needs about {needed} MiB",
-                     "Give Docker more memory (Docker Desktop: Settings > Resources), or close other labs.")
+        Finding(N_("memory"), "ok", memory) if total_mib >= needed
+        else Finding(N_("memory"), "fail", memory, _("Give Docker more memory (Docker Desktop: Settings > Resources), "
+                                                     "or close other labs."))
     )
     cpus = int(info.get("NCPU", 0))
     findings.append(
-        Finding("cpu", "ok" if cpus >= 2 else "warn", f"{cpus} CPU(s) for Docker",
-                "" if cpus >= 2 else "Labs start slowly on one CPU; give Docker two or more.")
+        Finding(N_("cpu"), "ok" if cpus >= 2 else "warn", _("{count} CPU(s) for Docker").format(count=cpus),
+                "" if cpus >= 2 else _("Labs start slowly on one CPU; give Docker two or more."))
     )
     status = image_status(client, settings)
     if status.forced:
         findings.append(
-            Finding("image", "ok", f"GEOLAB_PULSAR_IMAGE={status.forced} is present")
+            Finding(N_("image"), "ok", _("GEOLAB_PULSAR_IMAGE={image} is present").format(image=status.forced))
             if status.forced_present
-            else Finding("image", "fail", f"GEOLAB_PULSAR_IMAGE={status.forced} is not present",
-                         f"docker pull {status.forced}, or unset GEOLAB_PULSAR_IMAGE")
+            else Finding(N_("image"), "fail",
+                         _("GEOLAB_PULSAR_IMAGE={image} is not present").format(image=status.forced),
+                         _("docker pull {image}, or unset GEOLAB_PULSAR_IMAGE").format(image=status.forced))
         )
     elif status.official or status.local:
         name = OFFICIAL_IMAGE if status.official else LOCAL_IMAGE
-        findings.append(Finding("image", "ok", f"{name} is present"))
+        findings.append(Finding(N_("image"), "ok", _("{image} is present").format(image=name)))
     else:
-        findings.append(Finding("image", "fail", f"neither {OFFICIAL_IMAGE} nor {LOCAL_IMAGE} is present",
-                                f"`docker pull {OFFICIAL_IMAGE}`, or build offline with `make image`"))
+        findings.append(Finding(N_("image"), "fail", _("neither {official} nor {local} is present").format(
+            official=OFFICIAL_IMAGE, local=LOCAL_IMAGE), _("`docker pull {official}`, or build offline with `make "
+                                                           "image`").format(official=OFFICIAL_IMAGE)))
     if base_port is not None:
         taken = [p for p in range(base_port, base_port + 2 * clusters) if not port_is_free(p)]
         findings.append(
-            Finding("ports", "ok", f"127.0.0.1:{base_port}-{base_port + 2 * clusters - 1} are free")
+            Finding(N_("ports"), "ok", _("127.0.0.1:{first}-{last} are free").format(
+                first=base_port, last=base_port + 2 * clusters - 1))
             if not taken
-            else Finding("ports", "fail", f"127.0.0.1 ports {taken} are taken",
-                         "Stop what holds them (`ss -ltnp`), `geolab down`, or pick another --base-port.")
+            else Finding(N_("ports"), "fail", _("127.0.0.1 ports {taken} are taken").format(taken=taken),
+                         _("Stop what holds them (`ss -ltnp`), `geolab down`, or pick another --base-port."))
         )
     else:
         findings.append(
-            Finding("ports", "ok", "labs pick free ports on 127.0.0.1 (pass --base-port to check fixed ones)")
+            Finding(N_("ports"), "ok", _("labs pick free ports on 127.0.0.1 (pass --base-port to check fixed ones)"))
         )
     running = lab_names(client)
     findings.append(
-        Finding("labs", "ok" if not running else "warn",
-                f"running labs: {', '.join(running)}" if running else "no lab is running",
-                "Each running lab holds memory; `geolab down NAME` stops one." if running else "")
+        Finding(N_("labs"), "ok" if not running else "warn",
+                _("running labs: {labs}").format(labs=", ".join(running)) if running else _("no lab is running"),
+                _("Each running lab holds memory; `geolab down NAME` stops one.") if running else "")
     )
     return findings

@@ -50,9 +50,13 @@ def test_translations_keep_their_placeholders() -> None:
                 assert set(PLACEHOLDER.findall(text)) == set(PLACEHOLDER.findall(source)), (source, text)
 
 
+def _key(value: object) -> object:
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 def test_the_compiled_catalog_is_the_po() -> None:
     with PO.open("rb") as handle:
-        po = {m.id: m.string for m in read_po(handle) if m.id and m.string and not m.fuzzy}
+        po = {_key(m.id): _key(m.string) for m in read_po(handle) if m.id and m.string and not m.fuzzy}
     with MO.open("rb") as handle:
-        mo = {m.id: m.string for m in read_mo(handle) if m.id}
+        mo = {_key(m.id): _key(m.string) for m in read_mo(handle) if m.id}
     assert mo == po, "labs/locale/zh_CN/LC_MESSAGES/geolab.mo is stale: run `make messages` and commit it"

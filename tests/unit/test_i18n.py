@@ -117,3 +117,23 @@ def test_a_bad_geolab_lang_is_said_in_the_locales_language(monkeypatch: pytest.M
     monkeypatch.setenv("GEOLAB_START_TIMEOUT", "soon")
     with pytest.raises(SettingsError, match="GEOLAB_START_TIMEOUT='soon' 不是 1 到 3600 之间的秒数"):
         load_settings()
+
+
+def test_the_doctor_speaks_chinese_and_keeps_its_checks_keys(monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from labs import cli
+    from labs.doctor import DoctorReport, Finding
+
+    findings = [Finding("memory", "ok", "1 GiB"), Finding("ports", "fail", "taken", "pick another")]
+    monkeypatch.setattr(cli, "diagnose", lambda clusters, base_port: findings)
+    i18n.catalog.cache_clear()
+    with using("zh"):
+        assert cli.main(["doctor", "--clusters", "1"]) == 1
+        html = DoctorReport(tuple(findings))._repr_html_()
+    printed = capsys.readouterr().out
+    assert printed.splitlines()[0].split()[:2] == ["检查项", "结果"]
+    assert "内存" in printed and "发现 1 个问题。" in printed
+    lines = printed.splitlines()
+    column = cli._width  # a Chinese character takes two columns of a terminal
+    assert column(lines[1][:lines[1].index("ok")]) == column(lines[0][:lines[0].index("结果")])  # lined up
+    assert "<td>端口</td>" in html and [f.check for f in findings] == ["memory", "ports"]
