@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import json
+import string
 import sys
 from pathlib import Path
 
@@ -70,3 +71,29 @@ def test_no_module_adds_an_english_only_message() -> None:
 if __name__ == "__main__":
     BASELINE.write_text(json.dumps(counts(), indent=1, sort_keys=True) + "\n")
     print(f"{BASELINE}: {sum(counts().values())} English-only messages", file=sys.stderr)
+
+
+def _format_calls(path: Path) -> list[tuple[int, set[str], set[str]]]:
+    """Every ``_("...").format(...)`` (or ``ngettext(...).format``): the message's placeholders and the names given."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+                and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name)
+                and node.func.value.func.id in ("_", "ngettext")):
+            texts = [a.value for a in node.func.value.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if not texts:
+                continue  # _(a_variable): the text was marked with N_() elsewhere
+            wanted = {name for text in texts for _, name, _, _ in string.Formatter().parse(text) if name}
+            given = {k.arg for k in node.keywords if k.arg}
+            found.append((node.lineno, {w.split(".")[0].split("[")[0] for w in wanted}, given))
+    return found
+
+
+def test_every_translated_message_gets_the_names_it_shows() -> None:
+    wrong = []
+    for package in ("labs", "checks"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for line, wanted, given in _format_calls(path):
+                if wanted != given:
+                    wrong.append(f"{path.relative_to(ROOT)}:{line}: shows {sorted(wanted)}, given {sorted(given)}")
+    assert not wrong, "\n".join(wrong)
