@@ -44,6 +44,7 @@ from labs.cluster import (
 )
 from labs.engine import docker_client, engine_calls
 from labs.errors import LabConflictError, LabNotFoundError
+from labs.i18n import _
 from labs.image import resolve_image
 from labs.settings import (
     LABEL_CLUSTER,
@@ -74,7 +75,8 @@ def remove_quietly(client: docker.DockerClient, lab: str, progress: Progress) ->
     try:
         remove_lab(client, lab)
     except Exception as exc:  # the original error matters more; this one only changes the advice
-        progress(f"Could not remove lab {lab!r} ({type(exc).__name__}); run `geolab down {lab}` once Docker answers.")
+        progress(_("Could not remove lab {name!r} ({error}); run `geolab down {name}` once Docker answers.").format(
+            name=lab, error=type(exc).__name__))
 
 
 def incomplete(client: docker.DockerClient, lab: str, topology: Topology, containers: list[Container]) -> str:
@@ -84,25 +86,25 @@ def incomplete(client: docker.DockerClient, lab: str, topology: Topology, contai
         return ""
     networks = {n.name for n in client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"})}
     if not containers:
-        return f"networks {sorted(networks)} without containers" if networks else ""
+        return _("networks {networks} without containers").format(networks=sorted(networks)) if networks else ""
     clusters = {c.labels.get(LABEL_CLUSTER) for c in containers if c.labels.get(LABEL_ROLE) == ROLE_BROKER}
     missing = [c for c in topology.clusters if c not in clusters]
     if missing:
-        return f"clusters {missing} have no container"
+        return _("clusters {clusters} have no container").format(clusters=missing)
     stores = [c for c in containers if c.labels.get(LABEL_ROLE) == ROLE_STORE]
     if topology.config_store is ConfigStore.SHARED:
         if not stores:
-            return "the configuration store has no container"
+            return _("the configuration store has no container")
         store_network = network_name(lab, "store")
         # a broker started without its way to the store gives up on it and exits
         cut_off = [c.labels.get(LABEL_CLUSTER) for c in containers
                    if c.labels.get(LABEL_ROLE) == ROLE_BROKER
                    and store_network not in (c.attrs.get("NetworkSettings", {}).get("Networks") or {})]
         if cut_off:
-            return f"clusters {cut_off} are not on the configuration store's network"
+            return _("clusters {clusters} are not on the configuration store's network").format(clusters=cut_off)
     wanted = set(pair_networks(lab, topology).values()) | {network_name(lab, "cluster", c) for c in topology.clusters}
     if wanted - networks:
-        return f"networks {sorted(wanted - networks)} are missing"
+        return _("networks {networks} are missing").format(networks=sorted(wanted - networks))
     return ""
 
 
@@ -110,10 +112,8 @@ def record_from_containers(name: str, containers: list[Container], reattached: b
     """A lab's record read back from its containers' labels (for `Lab.attach` and reattaching)."""
     brokers = [c for c in containers if c.labels.get(LABEL_ROLE) == ROLE_BROKER]
     if not brokers:
-        raise LabNotFoundError(
-            f"Lab {name!r} has no cluster containers left; expected one per cluster. "
-            f"Run `geolab down {name}` and start it again."
-        )
+        raise LabNotFoundError(_("Lab {name!r} has no cluster containers left; expected one per cluster. Run `geolab "
+                                 "down {name}` and start it again.").format(name=name))
     endpoints = {}
     try:
         topology = Topology.from_json(brokers[0].labels[LABEL_TOPOLOGY])
@@ -125,16 +125,13 @@ def record_from_containers(name: str, containers: list[Container], reattached: b
                 container.name,
             )
     except (LookupError, TypeError, ValueError) as exc:  # labels this version cannot read
-        raise LabConflictError(
-            f"Lab {name!r} carries labels this version of geolab cannot read ({type(exc).__name__}: {exc}); "
-            f"expected the labels `geolab up` writes. Remove it with `geolab down {name}` and start it again."
-        ) from exc
+        raise LabConflictError(_("Lab {name!r} carries labels this version of geolab cannot read ({error}); expected "
+                                 "the labels `geolab up` writes. Remove it with `geolab down {name}` and start it "
+                                 "again.").format(name=name, error=f"{type(exc).__name__}: {exc}")) from exc
     missing = [c for c in topology.clusters if c not in endpoints]
     if missing:
-        raise LabNotFoundError(
-            f"Lab {name!r} is incomplete: clusters {missing} have no container. "
-            f"Run `geolab down {name}` and start the lab again."
-        )
+        raise LabNotFoundError(_("Lab {name!r} is incomplete: clusters {clusters} have no container. Run `geolab down "
+                                 "{name}` and start the lab again.").format(name=name, clusters=missing))
     return LabRecord(name, topology, endpoints, reattached=reattached)
 
 
@@ -164,8 +161,8 @@ class DockerBackend:
             existing = lab_containers(self.docker, name)
             leftover = incomplete(self.docker, name, topology, existing)
             if leftover:
-                progress(f"Lab {name!r} was left half-made by an interrupted start ({leftover}); "
-                         "removing it and starting again.")
+                progress(_("Lab {name!r} was left half-made by an interrupted start ({leftover}); removing it and "
+                           "starting again.").format(name=name, leftover=leftover))
                 remove_lab(self.docker, name)
                 existing = []
             if existing:
@@ -186,7 +183,7 @@ class DockerBackend:
             if topology.config_store is ConfigStore.SHARED:
                 store_network = network_name(name, "store")
                 create_network(client, store_network, name)
-                progress("Starting the shared configuration store (global ZooKeeper) ...")
+                progress(_("Starting the shared configuration store (global ZooKeeper) ..."))
                 store = ConfigurationStoreContainer(image).with_name(container_name(name, STORE_ALIAS))
                 store.with_kwargs(
                     labels=lab_labels(name, ROLE_STORE, topology_json), network=store_network,
@@ -218,19 +215,20 @@ class DockerBackend:
                     networking_config={first: _endpoint(client, cluster)},
                     sysctls=CONTAINER_SYSCTLS,
                 )
-                progress(f"[{cluster}] starting Pulsar {image} on {LOOPBACK}:{ports[cluster].broker} ...")
+                progress(_("[{cluster}] starting Pulsar {image} on {address} ...").format(
+                    cluster=cluster, image=image, address=f"{LOOPBACK}:{ports[cluster].broker}"))
                 container.start()
                 wrapped = container.get_wrapped_container()
                 for net in own:
                     if net != first:
                         client.networks.get(net).connect(wrapped, aliases=[cluster])
                 waited = wait_healthy(wrapped, cluster, container.get_admin_url(), settings.start_timeout_s, self.token)
-                progress(f"[{cluster}] healthy after {waited:.1f} s")
+                progress(_("[{cluster}] healthy after {seconds:.1f} s").format(cluster=cluster, seconds=waited))
                 return waited
 
             def store_ready() -> float:
                 wait_store_ready(store.get_wrapped_container(), settings.start_timeout_s)
-                progress("Configuration store ready.")
+                progress(_("Configuration store ready."))
                 return 0.0
 
             with ThreadPoolExecutor(max_workers=len(topology.clusters) + 1) as pool:
@@ -239,7 +237,7 @@ class DockerBackend:
                 for future in tasks:
                     future.result()
         except BaseException:
-            progress(f"Start of lab {name!r} failed; removing its containers and networks.")
+            progress(_("Start of lab {name!r} failed; removing its containers and networks.").format(name=name))
             remove_quietly(client, name, progress)
             raise
         endpoints = {
@@ -253,17 +251,16 @@ class DockerBackend:
                   ) -> LabRecord:
         found = {c.labels.get(LABEL_TOPOLOGY) for c in containers}
         if found != {topology.to_json()}:
-            raise LabConflictError(
-                f"A lab named {name!r} is already running with another topology "
-                f"({sorted(t or '?' for t in found)[0]}); expected {topology.to_json()}. "
-                f"Stop it with `geolab down {name}` (or lab.stop()), or start this one with another name=."
-            )
+            raise LabConflictError(_("A lab named {name!r} is already running with another topology ({found}); "
+                                     "expected {wanted}. Stop it with `geolab down {name}` (or lab.stop()), or start "
+                                     "this one with another name=.").format(
+                name=name, found=sorted(t or "?" for t in found)[0], wanted=topology.to_json()))
         record = self._signed(record_from_containers(name, containers, reattached=True))
         for a, b in combinations(topology.clusters, 2):  # a cut link (or a start cut short) is restored
             self.heal_link(record, a, b)
         stopped = [c for c in containers if c.status != "running"]
         for container in sorted(stopped, key=lambda c: c.labels.get(LABEL_ROLE) != ROLE_STORE):
-            progress(f"Restarting {container.name} ...")
+            progress(_("Restarting {container} ...").format(container=container.name))
             container.start()
         restarted = {c.labels.get(LABEL_CLUSTER) for c in stopped}
         timeout = self.settings.start_timeout_s
@@ -273,16 +270,14 @@ class DockerBackend:
                              self.token)
             else:
                 wait_healthy(self.container(record, cluster), cluster, endpoint.admin_url, timeout, self.token)
-        progress(f"Reattached to running lab {name!r}.")
+        progress(_("Reattached to running lab {name!r}.").format(name=name))
         return record
 
     def attach(self, name: str) -> LabRecord:
         containers = lab_containers(self.docker, name)
         if not containers:
-            raise LabNotFoundError(
-                f"No lab named {name!r} is running; expected one of those `geolab status` lists. "
-                "Start it with `geolab up` or Lab.start(...)."
-            )
+            raise LabNotFoundError(_("No lab named {name!r} is running; expected one of those `geolab status` lists. "
+                                     "Start it with `geolab up` or Lab.start(...).").format(name=name))
         return self._signed(record_from_containers(name, containers))
 
     def remove(self, record: LabRecord) -> tuple[int, int]:
@@ -297,10 +292,10 @@ class DockerBackend:
         try:
             return self.docker.containers.get(record.endpoints[cluster].container)
         except NotFound:
-            raise LabNotFoundError(
-                f"The container of cluster {cluster!r} ({record.endpoints[cluster].container}) is gone; expected "
-                f"it to exist, running or stopped. Run `geolab down {record.name}` and start the lab again."
-            ) from None
+            said = _("The container of cluster {cluster!r} ({container}) is gone; expected it to exist, running or "
+                     "stopped. Run `geolab down {name}` and start the lab again.")
+            raise LabNotFoundError(said.format(cluster=cluster, container=record.endpoints[cluster].container,
+                                               name=record.name)) from None
 
     def cluster_state(self, record: LabRecord, cluster: str) -> str:
         try:
