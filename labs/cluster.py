@@ -24,6 +24,7 @@ from typing_extensions import Self
 import docker
 from labs.errors import PortInUseError, ProvisioningError, WaitTimeout
 from labs.firewall import bridge_name, open_bridge
+from labs.i18n import N_, _
 from labs.settings import (
     BROKER_PORT,
     HTTP_PORT,
@@ -223,24 +224,27 @@ def allocate_ports(clusters: Iterable[str], base_port: int | None) -> dict[str, 
             for sock in sockets:
                 sock.close()
         return chosen
+    # one message per kind of port: a kind's name is not glued into another sentence
+    taken = (_("Port {host}:{port} (the broker port of cluster {name!r}) is already taken; expected ports "
+               "{first}..{last} to be free. Stop what uses it (`ss -ltnp | grep {port}`), run `geolab down` if "
+               "an old lab holds it, or choose another base_port (or none, to let the lab pick free ports)."),
+             _("Port {host}:{port} (the admin HTTP port of cluster {name!r}) is already taken; expected ports "
+               "{first}..{last} to be free. Stop what uses it (`ss -ltnp | grep {port}`), run `geolab down` if "
+               "an old lab holds it, or choose another base_port (or none, to let the lab pick free ports)."))
     result = {}
     for index, name in enumerate(names):
         ports = HostPorts(base_port + 2 * index, base_port + 2 * index + 1)
         if ports.broker in CONTAINER_PORTS or in_container_range(ports.broker):
-            raise PortInUseError(
-                f"base_port={base_port} gives cluster {name!r} the broker port {ports.broker}, which Pulsar uses "
-                f"inside its container ({sorted(CONTAINER_PORTS)} and {CONTAINER_EPHEMERAL[0]}-"
-                f"{CONTAINER_EPHEMERAL[1]} for its own connections); expected another port. Choose another "
-                "base_port, e.g. 16650, or none to let the lab pick free ports."
-            )
-        for kind, port in (("broker", ports.broker), ("admin HTTP", ports.http)):
+            raise PortInUseError(_("base_port={base_port} gives cluster {name!r} the broker port {port}, which "
+                                   "Pulsar uses inside its container ({ports} and {low}-{high} for its own "
+                                   "connections); expected another port. Choose another base_port, e.g. 16650, or "
+                                   "none to let the lab pick free ports.").format(
+                base_port=base_port, name=name, port=ports.broker, ports=sorted(CONTAINER_PORTS),
+                low=CONTAINER_EPHEMERAL[0], high=CONTAINER_EPHEMERAL[1]))
+        for said, port in zip(taken, (ports.broker, ports.http), strict=True):
             if not port_is_free(port):
-                raise PortInUseError(
-                    f"Port {LOOPBACK}:{port} (the {kind} port of cluster {name!r}) is already taken; "
-                    f"expected ports {base_port}..{base_port + 2 * len(names) - 1} to be free. Stop what uses "
-                    "it (`ss -ltnp | grep {port}`), run `geolab down` if an old lab holds it, or choose another "
-                    "base_port (or none, to let the lab pick free ports).".replace("{port}", str(port))
-                )
+                raise PortInUseError(said.format(host=LOOPBACK, port=port, name=name, first=base_port,
+                                                 last=base_port + 2 * len(names) - 1))
         result[name] = ports
     return result
 
@@ -252,18 +256,25 @@ def last_logs(container: Container, lines: int = LOG_TAIL) -> str:
     try:
         return str(container.logs(tail=lines).decode(errors="replace"))
     except (APIError, NotFound):
-        return "(no logs: the container is gone)"
+        return _("(no logs: the container is gone)")
 
 
-def _halt_if_exited(container: Container, what: str) -> Callable[[], None]:
+def _halt_if_exited(container: Container, cluster: str | None) -> Callable[[], None]:
+    """A `wait_for` halt that gives up when the container exits: a cluster's, or the configuration
+    store's when `cluster` is None (one full sentence each, for the translation)."""
     def halt() -> None:
         container.reload()
         if container.status in ("exited", "dead"):
-            raise ProvisioningError(
-                f"{what} ({container.name}) stopped while starting (exit code "
-                f"{container.attrs['State'].get('ExitCode')}); expected it to keep running. Check memory with "
-                f"`geolab doctor`.\nLast log lines of {container.name}:\n{last_logs(container)}"
-            )
+            if cluster is None:
+                said = _("The configuration store ({container}) stopped while starting (exit code {code}); expected "
+                         "it to keep running. Check memory with `geolab doctor`.\nLast log lines of {container}:\n"
+                         "{logs}")
+            else:
+                said = _("Cluster {cluster!r} ({container}) stopped while starting (exit code {code}); expected it to "
+                         "keep running. Check memory with `geolab doctor`.\nLast log lines of {container}:\n{logs}")
+            raise ProvisioningError(said.format(cluster=cluster, container=container.name,
+                                                code=container.attrs["State"].get("ExitCode"),
+                                                logs=last_logs(container)))
     return halt
 
 
@@ -290,12 +301,11 @@ def wait_healthy(container: Container, cluster: str, admin_url: str, timeout_s: 
             wait_for(health,
                      what=f"cluster {cluster!r} to pass its health check at {admin_url}/admin/v2/brokers/health",
                      timeout_s=timeout_s, tolerate=(httpx.HTTPError,), accept=lambda answer: answer == "HTTP 200 ok",
-                     halt=_halt_if_exited(container, f"Cluster {cluster!r}"))
+                     halt=_halt_if_exited(container, cluster))
         except WaitTimeout as exc:
-            raise ProvisioningError(
-                f"{exc}. A slow machine may need GEOLAB_START_TIMEOUT=400; `geolab doctor` checks memory and CPU."
-                f"\nLast log lines of {container.name}:\n{last_logs(container)}"
-            ) from exc
+            raise ProvisioningError(_("{error}. A slow machine may need GEOLAB_START_TIMEOUT=400; `geolab doctor` "
+                                      "checks memory and CPU.\nLast log lines of {container}:\n{logs}").format(
+                error=exc, container=container.name, logs=last_logs(container))) from exc
     return time.monotonic() - started
 
 
@@ -360,14 +370,14 @@ def wait_started(container: Container, cluster: str, admin_url: str, timeout_s: 
             except WaitTimeout:
                 flaps = registration_flaps(container, healthy_at)
         if attempt == 2:
-            raise ProvisioningError(
-                f"Cluster {cluster!r} ({container.name}) is healthy but its bookie does not take writes (its "
-                f"registration flapped {flaps} times since it started), even after a restart; expected it to "
-                "settle. Restart it "
-                f"with lab.stop_cluster({cluster!r}) and lab.start_cluster({cluster!r})."
-            )
-        progress(f"[{cluster}] its bookie does not take writes after the crash (registration flapped {flaps} "
-                 "times, a Pulsar standalone quirk); restarting it once more, gracefully ...")
+            raise ProvisioningError(_("Cluster {cluster!r} ({container}) is healthy but its bookie does not take "
+                                      "writes (its registration flapped {flaps} times since it started), even after "
+                                      "a restart; expected it to settle. Restart it with lab.stop_cluster({cluster!r}) "
+                                      "and lab.start_cluster({cluster!r}).").format(
+                cluster=cluster, container=container.name, flaps=flaps))
+        progress(_("[{cluster}] its bookie does not take writes after the crash (registration flapped {flaps} times, "
+                   "a Pulsar standalone quirk); restarting it once more, gracefully ...").format(
+            cluster=cluster, flaps=flaps))
         container.restart(timeout=30)
     return time.monotonic() - started  # not reached
 
@@ -383,12 +393,11 @@ def wait_store_ready(container: Container, timeout_s: float) -> None:
     try:
         wait_for(answer, what=f"the configuration store ({container.name}) to answer ZooKeeper's ruok with imok",
                  timeout_s=timeout_s, tolerate=(APIError,), accept=lambda text: text == "imok",
-                 halt=_halt_if_exited(container, "The configuration store"))
+                 halt=_halt_if_exited(container, None))
     except WaitTimeout as exc:
-        raise ProvisioningError(
-            f"{exc}. A slow machine may need GEOLAB_START_TIMEOUT=400; `geolab doctor` checks memory and CPU."
-            f"\nLast log lines of {container.name}:\n{last_logs(container)}"
-        ) from exc
+        raise ProvisioningError(_("{error}. A slow machine may need GEOLAB_START_TIMEOUT=400; `geolab doctor` checks "
+                                  "memory and CPU.\nLast log lines of {container}:\n{logs}").format(
+            error=exc, container=container.name, logs=last_logs(container))) from exc
 
 
 # ------------------------------------------------------------------------------ lookup and cleanup
@@ -439,10 +448,10 @@ def remove_lab(client: docker.DockerClient, lab: str | None = None) -> tuple[int
 
 #: What Docker says when its address pools have no subnet left for another network.
 POOL_EXHAUSTED = "non-overlapping IPv4 address pool"
-POOLS_HINT = ('Each lab takes a network per cluster and per link; Docker\'s default address pools hold about 30 '
-              'networks in all. Give it more in /etc/docker/daemon.json, e.g. {"default-address-pools": '
-              '[{"base": "10.200.0.0/16", "size": 24}]} (256 networks), restart dockerd, and try again; or stop '
-              'labs you no longer need (`geolab status`, `geolab down NAME`).')
+POOLS_HINT = N_('Each lab takes a network per cluster and per link; Docker\'s default address pools hold about 30 '
+                 'networks in all. Give it more in /etc/docker/daemon.json, e.g. {"default-address-pools": '
+                 '[{"base": "10.200.0.0/16", "size": 24}]} (256 networks), restart dockerd, and try again; or stop '
+                 'labs you no longer need (`geolab status`, `geolab down NAME`).')
 
 
 def create_network(client: docker.DockerClient, name: str, lab: str) -> None:
@@ -450,7 +459,7 @@ def create_network(client: docker.DockerClient, name: str, lab: str) -> None:
         client.networks.create(name, driver="bridge", labels={LABEL_LAB: lab, "org.testcontainers": "true"})
     except APIError as exc:
         if POOL_EXHAUSTED in str(exc):
-            raise ProvisioningError(f"Docker has no address left for network {name}: {exc.explanation or exc}. "
-                                    f"{POOLS_HINT}") from exc
+            raise ProvisioningError(_("Docker has no address left for network {name}: {error}. {hint}").format(
+                name=name, error=exc.explanation or exc, hint=_(POOLS_HINT))) from exc
         raise
 

@@ -18,6 +18,7 @@ from testcontainers.core.config import testcontainers_config
 
 import docker
 from labs.errors import EngineError, LabError, ProvisioningError
+from labs.i18n import _
 
 # The lab removes what it creates by label (`geolab down`), so the Ryuk reaper is never needed.
 testcontainers_config.ryuk_disabled = True
@@ -41,7 +42,8 @@ def _connect_unix(where: str) -> None:
         try:
             probe.connect(where[len("unix://"):])
         except OSError as exc:
-            raise requests.ConnectionError(f"cannot connect to {where}: {exc.strerror or exc}") from exc
+            raise requests.ConnectionError(_("cannot connect to {address}: {error}").format(
+                address=where, error=exc.strerror or exc)) from exc
 
 
 def docker_client(timeout_s: int = 120) -> docker.DockerClient:
@@ -59,11 +61,9 @@ def docker_client(timeout_s: int = 120) -> docker.DockerClient:
     except (DockerException, requests.RequestException) as exc:
         if client is not None:
             client.close()  # its socket never connected: close it rather than leave it to the collector
-        raise EngineError(
-            f"No Docker engine answers at {where}: {str(exc).splitlines()[0][:200]}. Expected a running engine. "
-            "Start Docker Desktop, or on Linux `sudo systemctl start docker` (or `sudo dockerd &`), "
-            "then run `geolab doctor`."
-        ) from exc
+        raise EngineError(_("No Docker engine answers at {address}: {error}. Expected a running engine. Start Docker "
+                            "Desktop, or on Linux `sudo systemctl start docker` (or `sudo dockerd &`), then run "
+                            "`geolab doctor`.").format(address=where, error=str(exc).splitlines()[0][:200])) from exc
     return client
 
 
@@ -73,6 +73,10 @@ def engine_calls(what: str, next_step: str) -> Iterator[None]:
 
     A dropped connection becomes `EngineError` (the engine stopped answering); a refusal by the
     engine becomes `ProvisioningError` with the engine's explanation. Lab errors pass through.
+
+    Its two messages are English only for now: they glue the caller's phrases (`what`, a verb phrase,
+    and `next_step`, lowercased after "then") into their own sentences, which no translation can
+    follow; translating them needs each caller's full sentences instead.
     """
     try:
         yield

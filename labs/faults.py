@@ -11,6 +11,7 @@ from docker.models.containers import Container
 
 import docker
 from labs.errors import LabError
+from labs.i18n import _
 
 
 def kill_cluster(container: Container) -> None:
@@ -37,10 +38,9 @@ def _pair_network(client: docker.DockerClient, network: str, a: str, b: str) -> 
     try:
         return client.networks.get(network)
     except docker.errors.NotFound:
-        raise LabError(
-            f"There is no link network between {a!r} and {b!r} ({network}); expected one per cluster pair. "
-            "Check the cluster names with `geolab status`."
-        ) from None
+        raise LabError(_("There is no link network between {a!r} and {b!r} ({network}); expected one per cluster "
+                         "pair. Check the cluster names with `geolab status`.").format(a=a, b=b, network=network)
+                       ) from None
 
 
 def cut_link(client: docker.DockerClient, network: str, a: Container, b: Container, names: tuple[str, str]) -> None:

@@ -23,6 +23,7 @@ from docker.errors import APIError, ImageNotFound
 
 import docker
 from labs.errors import ImageError
+from labs.i18n import N_, _
 from labs.settings import (
     DISTRIBUTION_ARTIFACT,
     LOCAL_IMAGE,
@@ -49,6 +50,9 @@ LABEL_RECIPE = "org.geolab.image-recipe"
 LABEL_BASE_PACKAGES = "org.geolab.base-packages"
 #: The image build files, shipped as package data (`labs/dockerfiles`, the repository's docker/).
 IMAGE_FILES = ("Dockerfile", "apply-config-from-env.py")
+#: The layer statuses a pull reports, as shown (Docker says them in English; the lab says them in the learner's).
+PULL_STATUSES = {"Download complete": N_("download complete"), "Pull complete": N_("pull complete"),
+                 "Already exists": N_("already exists")}
 
 
 @dataclass(frozen=True)
@@ -70,10 +74,9 @@ def image_files() -> Traversable:
     folder = resources.files("labs") / "dockerfiles"
     missing = [name for name in IMAGE_FILES if not (folder / name).is_file()]
     if missing:
-        raise ImageError(
-            f"The installed geolab package lacks its image files {missing} (expected in {folder}). "
-            "Reinstall it: `pip install --force-reinstall pulsar-geolab` (or `make install` in a checkout)."
-        )
+        raise ImageError(_("The installed geolab package lacks its image files {missing} (expected in {folder}). "
+                           "Reinstall it: `pip install --force-reinstall pulsar-geolab` (or `make install` in a "
+                           "checkout).").format(missing=missing, folder=folder))
     return folder
 
 
@@ -102,24 +105,24 @@ def pull_with_progress(client: docker.DockerClient, name: str, progress: Progres
     Raises:
         ImageError: the registry refused or could not be reached.
     """
-    repository, _, tag = name.rpartition(":") if ":" in name.split("/")[-1] else (name, "", "latest")
-    progress(f"Pulling {name} (first use only) ...")
+    repository, _colon, tag = name.rpartition(":") if ":" in name.split("/")[-1] else (name, "", "latest")
+    progress(_("Pulling {name} (first use only) ...").format(name=name))
     done: set[str] = set()
     try:
         for event in client.api.pull(repository, tag=tag, stream=True, decode=True):
             status = str(event.get("status", ""))
             layer = str(event.get("id", ""))
-            if status in ("Download complete", "Pull complete", "Already exists") and layer not in done:
+            if status in PULL_STATUSES and layer not in done:
                 done.add(layer)
-                progress(f"  layer {layer}: {status.lower()} ({len(done)} done)")
+                progress("  " + _("layer {layer}: {status} ({done} done)").format(
+                    layer=layer, status=_(PULL_STATUSES[status]), done=len(done)))
             if "error" in event:
-                raise ImageError(f"Pulling {name} failed: {event['error']}")
+                raise ImageError(_("Pulling {name} failed: {error}").format(name=name, error=event["error"]))
     except APIError as exc:
-        raise ImageError(
-            f"Pulling {name} failed: {exc.explanation or exc}. Expected a reachable container registry. "
-            "Without one, build the same image offline with `make image` (or `geolab image build`)."
-        ) from exc
-    progress(f"Pulled {name}.")
+        raise ImageError(_("Pulling {name} failed: {error}. Expected a reachable container registry. Without one, "
+                           "build the same image offline with `make image` (or `geolab image build`).").format(
+            name=name, error=exc.explanation or exc)) from exc
+    progress(_("Pulled {name}.").format(name=name))
 
 
 def resolve_image(
@@ -134,10 +137,8 @@ def resolve_image(
         if _present(client, settings.image):
             return settings.image
         if not pull:
-            raise ImageError(
-                f"GEOLAB_PULSAR_IMAGE={settings.image} is not present on this Docker engine. "
-                "Pull or build it, or unset GEOLAB_PULSAR_IMAGE to let the lab choose."
-            )
+            raise ImageError(_("GEOLAB_PULSAR_IMAGE={image} is not present on this Docker engine. Pull or build "
+                               "it, or unset GEOLAB_PULSAR_IMAGE to let the lab choose.").format(image=settings.image))
         pull_with_progress(client, settings.image, progress)
         return settings.image
     if _present(client, OFFICIAL_IMAGE):
@@ -145,16 +146,14 @@ def resolve_image(
     if _present(client, LOCAL_IMAGE):
         return LOCAL_IMAGE
     if not pull:
-        raise ImageError(
-            f"No Pulsar image: neither {OFFICIAL_IMAGE} nor {LOCAL_IMAGE} is present. "
-            f"Run `docker pull {OFFICIAL_IMAGE}`, or build it offline with `make image`."
-        )
+        raise ImageError(_("No Pulsar image: neither {official} nor {local} is present. Run `docker pull "
+                           "{official}`, or build it offline with `make image`.").format(
+            official=OFFICIAL_IMAGE, local=LOCAL_IMAGE))
     try:
         pull_with_progress(client, OFFICIAL_IMAGE, progress)
     except ImageError as exc:
-        raise ImageError(
-            f"No Pulsar image: {LOCAL_IMAGE} is not built and {exc}"
-        ) from exc
+        raise ImageError(_("No Pulsar image: {local} is not built and {error}").format(
+            local=LOCAL_IMAGE, error=exc)) from exc
     return OFFICIAL_IMAGE
 
 
@@ -166,7 +165,34 @@ def _stage(line: str) -> str:
     return " ".join(line.split()[:2])
 
 
-def _run(command: list[str], what: str, progress: Progress, condense: bool = False) -> None:
+@dataclass(frozen=True)
+class BuildStep:
+    """A step of the offline build and its two ways to fail, each said in one full sentence (a step's
+    name glued into a shared sentence would not translate)."""
+
+    missing: str  #: its program is not installed: {program}, and the {package} that installs it
+    failed: str  #: it exited with another code than 0: {command}, {code} and its {last} lines
+
+
+MAVEN_STEP = BuildStep(
+    N_("Downloading the Pulsar distribution with Maven failed: `{program}` is not installed. Install it "
+       "(Debian/Ubuntu: `sudo apt-get install {package}`) and run `geolab image build` again."),
+    N_("Downloading the Pulsar distribution with Maven failed: `{command}` exited with {code}; expected 0. Fix the "
+       "cause its last lines name (network, disk space, mirror) and run `geolab image build` again.\nLast "
+       "lines:\n{last}"))
+DEBOOTSTRAP_STEP = BuildStep(
+    N_("debootstrap of the Debian base failed: `{program}` is not installed. Install it (Debian/Ubuntu: `sudo "
+       "apt-get install {package}`) and run `geolab image build` again."),
+    N_("debootstrap of the Debian base failed: `{command}` exited with {code}; expected 0. Fix the cause its last "
+       "lines name (network, disk space, mirror) and run `geolab image build` again.\nLast lines:\n{last}"))
+PACK_STEP = BuildStep(
+    N_("Packing the Debian root filesystem failed: `{program}` is not installed. Install it (Debian/Ubuntu: `sudo "
+       "apt-get install {package}`) and run `geolab image build` again."),
+    N_("Packing the Debian root filesystem failed: `{command}` exited with {code}; expected 0. Fix the cause its "
+       "last lines name (network, disk space, mirror) and run `geolab image build` again.\nLast lines:\n{last}"))
+
+
+def _run(command: list[str], step: BuildStep, progress: Progress, condense: bool = False) -> None:
     """Run a build step, its output shown as it comes; `condense` shows the first line of each stage
     of debootstrap's output, a count every 40 packages, and every warning or error, instead of one
     line per package."""
@@ -184,19 +210,13 @@ def _run(command: list[str], what: str, progress: Progress, condense: bool = Fal
                 if not condense or line.startswith(("W:", "E:")) or seen[stage] == 1:
                     progress(f"  {line}")
                 elif seen[stage] % 40 == 0:
-                    progress(f"  {stage} ... ({seen[stage]} so far)")
+                    progress("  " + _("{stage} ... ({count} so far)").format(stage=stage, count=seen[stage]))
         code = process.returncode
     except FileNotFoundError as exc:
-        raise ImageError(
-            f"{what} failed: `{command[0]}` is not installed. Install it (Debian/Ubuntu: `sudo apt-get install "
-            f"{'maven' if command[0] == 'mvn' else command[0]}`) and run `geolab image build` again."
-        ) from exc
+        raise ImageError(_(step.missing).format(
+            program=command[0], package="maven" if command[0] == "mvn" else command[0])) from exc
     if code != 0:
-        last = "\n".join(tail)
-        raise ImageError(
-            f"{what} failed: `{' '.join(command)}` exited with {code}; expected 0. Fix the cause its last lines "
-            f"name (network, disk space, mirror) and run `geolab image build` again.\nLast lines:\n{last}"
-        )
+        raise ImageError(_(step.failed).format(command=" ".join(command), code=code, last="\n".join(tail)))
 
 
 def cache_folder(settings: LabSettings, *parts: str) -> Path:
@@ -209,10 +229,9 @@ def cache_folder(settings: LabSettings, *parts: str) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ImageError(
-            f"Cannot create the cache folder {folder}: {exc.strerror or exc}. Expected a writable folder; "
-            "set GEOLAB_CACHE to one (for example GEOLAB_CACHE=$HOME/.cache/geolab)."
-        ) from exc
+        raise ImageError(_("Cannot create the cache folder {folder}: {error}. Expected a writable folder; set "
+                           "GEOLAB_CACHE to one (for example GEOLAB_CACHE=$HOME/.cache/geolab).").format(
+            folder=folder, error=exc.strerror or exc)) from exc
     return folder
 
 
@@ -233,21 +252,22 @@ def fetch_distribution(settings: LabSettings, progress: Progress) -> Path:
     """Download Pulsar's binary distribution from Maven Central into the cache (Maven checks checksums)."""
     tarball = distribution_path(settings)
     if tarball.exists():
-        progress(f"Pulsar {PULSAR_VERSION} distribution: cached at {tarball}")
+        progress(_("Pulsar {version} distribution: cached at {path}").format(version=PULSAR_VERSION, path=tarball))
         return tarball
     repository = maven_repository(settings)
-    progress(f"Downloading {DISTRIBUTION_ARTIFACT} from Maven Central (about 245 MB) into {repository} ...")
+    progress(_("Downloading {artifact} from Maven Central (about 245 MB) into {repository} ...").format(
+        artifact=DISTRIBUTION_ARTIFACT, repository=repository))
     _run(
         ["mvn", "-B", "-q", "--no-transfer-progress", "-Dstyle.color=never", "--strict-checksums",
          f"-Dmaven.repo.local={repository}",
          "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:get",
          f"-Dartifact={DISTRIBUTION_ARTIFACT}", "-Dtransitive=false"],
-        "Downloading the Pulsar distribution with Maven",
+        MAVEN_STEP,
         progress,
     )
     if not tarball.exists():
-        raise ImageError(f"Maven finished but {tarball} is missing; expected the distribution there. "
-                         "Check the Maven output above, then run `geolab image build` again.")
+        raise ImageError(_("Maven finished but {path} is missing; expected the distribution there. Check the Maven "
+                           "output above, then run `geolab image build` again.").format(path=tarball))
     return tarball
 
 
@@ -274,7 +294,7 @@ def _apt_source_entries(root: Path) -> Iterator[tuple[list[str], list[str], list
             for line in stanza.splitlines():
                 if line.startswith("#") or ":" not in line or line[:1].isspace():
                     continue
-                key, _, value = line.partition(":")
+                key, _colon, value = line.partition(":")
                 fields[key.strip().lower()] = value.split()
             if fields.get("enabled", ["yes"])[0].lower() == "no":
                 continue
@@ -302,13 +322,14 @@ def ensure_base_image(client: docker.DockerClient, settings: LabSettings, progre
     """A JRE base image: a pulled JRE image when a registry answers, else Debian made by debootstrap."""
     for name in (DEBIAN_BASE_IMAGE, JRE_BASE_IMAGE):
         if _present(client, name):
-            progress(f"Base image: {name} (present)")
+            progress(_("Base image: {name} (present)").format(name=name))
             return name
     try:
         pull_with_progress(client, JRE_BASE_IMAGE, progress)
         return JRE_BASE_IMAGE
     except ImageError as exc:
-        progress(f"No JRE image from a registry ({str(exc).splitlines()[0][:120]}); using debootstrap.")
+        progress(_("No JRE image from a registry ({reason}); using debootstrap.").format(
+            reason=str(exc).splitlines()[0][:120]))
     return ensure_debian_base(client, settings, progress)
 
 
@@ -322,24 +343,28 @@ def ensure_debian_base(client: docker.DockerClient, settings: LabSettings, progr
     if present is not None and present.labels.get(LABEL_BASE_PACKAGES) == DEBIAN_PACKAGES:
         return DEBIAN_BASE_IMAGE
     if present is not None:
-        progress(f"{DEBIAN_BASE_IMAGE} lacks some of {DEBIAN_PACKAGES}; building it again.")
+        progress(_("{image} lacks some of {packages}; building it again.").format(
+            image=DEBIAN_BASE_IMAGE, packages=DEBIAN_PACKAGES))
     if os.geteuid() != 0:
-        raise ImageError(
-            "Building the Debian base image needs root (debootstrap); this process is not root. Run "
-            f"`sudo make image`, or pull {JRE_BASE_IMAGE} or {OFFICIAL_IMAGE} where a registry is reachable."
-        )
+        raise ImageError(_("Building the Debian base image needs root (debootstrap); this process is not root. Run "
+                           "`sudo make image`, or pull {jre} or {official} where a registry is reachable.").format(
+            jre=JRE_BASE_IMAGE, official=OFFICIAL_IMAGE))
     work = cache_folder(settings, "work")
     debs = cache_folder(settings, "debs")
     mirror = debian_mirror(settings)
     rootfs = Path(tempfile.mkdtemp(prefix="geolab-rootfs-", dir=work))
     archive = rootfs.with_suffix(".tar")
     try:
-        progress(f"debootstrap: Debian {DEBIAN_SUITE} + {DEBIAN_PACKAGES} from "
-                 f"{mirror or 'debootstrap default mirror'} into {rootfs} (a few minutes) ...")
+        if mirror:
+            progress(_("debootstrap: Debian {suite} + {packages} from {mirror} into {folder} (a few minutes) "
+                       "...").format(suite=DEBIAN_SUITE, packages=DEBIAN_PACKAGES, mirror=mirror, folder=rootfs))
+        else:
+            progress(_("debootstrap: Debian {suite} + {packages} from debootstrap default mirror into {folder} (a few "
+                       "minutes) ...").format(suite=DEBIAN_SUITE, packages=DEBIAN_PACKAGES, folder=rootfs))
         _run(
             ["debootstrap", "--variant=minbase", f"--include={DEBIAN_PACKAGES}", f"--cache-dir={debs}",
              DEBIAN_SUITE, str(rootfs), *([mirror] if mirror else [])],
-            "debootstrap of the Debian base",
+            DEBOOTSTRAP_STEP,
             progress,
             condense=True,
         )
@@ -347,8 +372,7 @@ def ensure_debian_base(client: docker.DockerClient, settings: LabSettings, progr
             for item in (rootfs / leftover).glob("*"):
                 if item.is_file():
                     item.unlink()
-        _run(["tar", "-C", str(rootfs), "-cf", str(archive), "."], "Packing the Debian root filesystem",
-             progress)
+        _run(["tar", "-C", str(rootfs), "-cf", str(archive), "."], PACK_STEP, progress)
         progress(f"docker import {archive} -> {DEBIAN_BASE_IMAGE}")
         repository, tag = DEBIAN_BASE_IMAGE.split(":")
         client.api.import_image_from_file(
@@ -365,8 +389,9 @@ def ensure_debian_base(client: docker.DockerClient, settings: LabSettings, progr
         shutil.rmtree(rootfs, ignore_errors=True)
         archive.unlink(missing_ok=True)
     if not _present(client, DEBIAN_BASE_IMAGE):
-        raise ImageError(f"docker import finished but {DEBIAN_BASE_IMAGE} is not on the engine; expected it there. "
-                         "Check `docker images` and the engine's log, then run `geolab image build` again.")
+        raise ImageError(_("docker import finished but {image} is not on the engine; expected it there. Check "
+                           "`docker images` and the engine's log, then run `geolab image build` again.").format(
+            image=DEBIAN_BASE_IMAGE))
     return DEBIAN_BASE_IMAGE
 
 
@@ -378,20 +403,21 @@ def docker_build(client: docker.DockerClient, context: Path, tag: str, progress:
     Raises:
         ImageError: a step failed, or the engine refused the build.
     """
-    progress(f"Building {tag} ...")
+    progress(_("Building {tag} ...").format(tag=tag))
     try:
         stream = client.api.build(path=str(context), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True,
                                   decode=True, buildargs=buildargs, labels=labels)
         for event in stream:
             if "error" in event:
-                raise ImageError(f"Building {tag} failed: {event['error'].strip()}. Read the build steps above, "
-                                 "then run `geolab image build` again.")
+                raise ImageError(_("Building {tag} failed: {error}. Read the build steps above, then run `geolab "
+                                   "image build` again.").format(tag=tag, error=event["error"].strip()))
             text = str(event.get("stream", "")).strip()
             if text.startswith("Step ") or text.startswith("Successfully"):
                 progress(f"  {text}")
     except APIError as exc:
-        raise ImageError(f"The Docker engine refused to build {tag}: {exc.explanation or exc}. "
-                         "Check `docker info` and free disk space, then run `geolab image build` again.") from exc
+        raise ImageError(_("The Docker engine refused to build {tag}: {error}. Check `docker info` and free disk "
+                           "space, then run `geolab image build` again.").format(
+            tag=tag, error=exc.explanation or exc)) from exc
 
 
 def _recipe(base_id: str) -> str:
@@ -412,7 +438,7 @@ def build_image(client: docker.DockerClient, settings: LabSettings, progress: Pr
     try:
         current = client.images.get(LOCAL_IMAGE)
         if current.labels.get(LABEL_RECIPE) == recipe:
-            progress(f"{LOCAL_IMAGE} is up to date (recipe {recipe}).")
+            progress(_("{image} is up to date (recipe {recipe}).").format(image=LOCAL_IMAGE, recipe=recipe))
             return LOCAL_IMAGE
     except ImageNotFound:
         pass

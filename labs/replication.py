@@ -18,6 +18,7 @@ import pulsar
 from labs.admin import PulsarAdmin
 from labs.client import unsubscribe_or_close
 from labs.errors import AdminError, ProvisioningError, WaitTimeout
+from labs.i18n import _
 from labs.settings import BROKER_PORT, HTTP_PORT
 from labs.topology import ConfigStore, Topology
 from labs.waiting import wait_for
@@ -59,8 +60,9 @@ def apply_topology(topology: Topology, admins: Mapping[str, PulsarAdmin], progre
         admin.create_tenant(topology.tenant, allowed, admin_roles)
         admin.create_namespace(namespace, list(topology.clusters))
         admin.set_namespace_clusters(namespace, list(topology.clusters))
-        progress(f"Tenant {topology.tenant!r} and namespace {namespace!r} created once in the shared "
-                 f"configuration store; replication clusters {list(topology.clusters)}")
+        progress(_("Tenant {tenant!r} and namespace {namespace!r} created once in the shared configuration store; "
+                   "replication clusters {clusters}").format(tenant=topology.tenant, namespace=namespace,
+                                                            clusters=list(topology.clusters)))
     else:
         for cluster in topology.clusters:
             admin = admins[cluster]
@@ -70,7 +72,12 @@ def apply_topology(topology: Topology, admins: Mapping[str, PulsarAdmin], progre
             admin.set_namespace_clusters(namespace, clusters)
             if topology.enforce_one_way:
                 admin.set_namespace_allowed_clusters(namespace, clusters)
-            progress(f"[{cluster}] namespace {namespace!r} replicates to {clusters[1:] or 'no peer'}")
+            if clusters[1:]:
+                progress(_("[{cluster}] namespace {namespace!r} replicates to {peers}").format(
+                    cluster=cluster, namespace=namespace, peers=clusters[1:]))
+            else:
+                progress(_("[{cluster}] namespace {namespace!r} replicates to no peer").format(
+                    cluster=cluster, namespace=namespace))
     wait_policies_visible(topology, admins)
 
 
@@ -91,7 +98,8 @@ def wait_policies_visible(topology: Topology, admins: Mapping[str, PulsarAdmin],
                      what=f"namespace {namespace} on {cluster} to replicate to {expected}", timeout_s=timeout_s,
                      interval_s=0.25, tolerate=(AdminError,), accept=expected.__eq__)
         except WaitTimeout as exc:
-            raise ProvisioningError(f"{exc}. Run `geolab status` and check the broker logs.") from exc
+            raise ProvisioningError(_("{error}. Run `geolab status` and check the broker logs.").format(
+                error=exc)) from exc
 
 
 @dataclass(frozen=True)
@@ -146,10 +154,10 @@ def probe_replication(
                              timeout_s=max(1.0, timeout_s - (time.monotonic() - started)), interval_s=0,
                              tolerate=(pulsar.Timeout,))
                 except WaitTimeout as exc:
-                    raise ProvisioningError(
-                        f"{exc}; expected the message on {target}. Check the link with `geolab status` and the "
-                        f"topic stats' replication section on {source}."
-                    ) from exc
+                    raise ProvisioningError(_("{error}; expected the message on {target}. Check the link with "
+                                              "`geolab status` and the topic stats' replication section on "
+                                              "{source}.").format(error=exc, target=target, source=source)
+                                            ) from exc
                 results[f"{source}->{target}"] = time.monotonic() - started
     finally:
         for consumer in consumers.values():

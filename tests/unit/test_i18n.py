@@ -137,3 +137,15 @@ def test_the_doctor_speaks_chinese_and_keeps_its_checks_keys(monkeypatch: pytest
     column = cli._width  # a Chinese character takes two columns of a terminal
     assert column(lines[1][:lines[1].index("ok")]) == column(lines[0][:lines[0].index("结果")])  # lined up
     assert "<td>端口</td>" in html and [f.check for f in findings] == ["memory", "ports"]
+
+
+def test_a_chinese_learner_reads_a_port_error_in_chinese() -> None:
+    from labs.cluster import allocate_ports
+    from labs.errors import PortInUseError
+
+    i18n.catalog.cache_clear()
+    with using("zh"), pytest.raises(PortInUseError, match="base_port=8000 给集群 'beijing' 分配的 broker 端口 8000 是 "
+                                                          "Pulsar 在其容器内部使用的端口"):
+        allocate_ports(["beijing", "shanghai"], 8000)
+    with pytest.raises(PortInUseError, match="which Pulsar uses inside its container"):
+        allocate_ports(["beijing", "shanghai"], 8000)
