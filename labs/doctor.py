@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from html import escape
 from importlib.metadata import version
@@ -56,6 +57,11 @@ def doctor(clusters: int = 3, base_port: int | None = None) -> DoctorReport:
     return DoctorReport(tuple(diagnose(clusters, base_port)))
 
 
+def first_sentence(text: str) -> str:
+    """What failed, without the advice after it (the finding's fix says what to do), in either language."""
+    return re.split(r"\.\s+(?=[A-Z])|。", text.strip(), maxsplit=1)[0].rstrip(".")
+
+
 def _control_channel(socket_path: str, token: str) -> Finding:
     """The control channel answers this kernel (its token is taken): Docker is not needed here."""
     from labs.control import ControlBackend
@@ -98,7 +104,7 @@ def diagnose(clusters: int = 3, base_port: int | None = None) -> list[Finding]:
     try:
         client = docker_client(timeout_s=10)
     except EngineError as exc:
-        findings.append(Finding(N_("docker engine"), "fail", str(exc).split(". Expected")[0],
+        findings.append(Finding(N_("docker engine"), "fail", first_sentence(str(exc)),
                                 _("Start Docker (Docker Desktop, `sudo systemctl start docker` or `sudo dockerd "
                                   "&`).")))
         return findings

@@ -28,6 +28,7 @@ from labs.errors import LabNotFoundError, UsageError
 from labs.firewall import FirewallError, bridge_name, close_bridge, open_bridge
 from labs.flows import FailoverDrill
 from labs.forward import Forward
+from labs.i18n import _
 from labs.lab import Lab
 from labs.settings import HTTP_PORT, LABEL_LAB, LABEL_SANDBOX
 from labs.topology import Topology
@@ -345,8 +346,8 @@ def create_sandbox_network(client: docker.DockerClient, name: str, lab_label: st
                                          labels={LABEL_LAB: lab_label, LABEL_SANDBOX: "true"})
     except docker.errors.APIError as exc:
         if POOL_EXHAUSTED in str(exc):
-            raise GradingError(f"Docker has no address left for network {name}: {exc.explanation or exc}. "
-                               f"{POOLS_HINT}") from exc
+            raise GradingError(_("Docker has no address left for network {name}: {error}. {hint}").format(
+                name=name, error=exc.explanation or exc, hint=_(POOLS_HINT))) from exc
         raise
     try:
         close_bridge(bridge_name(network.id))
