@@ -157,6 +157,17 @@ def kernel_image_current(client: docker.DockerClient) -> bool:
                                                          _contents(_site_files())))
 
 
+def up_to_date(client: docker.DockerClient, name: str, wanted: str, progress: Progress) -> bool:
+    """The image `name` exists and carries the recipe `wanted` (then it is not built again)."""
+    try:
+        current = client.images.get(name).labels.get(LABEL_RECIPE) == wanted
+    except ImageNotFound:
+        return False
+    if current:
+        progress(f"{name} is up to date (recipe {wanted}).")
+    return bool(current)
+
+
 def build_kernel_image(client: docker.DockerClient, settings: LabSettings, progress: Progress) -> str:
     """Build the kernel image (a second build with nothing changed returns in seconds).
 
@@ -169,12 +180,8 @@ def build_kernel_image(client: docker.DockerClient, settings: LabSettings, progr
     requirements = kernel_requirements()
     files = _site_files()
     wanted = recipe(client.images.get(base).id, requirements, dockerfile, _contents(files))
-    try:
-        if client.images.get(name).labels.get(LABEL_RECIPE) == wanted:
-            progress(f"{name} is up to date (recipe {wanted}).")
-            return name
-    except ImageNotFound:
-        pass
+    if up_to_date(client, name, wanted, progress):
+        return name
     wheels = download_wheels(requirements, settings, progress)
     with tempfile.TemporaryDirectory(prefix="geolab-kernel-", dir=cache_folder(settings, "work")) as context:
         ctx = Path(context)

@@ -17,7 +17,14 @@ import nbformat
 from docker.errors import ImageNotFound
 
 import docker
-from checks.sandbox.image import build_kernel_image, download_wheels, kernel_requirements, link_wheels, recipe
+from checks.sandbox.image import (
+    build_kernel_image,
+    download_wheels,
+    kernel_requirements,
+    link_wheels,
+    recipe,
+    up_to_date,
+)
 from labs.errors import UsageError
 from labs.image import LABEL_RECIPE, cache_folder, docker_build, image_files
 from labs.settings import LabSettings
@@ -106,12 +113,8 @@ def build_singleuser_image(client: docker.DockerClient, settings: LabSettings, p
     kernel = build_kernel_image(client, settings, progress)
     name = singleuser_image_name(edition)
     requirements, dockerfile, files, wanted = _inputs(client, kernel, edition)
-    try:
-        if client.images.get(name).labels.get(LABEL_RECIPE) == wanted:
-            progress(f"{name} is up to date (recipe {wanted}).")
-            return name
-    except ImageNotFound:
-        pass
+    if up_to_date(client, name, wanted, progress):
+        return name
     wheels = download_wheels([*requirements, "pip"], settings, progress, "singleuser-wheels", kernel_requirements(),
                              "JupyterLab's and JupyterHub's single-user server's")
     with tempfile.TemporaryDirectory(prefix="geolab-singleuser-", dir=cache_folder(settings, "work")) as context:
