@@ -48,6 +48,7 @@ test-integration: image  ## real-cluster tests only
 	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
 
 messages: install  ## extract the marked messages, update the zh catalog, compile it (commit .po and .mo)
+	@# translating: python -m tools.catalog pending [PATH] lists what is left; apply FILE.json fills it in
 	@mkdir -p build/i18n
 	$(VENV)/bin/pybabel extract -F pyproject.toml --no-location --sort-output --project "Pulsar GeoLab" \
 	    -o build/i18n/geolab.pot labs checks
@@ -59,7 +60,7 @@ notebooks: install  ## rebuild notebooks/ (the self-paced edition) from each exe
 	$(PY) -m checks.editions
 
 lint: install  ## ruff
-	$(VENV)/bin/ruff check labs checks tests benchmarks
+	$(VENV)/bin/ruff check labs checks tests benchmarks tools
 
 typecheck: install  ## mypy --strict
 	$(VENV)/bin/mypy

@@ -126,3 +126,53 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's own name for "mark, transl
 def ngettext(singular: str, plural: str, count: int) -> str:
     """`singular` or `plural` for `count`, in the current language."""
     return catalog(language()).ngettext(singular, plural, count)
+
+
+class Text:
+    """A message kept with its values, shown in whichever language reads it.
+
+    ``Text("{local} knows {peer}", local="beijing", peer="shanghai")``: `key` is the English text (a
+    stable identity for records, the control channel and the gradebook, the same in every language);
+    `render()` (and ``str()``) is the text in the current language. Babel extracts the first argument
+    (``Text`` is one of the catalog's keywords), so the message needs no `N_()`.
+    """
+
+    __slots__ = ("message", "values")
+
+    def __init__(self, message: str, **values: object) -> None:
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "values", tuple(sorted(values.items())))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Text is immutable; cannot set {name}")
+
+    @property
+    def key(self) -> str:
+        """The English text, with its values."""
+        return self.message.format(**dict(self.values))
+
+    def render(self) -> str:
+        """The text in the current language, with its values."""
+        return _(self.message).format(**dict(self.values))
+
+    def __str__(self) -> str:
+        return self.render()
+
+    def __repr__(self) -> str:
+        return f"Text({self.key!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Text) and (self.message, self.values) == (other.message, other.values)
+
+    def __hash__(self) -> int:
+        return hash((self.message, self.values))
+
+
+def text_key(text: str | Text) -> str:
+    """The English identity of a plain (N_-marked) text or a `Text`."""
+    return text.key if isinstance(text, Text) else text
+
+
+def render(text: str | Text) -> str:
+    """A plain (N_-marked) text or a `Text`, in the current language."""
+    return text.render() if isinstance(text, Text) else _(text)

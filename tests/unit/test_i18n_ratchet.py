@@ -77,15 +77,21 @@ def _format_calls(path: Path) -> list[tuple[int, set[str], set[str]]]:
     """Every ``_("...").format(...)`` (or ``ngettext(...).format``): the message's placeholders and the names given."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Text"
+                and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            call = node  # Text("...", name=value): the values are the call's own keywords
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"
                 and isinstance(node.func.value, ast.Call) and isinstance(node.func.value.func, ast.Name)
                 and node.func.value.func.id in ("_", "ngettext")):
-            texts = [a.value for a in node.func.value.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            if not texts:
-                continue  # _(a_variable): the text was marked with N_() elsewhere
-            wanted = {name for text in texts for _, name, _, _ in string.Formatter().parse(text) if name}
-            given = {k.arg for k in node.keywords if k.arg}
-            found.append((node.lineno, {w.split(".")[0].split("[")[0] for w in wanted}, given))
+            call = node.func.value
+        else:
+            continue
+        texts = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+        if not texts:
+            continue  # _(a_variable): the text was marked with N_() elsewhere
+        wanted = {name for text in texts for _, name, _, _ in string.Formatter().parse(text) if name}
+        given = {k.arg for k in node.keywords if k.arg}
+        found.append((node.lineno, {w.split(".")[0].split("[")[0] for w in wanted}, given))
     return found
 
 
