@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from babel.messages.catalog import Message
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,8 +58,8 @@ def _key(message_id: object) -> str:
     return message_id[0] if isinstance(message_id, tuple) else str(message_id)
 
 
-def _done(message: object) -> bool:
-    string = getattr(message, "string")
+def _done(message: Message) -> bool:
+    string = message.string
     return bool(string) and all(string if isinstance(string, tuple) else [string])
 
 
