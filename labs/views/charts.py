@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from labs.flows import FlowCounts
+from labs.i18n import _
 from labs.topology import Topology
 from labs.views.sampler import LabSample
 
@@ -26,15 +27,19 @@ def finite(value: float) -> float | None:
 
 
 class LiveCharts:
-    """Four stacked time series in one FigureWidget, updated in place (no new figures)."""
+    """Four stacked time series in one FigureWidget, updated in place (no new figures).
+
+    Its titles are in the language of the thread that builds it; legend names are cluster names and
+    links (``beijing->shanghai``), the same in every language.
+    """
 
     def __init__(self, topology: Topology, window: int = WINDOW_POINTS) -> None:
         self.topology = topology
         self.links = tuple(f"{link.source}->{link.target}" for link in topology.links)
         self.figure = go.FigureWidget(make_subplots(
             rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.06,
-            subplot_titles=("produce rate (msg/s)", "replication rate (msg/s)", "replication backlog (msgs)",
-                            "replication latency p50 (ms)"),
+            subplot_titles=(_("produce rate (msg/s)"), _("replication rate (msg/s)"),
+                            _("replication backlog (msgs)"), _("replication latency p50 (ms)")),
         ))
         self.series: dict[tuple[int, str], deque[float | None]] = {}
         self.times: deque[float] = deque(maxlen=window)
@@ -48,7 +53,7 @@ class LiveCharts:
                 self.figure.add_scatter(x=[], y=[], mode="lines", name=name, legendgroup=name,
                                         line={"color": colour[name]}, showlegend=row in (1, 2), row=row, col=1)
         self.figure.update_layout(height=640, margin={"l": 40, "r": 10, "t": 40, "b": 30})
-        self.figure.update_xaxes(title_text="seconds", row=4, col=1)
+        self.figure.update_xaxes(title_text=_("seconds"), row=4, col=1)
         self._t0 = time.monotonic()
         self._last_produced: dict[str, int] = {c: 0 for c in topology.clusters}
         self._last_at = self._t0
