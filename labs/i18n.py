@@ -138,6 +138,8 @@ class Text:
     """
 
     __slots__ = ("message", "values")
+    message: str
+    values: tuple[tuple[str, object], ...]
 
     def __init__(self, message: str, **values: object) -> None:
         object.__setattr__(self, "message", message)

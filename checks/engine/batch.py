@@ -38,6 +38,7 @@ from labs.cluster import lab_names, remove_lab
 from labs.course import course_notebooks
 from labs.docker_backend import DockerBackend
 from labs.errors import LabError
+from labs.i18n import LANGUAGES, _, using
 from labs.settings import load_settings
 
 Progress = Callable[[str], None]
@@ -51,11 +52,17 @@ class GradeOptions:
     limits: SandboxLimits = field(default_factory=SandboxLimits)
     roster: Mapping[str, str] | None = None
     jobs: int = 1  # submissions graded at once, each in its own sandbox with its own lab
+    lang: str | None = None  # the feedback's language; None: each submission's own (its notebook's edition)
 
     def __post_init__(self) -> None:
         if not 1 <= self.jobs <= MAX_JOBS:
-            raise GradingError(f"jobs={self.jobs} is out of range; expected 1 to {MAX_JOBS} submissions graded at "
-                               "once (each runs a lab of its own: about 2 GiB and one CPU). Try --jobs 2.")
+            raise GradingError(_("jobs={jobs} is out of range; expected 1 to {most} submissions graded at once (each "
+                                 "runs a lab of its own: about 2 GiB and one CPU). Try --jobs 2.").format(
+                                     jobs=self.jobs, most=MAX_JOBS))
+        if self.lang is not None and self.lang not in LANGUAGES:
+            raise GradingError(_("lang={lang!r} is not a language of the course; expected one of {languages}, or none "
+                                 "to follow each submission's own edition.").format(lang=self.lang,
+                                                                                   languages=list(LANGUAGES)))
 
 
 MAX_JOBS = 8
@@ -82,8 +89,8 @@ def discover(paths: Iterable[Path]) -> list[Submission]:
         elif path.exists():
             found.append(path)
         else:
-            raise GradingError(f"Submission {path} does not exist; expected notebook files or folders of them. "
-                               "Check the path (`ls` it) and run `geolab grade` again.")
+            raise GradingError(_("Submission {path} does not exist; expected notebook files or folders of them. "
+                                 "Check the path (`ls` it) and run `geolab grade` again.").format(path=path))
     return [Submission(p.stem, p) for p in found]
 
 
@@ -111,6 +118,17 @@ def notebook_exercises(notebook: nbformat.NotebookNode) -> set[str]:
     return found
 
 
+def submission_language(notebook: nbformat.NotebookNode | None, forced: str | None = None) -> str:
+    """The language a submission is graded and answered in: `forced` (``geolab grade --lang``), else the
+    edition its notebook says (``metadata.geolab.lang``; learner-controlled, so anything but a language
+    of the course is English: it only picks the words of the feedback), else English."""
+    if forced is not None:
+        return forced
+    geolab = notebook.get("metadata", {}).get("geolab") if notebook is not None else None
+    said = geolab.get("lang") if isinstance(geolab, dict) else None
+    return said if isinstance(said, str) and said in LANGUAGES else "en"
+
+
 def load_roster(path: Path) -> dict[str, str]:
     """A roster CSV with the columns learner and assignment.
 
@@ -121,14 +139,16 @@ def load_roster(path: Path) -> dict[str, str]:
         with path.open(newline="", encoding="utf-8") as handle:
             rows = list(csv.DictReader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise GradingError(f"Cannot read the roster {path}: {exc}; expected a CSV file with the columns "
-                           "learner,assignment.") from exc
+        raise GradingError(_("Cannot read the roster {path}: {error}; expected a CSV file with the columns "
+                             "learner,assignment.").format(path=path, error=exc)) from exc
     roster: dict[str, str] = {}
     for number, row in enumerate(rows, start=2):
         learner, assignment = (row.get("learner") or "").strip(), (row.get("assignment") or "").strip()
         if not learner or assignment not in LABS:
-            raise GradingError(f"Roster {path}, line {number}: learner {learner!r}, assignment {assignment!r}; "
-                               f"expected a learner name and one of {sorted(LABS)}.")
+            raise GradingError(_("Roster {path}, line {number}: learner {learner!r}, assignment {assignment!r}; "
+                                 "expected a learner name and one of {assignments}.").format(
+                                     path=path, number=number, learner=learner, assignment=assignment,
+                                     assignments=sorted(LABS)))
         roster[learner] = assignment
     return roster
 
@@ -139,20 +159,20 @@ def load_hidden(folder: Path) -> list[Exercise]:
     for module_path in sorted(folder.glob("*.py")):
         spec = importlib.util.spec_from_file_location(f"geolab_hidden_{module_path.stem}", module_path)
         if spec is None or spec.loader is None:
-            raise GradingError(f"Cannot load hidden checks from {module_path}; expected a Python module.")
+            raise GradingError(_("Cannot load hidden checks from {path}; expected a Python module.").format(
+                path=module_path))
         module = importlib.util.module_from_spec(spec)
         try:
             spec.loader.exec_module(module)
         except Exception as exc:  # an instructor's module with any error: named, nothing graded
-            raise GradingError(
-                f"Hidden checks {module_path} failed to load: {type(exc).__name__}: {exc}; expected a module that "
-                "defines EXERCISES. Fix it (`python {module_path}` shows where) and grade again."
-                .replace("{module_path}", str(module_path))
-            ) from exc
+            raise GradingError(_(
+                "Hidden checks {path} failed to load: {error}; expected a module that defines EXERCISES. Fix it "
+                "(`python {path}` shows where) and grade again.").format(
+                    path=module_path, error=f"{type(exc).__name__}: {exc}")) from exc
         found = getattr(module, "EXERCISES", None)
         if not isinstance(found, (list, tuple)) or not all(isinstance(e, Exercise) for e in found):
-            raise GradingError(f"Hidden checks {module_path} define no EXERCISES list of Exercise objects; "
-                               "expected EXERCISES = [Exercise(...), ...].")
+            raise GradingError(_("Hidden checks {path} define no EXERCISES list of Exercise objects; expected "
+                                 "EXERCISES = [Exercise(...), ...].").format(path=module_path))
         extra += list(found)
     return extra
 
@@ -176,7 +196,7 @@ def graded(exercise: Exercise, end: ExerciseResult, record: ExerciseRecord | Non
     best = record.best if record is not None and exercise.graded_at == "check" else None
     if best is None:
         return end
-    passed = {case.name: case for case in best.cases if case.passed}
+    passed = {case.name: case for case in best.cases if case.passed}  # names are the cases' English keys
     return ExerciseResult(end.exercise_id, end.title, tuple(passed.get(case.name, case) for case in end.cases),
                           end.solved_by_solution, end.attempts, end.hint, end.show_hint)
 
@@ -185,8 +205,9 @@ def zero(exercises: list[Exercise], reason: str) -> tuple[ExerciseResult, ...]:
     from checks.engine.model import CaseResult
 
     return tuple(
-        ExerciseResult(e.exercise_id, e.title, tuple(
-            CaseResult(c.name, c.points, 0.0, False, "a lab to check", reason, c.hidden) for c in e.cases))
+        ExerciseResult(e.exercise_id, _(e.title), tuple(
+            CaseResult(c.key, c.points, 0.0, False, _("a lab to check"), reason, c.hidden, label=c.label())
+            for c in e.cases))
         for e in exercises
     )
 
@@ -214,21 +235,31 @@ def _prediction(records: Mapping[str, ExerciseRecord], exercise: Exercise) -> Pr
 def grade_one(submission: Submission, index: int, options: GradeOptions, hidden: list[Exercise],
               grader: Grader) -> NotebookReport:
     """Grade one submission in its own sandbox, on a lab the grader owns; never raises for what the
-    submission does (every failure is recorded with a reason)."""
-    started = time.monotonic()
-    prefix = f"grade{index}-"
+    submission does (every failure is recorded with a reason). Its results and reasons are in its
+    language (`submission_language`), which its report keeps (``extra["lang"]``) for its feedback."""
+    read_error: Exception | None = None
     try:
         notebook: nbformat.NotebookNode | None = nbformat.read(submission.path, as_version=4)
     except Exception as exc:  # broken JSON or not a notebook: recorded, never fatal
-        notebook = None
-        read_error = f"not a readable notebook: {type(exc).__name__}: {exc}"[:300]
-    else:
-        read_error = ""
+        notebook, read_error = None, exc
+    lang = submission_language(notebook, options.lang)
+    with using(lang):
+        report = _grade_one(submission, notebook, read_error, index, options, hidden, grader, lang)
+    return replace(report, extra={**report.extra, "lang": lang})
+
+
+def _grade_one(submission: Submission, notebook: nbformat.NotebookNode | None, read_failure: Exception | None,
+               index: int, options: GradeOptions, hidden: list[Exercise], grader: Grader,
+               lang: str) -> NotebookReport:
+    started = time.monotonic()
+    prefix = f"grade{index}-"
+    read_error = "" if read_failure is None else _("not a readable notebook: {error}").format(
+        error=f"{type(read_failure).__name__}: {read_failure}")[:300]
     stem = assignment_for(submission.path, options.roster)
     if stem is None:
         return NotebookReport("unknown", (), "unknown-assignment",
-                              "no assignment for this submission: put it in a folder named after its assignment, "
-                              "name the assignment in its file name, or list it in the roster",
+                              _("no assignment for this submission: put it in a folder named after its assignment, "
+                                "name the assignment in its file name, or list it in the roster"),
                               time.monotonic() - started)
     exercises = exercises_for(stem, hidden)
     if notebook is None:
@@ -237,12 +268,12 @@ def grade_one(submission: Submission, index: int, options: GradeOptions, hidden:
     named = notebook_exercises(notebook)
     ours = {e.exercise_id for e in exercises}
     if named and not named & ours:
-        reason = f"this notebook holds the exercises of another assignment, not those of {stem}"
+        reason = _("this notebook holds the exercises of another assignment, not those of {stem}").format(stem=stem)
         return NotebookReport(stem, zero(exercises, reason), "wrong-notebook", reason, time.monotonic() - started)
     spec = LABS.get(stem)
     if spec is None:
-        return NotebookReport(stem, zero(exercises, "this assignment names no lab"), "error",
-                              "this assignment names no lab", time.monotonic() - started)
+        no_lab = _("this assignment names no lab")
+        return NotebookReport(stem, zero(exercises, no_lab), "error", no_lab, time.monotonic() - started)
     _remove_prefixed(grader.backend, prefix)
     sandbox = Sandbox(spec, prefix, grader.image, grader.backend, options.limits, notebooks=(stem,))
     try:
@@ -250,15 +281,16 @@ def grade_one(submission: Submission, index: int, options: GradeOptions, hidden:
         status, reason = outcome.status, outcome.reason
         lab = sandbox.labs.lab
         if lab is None:
-            results = zero(exercises, "the notebook never started its lab")
-            reason = reason or "the notebook never started its lab"
+            never = _("the notebook never started its lab")
+            results = zero(exercises, never)
+            reason = reason or never
         else:
             try:
                 records = sandbox.labs.records
                 results = tuple(graded(e, run_exercise(e, lab, marks=False, prediction=_prediction(records, e)),
                                        records.get(e.exercise_id)) for e in exercises)
             except LabError as exc:
-                results = zero(exercises, f"the lab could not be read: {exc}"[:300])
+                results = zero(exercises, _("the lab could not be read: {error}").format(error=exc)[:300])
         hints = sorted(e for e, record in sandbox.labs.records.items() if record.hints_shown)
     finally:
         sandbox.close()
@@ -289,21 +321,32 @@ def safe_learner(name: str) -> str:
 
 
 def feedback(learner: str, report: NotebookReport) -> str:
-    lines = [f"# Feedback for {md(learner)}: {md(report.notebook)}", "",
-             f"**Score: {report.earned:g} / {report.points:g}** · status: {md(report.status)}"
-             + (f" ({md(report.reason)})" if report.reason else ""), ""]
+    """A learner's feedback file, in the language their submission was graded in (``extra["lang"]``)."""
+    lang = report.extra.get("lang", "en")
+    with using(lang if lang in LANGUAGES else "en"):
+        return _feedback(learner, report)
+
+
+def _feedback(learner: str, report: NotebookReport) -> str:
+    score = _("**Score: {earned} / {points}** · status: {status}").format(
+        earned=f"{report.earned:g}", points=f"{report.points:g}", status=md(report.status))
+    lines = [_("# Feedback for {learner}: {notebook}").format(learner=md(learner), notebook=md(report.notebook)), "",
+             score + (f" ({md(report.reason)})" if report.reason else ""), ""]
     hints = report.extra.get("hints", "").split()
     for result in report.results:
         lines.append(f"## {md(result.exercise_id)}: {md(result.title)} — {result.earned:g}/{result.points:g}"
-                     + (" (reference solution applied: no points)" if result.solved_by_solution else "")
-                     + (" (a hint was shown)" if result.exercise_id in hints else ""))
+                     + (" " + _("(reference solution applied: no points)") if result.solved_by_solution else "")
+                     + (" " + _("(a hint was shown)") if result.exercise_id in hints else ""))
         for case in result.cases:
+            mark = "✅" if case.passed else "❌"
             if case.hidden:  # learners see that a hidden check passed or not, never what it checks
-                lines.append(f"- {'✅' if case.passed else '❌'} a hidden check ({case.earned:g}/{case.points:g})")
+                lines.append(f"- {mark} " + _("a hidden check ({earned}/{points})").format(
+                    earned=f"{case.earned:g}", points=f"{case.points:g}"))
             elif case.passed:
-                lines.append(f"- ✅ {md(case.name)}")
+                lines.append(f"- ✅ {md(case.shown)}")
             else:
-                lines.append(f"- ❌ {md(case.name)}: expected {md(case.expected)}; found {md(case.actual)}")
+                lines.append("- ❌ " + _("{case}: expected {expected}; found {actual}").format(
+                    case=md(case.shown), expected=md(case.expected), actual=md(case.actual)))
         lines.append("")
     return "\n".join(lines)
 
@@ -341,11 +384,11 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
     CLIENT_LOGGER.setLevel(logging.CRITICAL)  # probing broken submissions logs expected client errors
     submissions = discover(paths)
     if not submissions:
-        raise GradingError(f"No notebooks (*.ipynb) in {[str(p) for p in paths]}; expected submitted notebooks. "
-                           "Check the folder, then run `geolab grade` again.")
+        raise GradingError(_("No notebooks (*.ipynb) in {paths}; expected submitted notebooks. Check the folder, "
+                             "then run `geolab grade` again.").format(paths=[str(p) for p in paths]))
     hidden = load_hidden(options.hidden_dir) if options.hidden_dir else []
     backend = DockerBackend(load_settings())
-    progress("Preparing the sandbox's kernel image ...")
+    progress(_("Preparing the sandbox's kernel image ..."))
     grader = Grader(backend, build_kernel_image(backend.docker, backend.settings, progress))
     learners: list[str] = []
     for submission in submissions:
@@ -367,12 +410,15 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
             report = grade_one(submission, index, options, hidden, grader)
         except Exception as exc:  # one submission's failure, even the grader's, never stops the batch
             report = NotebookReport("unknown", (), "grader-error",
-                                    f"the grader failed on this submission: {type(exc).__name__}",
+                                    _("the grader failed on this submission: {error}").format(
+                                        error=type(exc).__name__),
                                     time.monotonic() - started)
         with lock:
             done[index] = Graded(learner, report)
-            progress(f"    {learner}: {report.earned:g}/{report.points:g} ({report.status}"
-                     + (f": {report.reason}" if report.reason else "") + f") in {report.seconds:.0f} s")
+            progress("    " + _("{learner}: {earned}/{points} ({status}) in {seconds} s").format(
+                learner=learner, earned=f"{report.earned:g}", points=f"{report.points:g}",
+                status=report.status + (f": {report.reason}" if report.reason else ""),
+                seconds=f"{report.seconds:.0f}"))
             # written after every submission, in submission order: a crash loses nothing graded
             write_gradebook(out, [done[i] for i in sorted(done)])
 
@@ -384,7 +430,9 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
             list(pool.map(grade_numbered, range(1, total + 1)))
     graded = [done[i] for i in sorted(done)]
     width = max(len(g.learner) for g in graded)
-    progress("\n" + "learner".ljust(width) + "  notebook                score   status")
+    width = max(width, len(_("learner")))
+    progress("\n" + _("learner").ljust(width) + "  " + _("notebook").ljust(22) + "  " + _("score").ljust(7) + " "
+             + _("status"))
     for g in graded:
         score = f"{g.report.earned:g}/{g.report.points:g}"
         progress(f"{g.learner.ljust(width)}  {g.report.notebook:<22}  {score:<7} {g.report.status}")
@@ -409,12 +457,12 @@ def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, prog
     elif notebooks_dir.is_dir():
         sources = sorted(notebooks_dir.glob("*.ipynb"))
     else:
-        raise GradingError(f"--notebooks {notebooks_dir} is not a folder; expected the course notebooks. "
-                           "Leave it out to use the notebooks shipped with geolab.")
+        raise GradingError(_("--notebooks {folder} is not a folder; expected the course notebooks. Leave it out to "
+                             "use the notebooks shipped with geolab.").format(folder=notebooks_dir))
     unknown = sorted(set(wanted or ()) - {e.notebook for e in ALL.values()})
     if unknown:
-        raise GradingError(f"--only {unknown} names no notebook with exercises; expected some of "
-                           f"{sorted({e.notebook for e in ALL.values()})}.")
+        raise GradingError(_("--only {unknown} names no notebook with exercises; expected some of {known}.").format(
+            unknown=unknown, known=sorted({e.notebook for e in ALL.values()})))
     work = out / "self-test-submissions"
     work.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -436,6 +484,7 @@ def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, prog
         solved_case = g.learner.endswith("__solutions")
         good = (g.report.earned == g.report.points) if solved_case else (g.report.earned < g.report.points)
         ok &= good
-        progress(f"{'ok  ' if good else 'FAIL'} {g.learner}: {g.report.earned:g}/{g.report.points:g} "
-                 f"({'expected full marks' if solved_case else 'expected less than full marks'})")
+        wanted_score = _("expected full marks") if solved_case else _("expected less than full marks")
+        mark = _("ok") + "  " if good else _("FAIL")
+        progress(f"{mark} {g.learner}: {g.report.earned:g}/{g.report.points:g} ({wanted_score})")
     return ok

@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from html import escape
 from typing import Any
 
+from labs.i18n import LOCALES, N_, Text, _, catalog, render, text_key
 from labs.lab import Lab
 from labs.topology import Topology
 
@@ -36,13 +37,23 @@ class Outcome:
 @dataclass(frozen=True)
 class Case:
     """One checked fact of an exercise, worth `points`. `check(lab)` reads the clusters; a case with
-    `needs_prediction` is called `check(lab, prediction)` with the learner's recorded `Prediction` (or None)."""
+    `needs_prediction` is called `check(lab, prediction)` with the learner's recorded `Prediction` (or None).
 
-    name: str
+    `name` is an `N_()`-marked text or a `Text`: its English form (`key`) identifies the case in records,
+    on the control channel and in the gradebook, in every language; `label()` shows it to the reader."""
+
+    name: str | Text
     check: Callable[..., Outcome]
     points: float = 1.0
     hidden: bool = False
     needs_prediction: bool = False
+
+    @property
+    def key(self) -> str:
+        return text_key(self.name)
+
+    def label(self) -> str:
+        return render(self.name)
 
 
 @dataclass(frozen=True)
@@ -56,34 +67,52 @@ class Prediction:
     at: float
 
     def _repr_html_(self) -> str:
-        return (f"<p>🔮 <b>{escape(self.exercise_id)}</b>: your prediction is recorded: "
-                f"<b>{escape(self.answer)}</b>. Now run the experiment, then the check.</p>")
+        return "<p>🔮 " + _("<b>{exercise}</b>: your prediction is recorded: <b>{answer}</b>. Now run the experiment, "
+                           "then the check.").format(exercise=escape(self.exercise_id),
+                                                     answer=escape(_(self.answer))) + "</p>"
 
 
 @dataclass(frozen=True)
 class Question:
     """The question of a predict-then-observe exercise: the learner records one of `choices` with
     `predict()`; `observe(lab)` runs the experiment on the live clusters and returns the choice that
-    came true and what was seen (None as the choice when the clusters could not show it)."""
+    came true and what was seen (None as the choice when the clusters could not show it).
+
+    `prompt` and `choices` are `N_()`-marked English texts. A choice's English text is its key: a
+    learner may copy it in either language (`key_of`), and the key is what is recorded and graded."""
 
     prompt: str
     choices: tuple[str, ...]
     observe: Callable[[Lab], tuple[str | None, str]]
+
+    def key_of(self, answer: str) -> str | None:
+        """The choice `answer` names, in English or in any language of the course; None when none."""
+        wanted = " ".join(answer.split())
+        for choice in self.choices:
+            if wanted == choice or any(wanted == " ".join(catalog(lang).gettext(choice).split())
+                                       for lang in LOCALES):
+                return choice
+        return None
+
+    def shown_choices(self) -> list[str]:
+        """The choices as the reader sees them (the current language)."""
+        return [_(choice) for choice in self.choices]
 
     def case(self, points: float = 2.0) -> Case:
         """The case that grades a prediction against what the clusters then did."""
 
         def check(lab: Lab, prediction: Prediction | None) -> Outcome:
             if prediction is None:
-                return Outcome(False, "a prediction recorded with predict() before the check",
-                               "no prediction recorded")
+                return Outcome(False, _("a prediction recorded with predict() before the check"),
+                               _("no prediction recorded"))
             observed, seen = self.observe(lab)
-            expected = f"your prediction ({prediction.answer!r}) is what the clusters do"
+            expected = _("your prediction ({answer!r}) is what the clusters do").format(answer=_(prediction.answer))
             if observed is None:
-                return Outcome(False, expected, f"the clusters could not show it: {seen}")
-            return Outcome(observed == prediction.answer, expected, f"the clusters: {observed!r} ({seen})")
+                return Outcome(False, expected, _("the clusters could not show it: {seen}").format(seen=seen))
+            return Outcome(observed == prediction.answer, expected,
+                           _("the clusters: {observed!r} ({seen})").format(observed=_(observed), seen=seen))
 
-        return Case("your prediction matches what the clusters did", check, points, needs_prediction=True)
+        return Case(N_("your prediction matches what the clusters did"), check, points, needs_prediction=True)
 
 
 @dataclass(frozen=True)
@@ -98,6 +127,9 @@ class Exercise:
     `check()` the grader ran during the notebook (the state a later lesson step, such as a kill, changes).
     `question`: a predict-then-observe exercise; its answer is a `predict()` call, graded by
     `question.case()` against the experiment the check runs.
+
+    Texts: `title`, `statement`, `hint` and `stub` are English, marked with `N_()` (or a `Text`), and
+    shown in the reader's language where they are shown (`render`): the notebooks' editions, results.
     """
 
     exercise_id: str
@@ -107,7 +139,7 @@ class Exercise:
     hint: str
     reset: Callable[[Lab], None] | None = None
     statement: str = ""
-    stub: str = ""
+    stub: str | Text = ""
     givens: Mapping[str, str] = field(default_factory=dict)
     graded_at: str = "end"
     question: Question | None = None
@@ -122,13 +154,17 @@ def predict_exercise(exercise_id: str, notebook: str, title: str, question: Ques
     """A predict-then-observe exercise: its one case grades the recorded prediction against what
     `question.observe` sees; graded at check time (the experiment runs on the clusters as they are then)."""
     return Exercise(exercise_id, notebook, title, (question.case(),), hint, statement=statement,
-                    stub="# Your prediction, before the experiment (the first one you record stands):\n"
-                         f'# predict("{exercise_id}", lab, "<copy one of the choices above>")\n',
+                    stub=Text("# Your prediction, before the experiment (the first one you record stands):\n"
+                              '# predict("{exercise_id}", lab, "<copy one of the choices above>")\n',
+                              exercise_id=exercise_id),
                     graded_at="check", question=question)
 
 
 @dataclass(frozen=True)
 class CaseResult:
+    """One case as checked: `name` is the case's English key (the same in every language), `label` its
+    name as the reader of this result sees it, `expected`/`actual` in that reader's language."""
+
     name: str
     points: float
     earned: float
@@ -137,6 +173,12 @@ class CaseResult:
     actual: str
     hidden: bool = False
     error: str | None = None
+    label: str = ""
+
+    @property
+    def shown(self) -> str:
+        """The case's name for the reader (its key when no label was rendered)."""
+        return self.label or self.name
 
 
 @dataclass(frozen=True)
@@ -162,20 +204,24 @@ class ExerciseResult:
         return all(c.passed for c in self.cases)
 
     def _repr_html_(self) -> str:
-        head = "✅ all checks pass" if self.passed else "❌ not yet"
+        head = "✅ " + _("all checks pass") if self.passed else "❌ " + _("not yet")
         if self.solved_by_solution:
-            head += " (solved with the reference solution: no points)"
+            head += " " + _("(solved with the reference solution: no points)")
         rows = []
         for case in self.cases:
             mark = "✅" if case.passed else "❌"
-            detail = (f"<br><small>seen: {escape(case.actual)}</small>" if case.passed else
-                      f"<br><small>expected: {escape(case.expected)}<br>actual: {escape(case.actual)}</small>")
-            rows.append(f"<tr><td>{mark}</td><td>{escape(case.name)}{detail}</td>"
+            detail = ("<br><small>" + _("seen: {actual}").format(actual=escape(case.actual)) + "</small>"
+                      if case.passed else
+                      "<br><small>" + _("expected: {expected}").format(expected=escape(case.expected)) + "<br>"
+                      + _("actual: {actual}").format(actual=escape(case.actual)) + "</small>")
+            rows.append(f"<tr><td>{mark}</td><td>{escape(case.shown)}{detail}</td>"
                         f"<td>{case.earned:g}/{case.points:g}</td></tr>")
-        hint = (f"<p>💡 <b>Hint</b> (after {self.attempts} tries): {escape(self.hint)}</p>"
+        hint = ("<p>💡 " + _("<b>Hint</b> (after {attempts} tries): {hint}").format(
+                    attempts=self.attempts, hint=escape(self.hint)) + "</p>"
                 if self.show_hint and not self.passed else "")
+        score = _("{earned}/{points} points").format(earned=f"{self.earned:g}", points=f"{self.points:g}")
         return (f"<div><p><b>{escape(self.exercise_id)}</b> · {escape(self.title)}: {head} — "
-                f"{self.earned:g}/{self.points:g} points</p><table>{''.join(rows)}</table>{hint}</div>")
+                f"{score}</p><table>{''.join(rows)}</table>{hint}</div>")
 
 
 @dataclass(frozen=True)
@@ -203,8 +249,8 @@ class NotebookReport:
             f"<td>{escape(r.exercise_id)}</td><td>{escape(r.title)}</td><td>{r.earned:g}/{r.points:g}</td></tr>"
             for r in self.results
         )
-        return (f"<p><b>{escape(self.notebook)}</b>: {self.earned:g}/{self.points:g} points</p>"
-                f"<table>{rows}</table>")
+        score = _("{earned}/{points} points").format(earned=f"{self.earned:g}", points=f"{self.points:g}")
+        return f"<p><b>{escape(self.notebook)}</b>: {score}</p><table>{rows}</table>"
 
 
 def result_to_wire(result: ExerciseResult) -> dict[str, Any]:
@@ -219,5 +265,5 @@ def result_from_wire(data: dict[str, Any]) -> ExerciseResult:
                           int(data.get("attempts", 1)), str(data.get("hint", "")), bool(data.get("show_hint")))
 
 
-CASE_FIELDS = ("name", "points", "earned", "passed", "expected", "actual", "hidden", "error")
+CASE_FIELDS = ("name", "points", "earned", "passed", "expected", "actual", "hidden", "error", "label")
 

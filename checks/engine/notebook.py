@@ -15,6 +15,7 @@ from checks.engine.runner import best_of, mark_solved_by_solution, run_exercise
 from checks.errors import GradingError
 from checks.exercises import ALL, for_notebook
 from labs.control import ControlBackend
+from labs.i18n import _
 from labs.lab import Lab
 
 HINT_AFTER_FAILURES = 2
@@ -25,8 +26,8 @@ _predictions: dict[str, Prediction] = {}  # predict-then-observe exercises: the 
 
 def _exercise(exercise_id: str) -> Exercise:
     if exercise_id not in ALL:
-        raise GradingError(f"No exercise {exercise_id!r}; expected one of {sorted(ALL)}. "
-                           "Copy the id from the exercise's heading.")
+        raise GradingError(_("No exercise {exercise_id!r}; expected one of {known}. Copy the id from the exercise's "
+                             "heading.").format(exercise_id=exercise_id, known=sorted(ALL)))
     return ALL[exercise_id]
 
 
@@ -47,7 +48,7 @@ def check(exercise_id: str, lab: Lab) -> ExerciseResult:
         _failures[exercise_id] += 1
     attempts = _failures[exercise_id] + (1 if result.passed else 0)
     return ExerciseResult(result.exercise_id, result.title, result.cases, result.solved_by_solution,
-                          attempts=max(attempts, 1), hint=exercise.hint,
+                          attempts=max(attempts, 1), hint=_(exercise.hint),
                           show_hint=_failures[exercise_id] >= HINT_AFTER_FAILURES)
 
 
@@ -56,8 +57,8 @@ def progress(notebook: str, lab: Lab) -> NotebookReport:
     time (a later lesson step changes its state on purpose) shows its best `check()`."""
     exercises = for_notebook(notebook)
     if not exercises:
-        raise GradingError(f"No exercises for notebook {notebook!r}; expected one of "
-                           f"{sorted({e.notebook for e in ALL.values()})}.")
+        raise GradingError(_("No exercises for notebook {notebook!r}; expected one of {known}.").format(
+            notebook=notebook, known=sorted({e.notebook for e in ALL.values()})))
     trusted = _trusted_side(lab)
     if trusted is not None:
         return NotebookReport(notebook, tuple(result_from_wire(trusted.call("peek", {"exercise": e.exercise_id}))
@@ -71,7 +72,8 @@ def progress(notebook: str, lab: Lab) -> NotebookReport:
 def predict(exercise_id: str, lab: Lab, answer: str) -> Prediction:
     """Record your prediction for a predict-then-observe exercise, before the experiment. The first
     prediction stands (a later call returns it unchanged); the check grades it against what the
-    clusters then do.
+    clusters then do. `answer` is one of the choices as the lesson shows them, in English or in
+    Chinese; the choice is recorded as its English key, so a grade does not depend on the language.
 
     Raises:
         GradingError: the exercise asks for no prediction, or `answer` is not one of its choices.
@@ -79,16 +81,19 @@ def predict(exercise_id: str, lab: Lab, answer: str) -> Prediction:
     exercise = _exercise(exercise_id)
     question = exercise.question
     if question is None:
-        raise GradingError(f"Exercise {exercise_id} asks for no prediction; expected the id of a predict-then-observe "
-                           "exercise (its heading says 'predict'). Answer this one in its cell, then check it.")
-    if answer not in question.choices:
-        raise GradingError(f"{answer!r} is not an answer to {exercise_id}; expected one of "
-                           f"{list(question.choices)}. Copy one of them exactly.")
+        raise GradingError(_("Exercise {exercise_id} asks for no prediction; expected the id of a "
+                             "predict-then-observe exercise (its heading says 'predict'). Answer this one in its "
+                             "cell, then check it.").format(exercise_id=exercise_id))
+    key = question.key_of(answer)
+    if key is None:
+        raise GradingError(_("{answer!r} is not an answer to {exercise_id}; expected one of {choices}. Copy one of "
+                             "them exactly.").format(answer=answer, exercise_id=exercise_id,
+                                                     choices=question.shown_choices()))
     trusted = _trusted_side(lab)
     if trusted is not None:
-        recorded = trusted.call("predict", {"exercise": exercise_id, "answer": answer})
+        recorded = trusted.call("predict", {"exercise": exercise_id, "answer": key})
         return Prediction(exercise_id, str(recorded["answer"]), float(recorded["at"]))
-    return _predictions.setdefault(exercise_id, Prediction(exercise_id, answer, time.time()))
+    return _predictions.setdefault(exercise_id, Prediction(exercise_id, key, time.time()))
 
 
 def _kernel_names() -> dict[str, object]:
@@ -111,8 +116,9 @@ def solve(exercise_id: str, lab: Lab) -> ExerciseResult:
     try:
         from checks.solutions import SOLUTIONS
     except ImportError:
-        raise GradingError(f"solve({exercise_id!r}) is not available here: a graded run carries no reference "
-                           "solutions, and expected none to be applied. Solve the exercise yourself.") from None
+        raise GradingError(_("solve({exercise_id!r}) is not available here: a graded run carries no reference "
+                             "solutions, and expected none to be applied. Solve the exercise yourself.").format(
+                                 exercise_id=exercise_id)) from None
     kernel = _kernel_names()  # the notebook's imports and variables, as its own cell would see them
     names: dict[str, object] = {**kernel, "lab": lab, "predict": predict}
     for name, expression in exercise.givens.items():
@@ -132,12 +138,13 @@ def reset(exercise_id: str, lab: Lab) -> None:
     """Put the clusters back to the exercise's starting state."""
     exercise = _exercise(exercise_id)
     if exercise.question is not None:
-        raise GradingError(f"Exercise {exercise_id} cannot be reset: a prediction stands once made, and expected "
-                           "an exercise with a starting state. Run the experiment and compare.")
+        raise GradingError(_("Exercise {exercise_id} cannot be reset: a prediction stands once made, and expected "
+                             "an exercise with a starting state. Run the experiment and compare.").format(
+                                 exercise_id=exercise_id))
     if exercise.reset is None:
-        raise GradingError(f"Exercise {exercise_id} cannot be reset: its state is messages already sent, and "
-                           "expected an exercise with a starting state. Send the message again; the check looks "
-                           "at the latest one.")
+        raise GradingError(_("Exercise {exercise_id} cannot be reset: its state is messages already sent, and "
+                             "expected an exercise with a starting state. Send the message again; the check looks "
+                             "at the latest one.").format(exercise_id=exercise_id))
     trusted = _trusted_side(lab)
     if trusted is not None:
         trusted.call("reset", {"exercise": exercise_id})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from checks.engine.model import CaseResult, Exercise, ExerciseResult, Prediction
 from labs.errors import LabError
+from labs.i18n import _
 from labs.lab import Lab
 
 GRADING_TENANT = "geolab-grading"
@@ -21,14 +22,16 @@ def run_exercise(exercise: Exercise, lab: Lab, include_hidden: bool = True, mark
             continue
         try:
             outcome = case.check(lab, prediction) if case.needs_prediction else case.check(lab)
-            results.append(CaseResult(case.name, case.points, case.points if outcome.passed else 0.0,
-                                      outcome.passed, outcome.expected, outcome.actual, case.hidden))
+            results.append(CaseResult(case.key, case.points, case.points if outcome.passed else 0.0,
+                                      outcome.passed, outcome.expected, outcome.actual, case.hidden,
+                                      label=case.label()))
         except Exception as exc:  # a broken cluster or missing object fails the case, not the grader
-            results.append(CaseResult(case.name, case.points, 0.0, False, "the check to run",
-                                      f"{type(exc).__name__}: {exc}"[:400], case.hidden, error=str(exc)))
+            results.append(CaseResult(case.key, case.points, 0.0, False, _("the check to run"),
+                                      f"{type(exc).__name__}: {exc}"[:400], case.hidden, error=str(exc),
+                                      label=case.label()))
     solved = solution_marks(lab) if marks else set()
-    return ExerciseResult(exercise.exercise_id, exercise.title, tuple(results),
-                          solved_by_solution=exercise.exercise_id in solved, hint=exercise.hint)
+    return ExerciseResult(exercise.exercise_id, _(exercise.title), tuple(results),
+                          solved_by_solution=exercise.exercise_id in solved, hint=_(exercise.hint))
 
 
 def best_of(best: ExerciseResult | None, result: ExerciseResult) -> ExerciseResult:
@@ -53,8 +56,9 @@ def mark_solved_by_solution(lab: Lab, exercise_id: str) -> None:
             return
         except LabError as exc:
             failures.append(f"{cluster}: {exc}")
-    raise LabError(f"Cannot record that {exercise_id} was solved with the reference solution: no cluster answered "
-                   f"({'; '.join(failures)}). Start a cluster (lab.start_cluster(...)), then solve again.")
+    raise LabError(_("Cannot record that {exercise_id} was solved with the reference solution: no cluster answered "
+                     "({failures}). Start a cluster (lab.start_cluster(...)), then solve again.").format(
+                         exercise_id=exercise_id, failures="; ".join(failures)))
 
 
 def solution_marks(lab: Lab) -> set[str]:

@@ -1,8 +1,10 @@
 """No new English-only message: the messages a learner reads that are not marked for translation yet
 are counted per module, and a module's count may only go down (tests/unit/i18n_ratchet.json).
 
-A message is a string (or f-string) given to an exception a module raises, or to `progress(...)`,
-`print(...)` or `self.log(...)`, that is not wrapped in `_()`. Marking one lowers its module's count;
+A message is a string (or f-string) given to an exception a module raises, to `progress(...)`,
+`print(...)` or `self.log(...)`, or as a reader's text to an exercise's parts (`Exercise`,
+`predict_exercise`, `Question`, `Case`, `Outcome`, `CaseResult`), that is not wrapped in `_()`,
+`N_()` or `Text()`. Marking one lowers its module's count;
 the baseline must follow (`python -m tests.unit.test_i18n_ratchet` rewrites it), so the Chinese
 edition's remaining work is always this file's total.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import string
 import sys
 from pathlib import Path
@@ -18,17 +21,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 BASELINE = Path(__file__).with_name("i18n_ratchet.json")
 SINKS = {"progress", "print", "log"}
+#: An exercise's parts: the positions and keywords that hold a reader's text.
+PARTS = {"Outcome": (1, 2), "Case": (0,), "Question": (0, 1), "Exercise": (2, 4), "predict_exercise": (2, 4, 5),
+         "CaseResult": (4, 5)}
+WORD = re.compile(r"[A-Za-z]{2,}")  # a text with a word in it (not a bare "[####] 3/8" frame)
+PART_KEYWORDS = {"title", "hint", "statement", "stub", "prompt", "expected", "actual"}
 #: Not the learner's: the image build files, the reference solutions (code), the i18n module itself.
 SKIPPED = ("labs/dockerfiles/", "checks/solutions/", "labs/i18n.py")
 
 
 def _is_text(node: ast.AST) -> bool:
-    return isinstance(node, ast.JoinedStr) or (isinstance(node, ast.Constant) and isinstance(node.value, str)
-                                               and bool(node.value.strip()))
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        return _is_text(node.left) or _is_text(node.right)
+    if isinstance(node, ast.JoinedStr):
+        return any(_is_text(part) for part in node.values)
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and WORD.search(node.value) is not None
 
 
 def _unmarked(arguments: list[ast.expr]) -> int:
-    return sum(1 for argument in arguments if _is_text(argument))
+    count = 0
+    for argument in arguments:
+        if isinstance(argument, (ast.Tuple, ast.List)):
+            count += _unmarked(list(argument.elts))
+        elif _is_text(argument):
+            count += 1
+    return count
 
 
 def unmarked_messages(path: Path) -> int:
@@ -41,6 +58,9 @@ def unmarked_messages(path: Path) -> int:
             name = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
             if name in SINKS:
                 count += _unmarked(node.args)
+            elif name in PARTS:
+                count += _unmarked([node.args[i] for i in PARTS[name] if i < len(node.args)])
+                count += _unmarked([k.value for k in node.keywords if k.arg in PART_KEYWORDS])
     return count
 
 
