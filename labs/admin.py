@@ -17,6 +17,7 @@ from urllib.parse import quote
 import httpx
 
 from labs.errors import AdminRefused, AdminUnreachable, UsageError
+from labs.i18n import _
 
 JSON = Any
 
@@ -179,13 +180,12 @@ def topic_path(topic: str) -> str:
     domain = "persistent"
     name = topic
     if "://" in topic:
-        domain, _, name = topic.partition("://")
+        domain, _sep, name = topic.partition("://")
     parts = name.split("/")
     if len(parts) != 3 or not all(parts):
-        raise UsageError(
-            f"Topic {topic!r} is not a full topic name; expected persistent://<tenant>/<namespace>/<topic>. "
-            "In a notebook, lab.topic('orders') gives the full name of a topic in the lab's namespace."
-        )
+        raise UsageError(_("Topic {topic!r} is not a full topic name; expected "
+                           "persistent://<tenant>/<namespace>/<topic>. In a notebook, lab.topic('orders') gives the "
+                           "full name of a topic in the lab's namespace.").format(topic=topic))
     return f"{domain}/" + "/".join(quote(p, safe="") for p in parts)
 
 
@@ -243,12 +243,11 @@ class PulsarAdmin:
                 params=params,
             )
         except httpx.HTTPError as exc:
-            where = f" of cluster {self.cluster!r}" if self.cluster else ""
-            raise AdminUnreachable(
-                method, url, 0, f"{type(exc).__name__}: {exc}",
-                f"Expected the broker{where} to answer; it is stopped, still starting, or the URL is wrong. "
-                "Check `geolab status`",
-            ) from exc
+            hint = (_("Expected the broker of cluster {cluster!r} to answer; it is stopped, still starting, or the URL "
+                      "is wrong. Check `geolab status`.").format(cluster=self.cluster) if self.cluster else
+                    _("Expected the broker to answer; it is stopped, still starting, or the URL is wrong. Check "
+                      "`geolab status`."))
+            raise AdminUnreachable(method, url, 0, f"{type(exc).__name__}: {exc}", hint) from exc
         if response.status_code >= 400 and response.status_code not in ok:
             raise AdminRefused(method, url, response.status_code, _reason(response), hint)
         return response
@@ -324,7 +323,7 @@ class PulsarAdmin:
         existed (then updated)."""
         body = {"adminRoles": list(admin_roles), "allowedClusters": list(allowed_clusters)}
         response = self._call("PUT", f"/admin/v2/tenants/{quote(tenant)}", body=body, ok=(409,),
-                              hint="The allowed clusters must be registered on this cluster first.")
+                              hint=_("The allowed clusters must be registered on this cluster first."))
         if response.status_code == 409:
             self.update_tenant(tenant, allowed_clusters, admin_roles)
             return False

@@ -11,6 +11,7 @@ import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import requests
 from docker.errors import APIError, DockerException
@@ -18,7 +19,7 @@ from testcontainers.core.config import testcontainers_config
 
 import docker
 from labs.errors import EngineError, LabError, ProvisioningError
-from labs.i18n import _
+from labs.i18n import N_, _
 
 # The lab removes what it creates by label (`geolab down`), so the Ryuk reaper is never needed.
 testcontainers_config.ryuk_disabled = True
@@ -67,28 +68,55 @@ def docker_client(timeout_s: int = 120) -> docker.DockerClient:
     return client
 
 
+@dataclass(frozen=True)
+class EngineStep:
+    """What a caller was doing with the engine, as the two ways it can fail, each said in one whole
+    sentence (a verb phrase glued into a shared sentence would not translate). Both are `N_()`-marked
+    messages, translated when shown and formatted with `{error}` (the engine's explanation or the
+    transport error), `{address}` (the engine's, for `stopped`) and the caller's own values."""
+
+    refused: str  #: the engine refused (an API error): {error} and the caller's values
+    stopped: str  #: the engine stopped answering: {address}, {error} and the caller's values
+
+
+#: A lab's start on Docker (labs/docker_backend.py): its values are the lab's `name`.
+LAB_START = EngineStep(
+    N_("The Docker engine refused to start lab {name!r}: {error}. Run `geolab down {name}`, then start the lab "
+       "again."),
+    N_("The Docker engine at {address} stopped answering while starting lab {name!r} ({error}); expected it to keep "
+       "running. Start it again, then run `geolab down {name}` and start the lab again."))
+
+
 @contextmanager
-def engine_calls(what: str, next_step: str) -> Iterator[None]:
-    """Turn a Docker failure inside the block into a lab error that names `what` was being done.
+def engine_calls(step: EngineStep | str, next_step: str = "", **values: object) -> Iterator[None]:
+    """Turn a Docker failure inside the block into a lab error that says what was being done.
 
     A dropped connection becomes `EngineError` (the engine stopped answering); a refusal by the
     engine becomes `ProvisioningError` with the engine's explanation. Lab errors pass through.
 
-    Its two messages are English only for now: they glue the caller's phrases (`what`, a verb phrase,
-    and `next_step`, lowercased after "then") into their own sentences, which no translation can
-    follow; translating them needs each caller's full sentences instead.
+    Args:
+        step: an `EngineStep`, its sentences formatted with `values` (shown in the reader's language);
+            or (older callers) an English verb phrase ("start lab 'x'") with `next_step`, an English
+            sentence, both glued into English sentences that no translation can follow.
+        next_step: with a phrase `step` only.
+        values: the names an `EngineStep`'s sentences show besides {error} and {address}.
     """
     try:
         yield
     except LabError:
         raise
     except APIError as exc:
-        raise ProvisioningError(
-            f"The Docker engine refused to {what}: {exc.explanation or exc}. {next_step}"
-        ) from exc
+        error = exc.explanation or exc
+        if isinstance(step, EngineStep):
+            raise ProvisioningError(_(step.refused).format(error=error, **values)) from exc
+        raise ProvisioningError(f"The Docker engine refused to {step}: {error}. {next_step}") from exc
     except (DockerException, requests.RequestException) as exc:
+        first = str(exc).splitlines()[0][:160] if str(exc) else ""
+        if isinstance(step, EngineStep):
+            said = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+            raise EngineError(_(step.stopped).format(address=engine_address(), error=said, **values)) from exc
         raise EngineError(
-            f"The Docker engine at {engine_address()} stopped answering while trying to {what} "
-            f"({type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else 'no answer'}); expected "
-            f"it to keep running. Start it again, then {next_step[0].lower()}{next_step[1:]}"
+            f"The Docker engine at {engine_address()} stopped answering while trying to {step} "
+            f"({type(exc).__name__}: {first or 'no answer'}); expected it to keep running. Start it again, then "
+            f"{next_step[0].lower()}{next_step[1:]}"
         ) from exc

@@ -24,6 +24,11 @@ one or two lines, never a traceback. The tree::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from labs.i18n import Text
+
 
 class LabError(Exception):
     """Base of every error the lab raises on purpose."""
@@ -73,18 +78,39 @@ class WaitTimeout(LabError, TimeoutError):
     """A wait reached its deadline.
 
     Attributes:
-        what: what was waited for, in the learner's terms.
+        what: what did not happen in time: a `Text` that says it in one whole sentence ("Cluster
+            'beijing' did not pass its health check at ... in time."), shown in the reader's language
+            with the wait's length and the last value after it; or (older callers) an English phrase
+            naming what was awaited ("beijing's health check"), shown in an English sentence.
         timeout_s: the deadline, in seconds.
         last: the last value (or error) seen before the deadline.
+        hint: the next step, one whole sentence in the reader's language (may be empty).
     """
 
-    def __init__(self, what: str, timeout_s: float, last: object, hint: str = "") -> None:
+    what: str | Text = ""
+    timeout_s: float = 0.0
+    last: object = None
+    hint: str = ""
+
+    def __init__(self, what: str | Text, timeout_s: float, last: object, hint: str = "") -> None:
+        from labs.i18n import Text, _  # labs.i18n imports this module
+
         self.what = what
         self.timeout_s = timeout_s
         self.last = last
-        text = f"Waited {timeout_s:g} s for {what}; last seen: {_short(last)}"
-        if hint:
-            text += f". {hint}"
+        self.hint = hint
+        if isinstance(what, Text):
+            if hint:
+                text = _("{said} Waited {seconds:g} s; last seen: {last}. {hint}").format(
+                    said=what.render(), seconds=timeout_s, last=_short(last), hint=hint)
+            else:
+                text = _("{said} Waited {seconds:g} s; last seen: {last}.").format(
+                    said=what.render(), seconds=timeout_s, last=_short(last))
+        else:
+            # an older caller's English phrase: glued into an English sentence (a translation cannot follow it)
+            text = f"Waited {timeout_s:g} s for {what}; last seen: {_short(last)}"
+            if hint:
+                text += f". {hint}"
         super().__init__(text)
 
 
@@ -96,18 +122,29 @@ class AdminError(LabError):
         url: full URL that was called.
         status: HTTP status code (0 when no response arrived).
         reason: Pulsar's own ``reason`` text, the response body, or the transport error.
+        hint: the next step, one whole sentence in the reader's language (may be empty).
     """
 
     def __init__(self, method: str, url: str, status: int, reason: str, hint: str = "") -> None:
+        from labs.i18n import _  # labs.i18n imports this module
+
         self.method = method
         self.url = url
         self.status = status
         self.reason = reason
-        where = f"{method} {url}"
-        what = f"HTTP {status}" if status else "no response"
-        text = f"Pulsar admin call {where} failed: {what}: {reason}"
-        if hint:
-            text += f". {hint}"
+        self.hint = hint
+        if status and hint:
+            text = _("Pulsar admin call {method} {url} failed: HTTP {status}: {reason}. {hint}").format(
+                method=method, url=url, status=status, reason=reason, hint=hint)
+        elif status:
+            text = _("Pulsar admin call {method} {url} failed: HTTP {status}: {reason}").format(
+                method=method, url=url, status=status, reason=reason)
+        elif hint:
+            text = _("Pulsar admin call {method} {url} failed: no response: {reason}. {hint}").format(
+                method=method, url=url, reason=reason, hint=hint)
+        else:
+            text = _("Pulsar admin call {method} {url} failed: no response: {reason}").format(
+                method=method, url=url, reason=reason)
         super().__init__(text)
 
 

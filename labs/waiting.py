@@ -3,11 +3,19 @@ errors it tolerates; at the deadline, an error that names what was awaited and t
 
 Every wait of the lab goes through `wait_for` (cluster health, the configuration store, namespace
 policies, replication probes, messages to arrive, dashboard states, checks). Modelled on
-testcontainers' wait strategies. Imports nothing of the lab but its errors.
+testcontainers' wait strategies. Imports nothing of the lab but its errors and messages.
 
-    wait_for(admin.healthcheck, what="beijing's health check to answer ok", timeout_s=240)
-    wait_for(lambda: admin.get_namespace_clusters(ns), what=f"{ns} on shanghai", timeout_s=60,
-             accept=lambda clusters: clusters == ["beijing", "shanghai"], tolerate=(AdminError,))
+`what` says, in one whole sentence, what did not happen in time (a `labs.i18n.Text`, so that it is
+shown in the reader's language; the timeout adds how long it waited and what it saw last)::
+
+    wait_for(admin.healthcheck, timeout_s=240,
+             what=Text("Cluster {cluster!r} did not answer its health check with ok.", cluster="beijing"))
+    wait_for(lambda: admin.get_namespace_clusters(ns), timeout_s=60, tolerate=(AdminError,),
+             what=Text("Namespace {namespace} on shanghai did not list both clusters.", namespace=ns),
+             accept=lambda clusters: clusters == ["beijing", "shanghai"])
+
+(An English phrase naming what was awaited, ``what="beijing's health check"``, still works for older
+callers, in an English sentence.)
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from labs.errors import WaitTimeout
+from labs.i18n import Text
 
 T = TypeVar("T")
 
@@ -48,7 +57,7 @@ class Deadline:
 def wait_for(
     probe: Callable[[], T],
     *,
-    what: str,
+    what: str | Text,
     timeout_s: float,
     interval_s: float = 0.5,
     tolerate: tuple[type[BaseException], ...] = (),
@@ -60,13 +69,15 @@ def wait_for(
 
     Args:
         probe: reads the state once; may raise one of `tolerate` while the state is not there yet.
-        what: what is awaited, in the learner's terms ("shanghai's health check to answer ok").
+        what: what did not happen in time, one whole sentence in the learner's terms (a `Text`:
+            "Cluster 'shanghai' did not answer its health check with ok."); an English phrase naming
+            what is awaited ("shanghai's health check") is shown in an English sentence.
         timeout_s: the deadline.
         interval_s: pause between probes (0: probe again at once, for probes that block themselves).
         tolerate: errors that mean "not yet" (others propagate at once).
         accept: when the probed value is good enough (default: truthy).
         halt: called before each probe; raises to give up early (for example, the container exited).
-        hint: the next step, appended to the timeout message.
+        hint: the next step, one whole sentence in the learner's language, appended to the timeout message.
 
     Raises:
         WaitTimeout: the deadline passed; carries `what`, the timeout and the last value or error.
