@@ -1,8 +1,12 @@
 """A real browser: JupyterLab served on 127.0.0.1, Debian's Chromium driven by Playwright, runs a
-notebook with the live dashboard and sees the topology map and the charts render and change."""
+notebook with the live dashboard and sees the topology map and the charts render and change; in the
+Chinese edition (GEOLAB_LANG=zh) it sees the dashboard and a check's result in Chinese, drawn with a
+CJK font (not boxes), and English nowhere a reader's text is."""
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
 import shutil
 import socket
@@ -17,6 +21,7 @@ import pytest
 from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+from labs.i18n import catalog
 from labs.lab import down
 from labs.waiting import wait_for
 
@@ -42,6 +47,8 @@ def ui_notebook(path: Path) -> None:
         "board",
         'board.flows.start_consumer("shanghai")',
         'board.flows.start_producer("beijing", rate_per_s=20)',
+        "from checks import check",
+        'check("01-basics/1", lab)',  # the lab registered both peers: a check's result, all passed
     ]
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
@@ -49,10 +56,20 @@ def ui_notebook(path: Path) -> None:
     nbformat.write(notebook, path)
 
 
-@pytest.fixture
-def jupyter(tmp_path: Path, pulsar_image: str) -> Iterator[str]:
+def has_cjk_font() -> bool:
+    found = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, check=False)
+    return bool(found.stdout.strip())
+
+
+@pytest.fixture(params=["en", "zh"])
+def jupyter(request: pytest.FixtureRequest, tmp_path: Path, pulsar_image: str) -> Iterator[str]:
+    """JupyterLab whose kernels speak the parameter's language (GEOLAB_LANG in the server's environment)."""
+    lang = str(request.param)
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`).", pytrace=False)
+    if lang == "zh" and not has_cjk_font():
+        pytest.fail("No Chinese font is installed (`fc-list :lang=zh` lists none), so Chromium would draw boxes: "
+                    "install one from Debian (`apt-get install fonts-wqy-microhei`).", pytrace=False)
     ui_notebook(tmp_path / "ui_dashboard.ipynb")
     port, token = free_port(), secrets.token_hex(16)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -60,7 +77,7 @@ def jupyter(tmp_path: Path, pulsar_image: str) -> Iterator[str]:
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
          f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", "--allow-root"],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "GEOLAB_LANG": lang},
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -70,7 +87,7 @@ def jupyter(tmp_path: Path, pulsar_image: str) -> Iterator[str]:
         wait_for(lambda: httpx.get(f"{base}/api/status", params={"token": token}, timeout=2).status_code,
                  what="JupyterLab's /api/status", timeout_s=90, tolerate=(httpx.HTTPError,),
                  accept=lambda status: status == 200, halt=server_alive)
-        yield f"{base}/lab/tree/ui_dashboard.ipynb?token={token}"
+        yield f"{base}/lab/tree/ui_dashboard.ipynb?token={token}#{lang}"
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -109,9 +126,31 @@ def run_all_cells(page: Page) -> None:
                 raise
 
 
+def zh(message: str) -> str:
+    """A message of the catalog as a Chinese reader sees it (its text before the first placeholder)."""
+    return catalog("zh").gettext(message).split("{")[0].strip()
+
+
+def fonts_drawing(page: Page, selector: str) -> list[str]:
+    """The font families Chromium drew the first node matching `selector` with (DevTools' CSS domain)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})
+    node = cdp.send("DOM.querySelector", {"nodeId": root["root"]["nodeId"], "selector": selector})
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node["nodeId"]})
+    return [f"{font['familyName']} ({font['glyphCount']} glyphs)" for font in fonts["fonts"]]
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
 def test_dashboard_renders_and_moves_in_a_real_browser(jupyter: str) -> None:
     from playwright.sync_api import sync_playwright
 
+    lang = jupyter.rsplit("#", 1)[1]
+    produced = "produced" if lang == "en" else zh("produced {produced} · consumed {consumed}")
+    shot = "dashboard" if lang == "en" else "dashboard-zh"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -123,17 +162,22 @@ def test_dashboard_renders_and_moves_in_a_real_browser(jupyter: str) -> None:
             run_all_cells(page)
             # two plotly figures: the topology map and the charts
             page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=240_000)
-            annotation = page.locator(".js-plotly-plot .annotation-text", has_text="produced").first
+            annotation = page.locator(".js-plotly-plot .annotation-text", has_text=produced).first
             annotation.wait_for(timeout=120_000)
             page.wait_for_function(
-                "[...document.querySelectorAll('.js-plotly-plot .annotation-text')]"
-                ".some(e => /produced [1-9]/.test(e.textContent))", timeout=120_000)
+                "([word]) => [...document.querySelectorAll('.js-plotly-plot .annotation-text')]"
+                ".some(e => new RegExp(word + ' ?[1-9]').test(e.textContent))", arg=[produced], timeout=120_000)
             first = page.locator(".js-plotly-plot .annotation-text").all_text_contents()
-            page.screenshot(path=str(ARTIFACTS / "dashboard-1.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / f"{shot}-1.png"), full_page=True)
             later = wait_for(lambda: page.locator(".js-plotly-plot .annotation-text").all_text_contents(),
                              what="the map's numbers to change", timeout_s=60,
                              accept=lambda texts: texts != first)
-            page.screenshot(path=str(ARTIFACTS / "dashboard-2.png"), full_page=True)
+            # the check's result (the last cell): all passed, in the reader's language
+            passed = "all checks pass" if lang == "en" else zh("all checks pass")
+            page.locator(".jp-OutputArea-output", has_text=passed).first.wait_for(timeout=120_000)
+            page.screenshot(path=str(ARTIFACTS / f"{shot}.png" if lang == "zh" else f"{shot}-2.png"), full_page=True)
+            if lang == "zh":
+                chinese_in_browser(page, produced, passed)
             link_labels = [t for t in later if "beijing→shanghai" in t]
             assert link_labels and "msg/s" in link_labels[0]
             traces = page.locator(".js-plotly-plot .scatterlayer .trace").count()
@@ -146,8 +190,36 @@ def test_dashboard_renders_and_moves_in_a_real_browser(jupyter: str) -> None:
             assert not refused, f"the kernel refused widget messages: {refused}"
             assert not [text for text in errors if "Traceback" in text or "Error" in text], errors
         except Exception as failure:  # noqa: BLE001 - every failure gets the screenshot and the notebook's state
-            page.screenshot(path=str(ARTIFACTS / "dashboard-failed.png"), full_page=True)
-            pytest.fail(f"{failure}\nthe notebook showed ({ARTIFACTS / 'dashboard-failed.png'}, server log "
+            page.screenshot(path=str(ARTIFACTS / f"{shot}-failed.png"), full_page=True)
+            pytest.fail(f"{failure}\nthe notebook showed ({ARTIFACTS / f'{shot}-failed.png'}, server log "
                         f"{ARTIFACTS / 'jupyter-server.log'}):\n{notebook_state(page)}", pytrace=False)
         finally:
             browser.close()
+
+
+#: English a Chinese reader may see: names (clusters, topics, links), units, code, Pulsar's own words kept
+#: in English by the glossary, and the notebook's own code cells (not checked here: outputs only).
+KEPT_IN_ENGLISH = re.compile(r"beijing|shanghai|guangzhou|msg/s|broker|bookie|persistent://\S+|ui|\d+|01-basics/1"
+                             r"|pulsar\S*|http\S+|[A-Z_]{2,}", re.IGNORECASE)
+
+
+def english_words(text: str) -> list[str]:
+    """Runs of two or more English words in `text`, once the words kept in English are taken out."""
+    stripped = KEPT_IN_ENGLISH.sub(" ", text)
+    return [m.group(0) for m in re.finditer(r"[A-Za-z]{2,}(?:[ \t]+[A-Za-z]{2,})+", stripped)]
+
+
+def chinese_in_browser(page: Page, produced: str, passed: str) -> None:
+    """The Chinese dashboard and check output: Chinese text, drawn by a CJK font, and no English sentence."""
+    map_fonts = fonts_drawing(page, ".js-plotly-plot .annotation-text")
+    result_fonts = fonts_drawing(page, ".jp-OutputArea-output table")
+    for where, fonts in (("the map's annotation", map_fonts), ("the check's result", result_fonts)):
+        assert fonts, f"Chromium reports no font for {where}"
+        assert any(re.search(r"WenQuanYi|Noto Sans CJK|Droid Sans Fallback|AR PL|Source Han|Micro Hei", f, re.I)
+                   for f in fonts), f"{where} is drawn without a CJK font (boxes): {fonts}"
+    outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
+    assert any(produced in text for text in page.locator(".js-plotly-plot .annotation-text").all_text_contents())
+    assert any(passed in text for text in outputs)
+    assert any(CJK.search(text) for text in outputs), outputs
+    leaks = [(words, text[:200]) for text in outputs for words in english_words(text)]
+    assert not leaks, f"English reached a Chinese reader: {leaks}"
