@@ -24,6 +24,7 @@ from docker.errors import ImageNotFound
 
 import docker
 from labs.errors import ImageError
+from labs.i18n import N_, _
 from labs.image import LABEL_RECIPE, cache_folder, docker_build, ensure_debian_base, image_files
 from labs.settings import LabSettings
 
@@ -40,6 +41,20 @@ LEFT_OUT = ("labs/dockerfiles", "labs/notebooks", "checks/solutions", "checks/ed
             "checks/engine/batch.py",
             "checks/sandbox/image.py", "checks/sandbox/provisioner.py", "checks/sandbox/run.py",
             "checks/sandbox/trusted.py", "checks/workshop")
+
+
+#: What a wheel download says, for each image whose wheels it fetches (whole sentences, one set an image).
+WHEELS_FOR = {
+    "kernel": (N_("Downloading the kernel's requirements ({count}) as wheels into {folder} ..."),
+               N_("pip could not download the kernel's wheels (exit {code}); expected every one of {requirements} "
+                  "for Python 3.11. Check pip's access to its index, then run `geolab image build` again.\n"
+                  "Last lines:\n{last}")),
+    "singleuser": (N_("Downloading the requirements of JupyterLab and JupyterHub's single-user server ({count}) as "
+                      "wheels into {folder} ..."),
+                   N_("pip could not download the wheels of JupyterLab and JupyterHub's single-user server (exit "
+                      "{code}); expected every one of {requirements} for Python 3.11. Check pip's access to its index, "
+                      "then run `geolab workshop image` again.\nLast lines:\n{last}")),
+}
 
 
 def kernel_image_name() -> str:
@@ -101,23 +116,25 @@ def _platform_tags() -> list[str]:
     machine = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}.get(
         platform.machine().lower())
     if machine is None:
-        raise ImageError(f"The kernel image is built for x86_64 or aarch64; this machine is {platform.machine()}. "
-                         "Grade on an x86_64 or arm64 host.")
+        raise ImageError(_("The kernel image is built for x86_64 or aarch64; this machine is {machine}. Grade on an "
+                           "x86_64 or arm64 host.").format(machine=platform.machine()))
     return [f"manylinux_2_{minor}_{machine}" for minor in range(36, 16, -1)] + [f"manylinux2014_{machine}"]
 
 
 def download_wheels(requirements: list[str], settings: LabSettings, progress: Progress,
                     folder: str = "kernel-wheels", constraints: list[str] | None = None,
-                    what: str = "the kernel's") -> Path:
+                    image: str = "kernel") -> Path:
     """Every wheel `requirements` need, for Debian bookworm's Python 3.11, into GEOLAB_CACHE/`folder`
-    (within `constraints`, pinned versions, where given)."""
+    (within `constraints`, pinned versions, where given), for `image` (a key of `WHEELS_FOR`: what the
+    messages name)."""
+    downloading, failed = WHEELS_FOR[image]
     target = cache_folder(settings, folder)
     command = [sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
                "--only-binary=:all:", "--python-version", "3.11", "--implementation", "cp",
                "--dest", str(target)]
     for tag in _platform_tags():
         command += ["--platform", tag]
-    progress(f"Downloading {what} {len(requirements)} requirements as wheels into {target} ...")
+    progress(_(downloading).format(count=len(requirements), folder=target))
     with tempfile.TemporaryDirectory(prefix="geolab-pins-") as pins:
         if constraints:
             (Path(pins) / "constraints.txt").write_text("\n".join(constraints) + "\n")
@@ -125,11 +142,7 @@ def download_wheels(requirements: list[str], settings: LabSettings, progress: Pr
         result = subprocess.run([*command, *requirements], capture_output=True, text=True)
     if result.returncode != 0:
         last = "\n".join((result.stdout + result.stderr).strip().splitlines()[-15:])
-        raise ImageError(
-            f"pip could not download {what} wheels (exit {result.returncode}); expected every one of "
-            f"{requirements} for Python 3.11. Check pip's access to its index, then run `geolab image build` "
-            f"again.\nLast lines:\n{last}"
-        )
+        raise ImageError(_(failed).format(code=result.returncode, requirements=requirements, last=last))
     return target
 
 
@@ -164,7 +177,7 @@ def up_to_date(client: docker.DockerClient, name: str, wanted: str, progress: Pr
     except ImageNotFound:
         return False
     if current:
-        progress(f"{name} is up to date (recipe {wanted}).")
+        progress(_("{name} is up to date (recipe {recipe}).").format(name=name, recipe=wanted))
     return bool(current)
 
 

@@ -27,6 +27,7 @@ from jupyter_client.connect import KernelConnectionInfo
 from jupyter_client.provisioning.provisioner_base import KernelProvisionerBase
 
 import docker
+from labs.i18n import _
 from labs.settings import LABEL_SANDBOX
 
 #: Where the per-submission folder appears inside the container.
@@ -96,7 +97,8 @@ class SandboxProvisioner(KernelProvisionerBase):
         spec = self._spec()
         km: Any = self.parent
         if km is None:
-            raise RuntimeError("SandboxProvisioner needs its KernelManager as parent")
+            raise RuntimeError(_("SandboxProvisioner needs its KernelManager as parent; expected "
+                                 "SandboxProvisioner(parent=kernel_manager). This is a bug in geolab."))
         km.transport = "ipc"
         km.ip = str(spec.run_dir / "kernel")
         for name, number in PORTS.items():
@@ -130,7 +132,8 @@ class SandboxProvisioner(KernelProvisionerBase):
 
     def _spec(self) -> SandboxSpec:
         if self.spec is None:
-            raise RuntimeError("SandboxProvisioner.spec must be set before the kernel starts")
+            raise RuntimeError(_("SandboxProvisioner.spec is not set; expected it set before the kernel starts. "
+                                 "This is a bug in geolab."))
         return self.spec
 
     async def poll(self) -> int | None:

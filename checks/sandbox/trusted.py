@@ -109,7 +109,7 @@ class TrustedLabs:
         lab = self._lab(name)
         first, second = self._cluster(lab, a), self._cluster(lab, b)
         if first == second:
-            raise UsageError(f"A link joins two different clusters; got {a!r} twice.")
+            raise UsageError(_("A link joins two different clusters; got {cluster!r} twice.").format(cluster=a))
         (lab.cut_link if action == "cut" else lab.heal_link)(first, second)
 
     def call(self, verb: str, body: Any) -> Any:
@@ -122,22 +122,28 @@ class TrustedLabs:
         if verb == "drill":
             return self._drill(body if isinstance(body, dict) else {})
         if verb == "solved" and not self.accepts_solutions:
-            raise UsageError("A graded run takes no reference solutions; expected check, peek, reset, predict or "
-                             "drill. Solve the exercise yourself.")
+            raise UsageError(_("A graded run takes no reference solutions; expected `check`, `peek`, `reset`, "
+                               "`predict` or `drill`. Solve the exercise yourself."))
         if verb not in ("check", "peek", "reset", "predict", "solved"):
-            raise UsageError(f"The trusted side has no verb {verb!r}; expected check, peek, reset, predict or "
-                             "drill (it carries no reference solutions).")
+            raise UsageError(_("The trusted side has no verb {verb!r}; expected `check`, `peek`, `reset`, `predict` "
+                               "or `drill` (it carries no reference solutions).").format(verb=verb))
         exercise_id = body.get("exercise") if isinstance(body, dict) else None
         exercise = ALL.get(str(exercise_id))
         if exercise is None or exercise.notebook not in self.notebooks:
-            raise UsageError(f"No exercise {str(exercise_id)[:60]!r} in this assignment; expected one of "
-                             f"{sorted(e.exercise_id for e in ALL.values() if e.notebook in self.notebooks)}.")
+            raise UsageError(_("No exercise {exercise_id!r} in this assignment; expected one of {known}.").format(
+                exercise_id=str(exercise_id)[:60],
+                known=sorted(e.exercise_id for e in ALL.values() if e.notebook in self.notebooks)))
         record = self.records.setdefault(exercise.exercise_id, ExerciseRecord())
         if verb == "predict":
             answer = body.get("answer")
-            if exercise.question is None or answer not in exercise.question.choices:
-                raise UsageError(f"{str(answer)[:60]!r} is not a prediction for {exercise.exercise_id}; expected one "
-                                 f"of {list(exercise.question.choices) if exercise.question else 'none'}.")
+            question = exercise.question
+            if question is None:
+                raise UsageError(_("Exercise {exercise_id} asks for no prediction; expected the id of a "
+                                   "predict-then-observe exercise.").format(exercise_id=exercise.exercise_id))
+            if answer not in question.choices:  # the kernel sends a choice's English key
+                raise UsageError(_("{answer!r} is not a prediction for {exercise_id}; expected one of {choices}.")
+                                 .format(answer=str(answer)[:60], exercise_id=exercise.exercise_id,
+                                         choices=[_(choice) for choice in question.choices]))
             if record.prediction is None:
                 record.prediction = Prediction(exercise.exercise_id, str(answer), time.time())
             return {"answer": record.prediction.answer, "at": record.prediction.at}
@@ -147,8 +153,8 @@ class TrustedLabs:
         lab = self._lab_for(exercise)
         if verb == "reset":
             if exercise.reset is None or exercise.question is not None:
-                raise UsageError(f"Exercise {exercise.exercise_id} cannot be reset; expected an exercise with a "
-                                 "starting state.")
+                raise UsageError(_("Exercise {exercise_id} cannot be reset; expected an exercise with a starting "
+                                   "state.").format(exercise_id=exercise.exercise_id))
             exercise.reset(lab)
             record.resets += 1
             return {}
@@ -169,7 +175,7 @@ class TrustedLabs:
         record.hints_shown += 1 if show_hint else 0
         self._recorded(exercise, verb, whole)
         return result_to_wire(ExerciseResult(result.exercise_id, result.title, result.cases, record.solved_by_solution,
-                                             attempts=max(record.tries, 1), hint=exercise.hint if show_hint else "",
+                                             attempts=max(record.tries, 1), hint=_(exercise.hint) if show_hint else "",
                                              show_hint=show_hint))
 
     def _drill(self, body: dict[str, Any]) -> Any:
@@ -181,8 +187,9 @@ class TrustedLabs:
             topic, subscription = str(body.get("topic", "")), str(body.get("subscription", ""))
             prefix = f"persistent://{lab.topology.qualified_namespace}/"
             if not topic.startswith(prefix) or len(topic) > 200 or not 0 < len(subscription) <= 100:
-                raise UsageError(f"A drill runs on a topic of {prefix}... with a subscription name of 1 to 100 "
-                                 f"characters; got {topic[:80]!r} and {subscription[:80]!r}.")
+                raise UsageError(_("A drill runs on a topic of {prefix}... with a subscription name of 1 to 100 "
+                                   "characters; got {topic!r} and {subscription!r}.").format(
+                                       prefix=prefix, topic=topic[:80], subscription=subscription[:80]))
             if self.drill is not None:
                 self.drill.close()
                 self.drill = None
@@ -192,8 +199,8 @@ class TrustedLabs:
             self.drill = drill
             return {}
         if self.drill is None:
-            raise UsageError("No failover drill is running for this kernel; expected drill = "
-                             "lab.failover_drill(topic, subscription) first.")
+            raise UsageError(_("No failover drill is running for this kernel; expected drill = "
+                               "lab.failover_drill(topic, subscription) first."))
         drill = self.drill
         if action == "produce":
             return drill.produce(int(_bounded(body, "count", 1, 100)))
@@ -216,16 +223,16 @@ class TrustedLabs:
             drill.close()
             self.drill = None
             return {}
-        raise UsageError(f"A drill has no step {str(action)[:40]!r}; expected start, produce, run_traffic, "
-                         "mark_failure, receive_rest, switch_back, report or close.")
+        raise UsageError(_("A drill has no step {step!r}; expected `start`, `produce`, `run_traffic`, `mark_failure`, "
+                           "`receive_rest`, `switch_back`, `report` or `close`.").format(step=str(action)[:40]))
 
     # ------------------------------------------------------------------ helpers
 
     @staticmethod
     def _cluster(lab: Lab, cluster: str) -> str:
         if cluster not in lab.clusters:
-            raise LabNotFoundError(f"Cluster {cluster!r} is not part of this lab; expected one of "
-                                   f"{list(lab.clusters)}.")
+            raise LabNotFoundError(_("Cluster {cluster!r} is not part of this lab; expected one of {clusters}.").format(
+                cluster=cluster, clusters=list(lab.clusters)))
         return cluster
 
     def join_network(self, lab: Lab, network_name: str) -> None:
@@ -274,20 +281,22 @@ class GradedLabs(TrustedLabs):
               progress: Progress) -> tuple[LabRecord, tuple[Forward, ...]]:
         wanted = self.spec
         if (topology.to_json(), name, configure) != (wanted.topology.to_json(), wanted.name, wanted.configure):
-            raise UsageError(
-                f"A graded run starts only the lab of its assignment; expected Lab.start({wanted.topology.kind} "
-                f"{list(wanted.topology.clusters)}, name={wanted.name!r}, configure={wanted.configure}), got "
-                f"{topology.kind} {list(topology.clusters)}, name={name!r}, configure={configure}."
-            )
+            raise UsageError(_(
+                "A graded run starts only the lab of its assignment; expected Lab.start({kind} {clusters}, "
+                "name={name!r}, configure={configure}), got {got_kind} {got_clusters}, name={got_name!r}, "
+                "configure={got_configure}.").format(
+                    kind=wanted.topology.kind, clusters=list(wanted.topology.clusters), name=wanted.name,
+                    configure=wanted.configure, got_kind=topology.kind, got_clusters=list(topology.clusters),
+                    got_name=name, got_configure=configure))
         if base_port is not None:
-            raise UsageError("A graded run picks its own ports; expected no base_port. Remove base_port=... .")
+            raise UsageError(_("A graded run picks its own ports; expected no base_port. Remove base_port=... ."))
         with self._lock:
             if self.lab is None:
                 self.lab = Lab.start(topology, name=self.prefix + name, configure=configure, probe=probe,
                                      progress=progress, backend=self.backend)
                 self.join_network(self.lab, self.sandbox_network)
             else:
-                progress(f"Reattached to running lab {name!r}.")
+                progress(_("Reattached to running lab {name!r}.").format(name=name))
         return self.view(self.lab, self.spec.name)
 
     def attach(self, name: str) -> tuple[LabRecord, tuple[Forward, ...]]:
@@ -299,8 +308,8 @@ class GradedLabs(TrustedLabs):
 
     def _lab(self, name: str) -> Lab:
         if self.lab is None or name != self.spec.name:
-            raise LabNotFoundError(f"No lab named {name!r} in this graded run; expected {self.spec.name!r}, "
-                                   "started with Lab.start(...) first.")
+            raise LabNotFoundError(_("No lab named {name!r} in this graded run; expected {expected!r}, started with "
+                                     "Lab.start(...) first.").format(name=name, expected=self.spec.name))
         return self.lab
 
     def _lab_for(self, exercise: Exercise) -> Lab:
@@ -325,7 +334,8 @@ def _bounded(body: dict[str, Any], name: str, low: float, high: float) -> float:
     """A number the kernel sent, within [low, high]."""
     value = body.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise UsageError(f"The drill's {name} must be a number from {low:g} to {high:g}; got {str(value)[:40]!r}.")
+        raise UsageError(_("The drill's {name} must be a number from {low} to {high}; got {value!r}.").format(
+            name=name, low=f"{low:g}", high=f"{high:g}", value=str(value)[:40]))
     return float(value)
 
 
@@ -354,7 +364,8 @@ def create_sandbox_network(client: docker.DockerClient, name: str, lab_label: st
     except FirewallError as exc:
         open_bridge(bridge_name(network.id))
         network.remove()
-        raise GradingError(f"{exc} Nothing is graded until the sandbox's network can be closed off.") from exc
+        raise GradingError(_("{error} Nothing is graded until the sandbox's network can be closed off.").format(
+            error=exc)) from exc
     return name
 
 

@@ -116,7 +116,7 @@ def build_singleuser_image(client: docker.DockerClient, settings: LabSettings, p
     if up_to_date(client, name, wanted, progress):
         return name
     wheels = download_wheels([*requirements, "pip"], settings, progress, "singleuser-wheels", kernel_requirements(),
-                             "JupyterLab's and JupyterHub's single-user server's")
+                             "singleuser")
     with tempfile.TemporaryDirectory(prefix="geolab-singleuser-", dir=cache_folder(settings, "work")) as context:
         ctx = Path(context)
         (ctx / DOCKERFILE).write_bytes(dockerfile)
