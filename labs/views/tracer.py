@@ -4,6 +4,10 @@ A skip is reported as observed, never as modelled: a cluster the message did not
 "nothing arrived" only after its consumer watched for the whole window (`watch_s`), and the rule
 that explains it comes with the live policy behind it. Until then it reads "watching". A message
 that arrives where the rules predicted a skip is shown as arrived, with the prediction it broke.
+
+A hop's reason is a `Text`: its English `key` is what code and tests compare, and it is shown in the
+reader's language. The tracer view shows the language it was built in, also when a worker thread
+renders it; a `TraceResult` shown in a notebook uses the language of the moment.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import pulsar
 from labs.admin import PulsarAdmin
 from labs.errors import AdminError
 from labs.flows import ORIGIN
+from labs.i18n import Text, _, language, using
 from labs.topology import Topology
 
 TRACE = "trace"
@@ -32,9 +37,14 @@ class TraceHop:
     cluster: str
     arrived_ms: int | None  # publish -> arrival at this cluster
     expected: bool  # what Pulsar's rules predict, from the live policies
-    reason: str
+    why: Text  # the rule behind `expected` (its key is English; shown in the reader's language)
     watched_ms: int = 0  # how long this cluster's consumer has watched for it so far
     window_ms: int = int(WATCH_S * 1000)
+
+    @property
+    def reason(self) -> str:
+        """The rule behind `expected`, in the current language."""
+        return self.why.render()
 
     @property
     def settled(self) -> bool:
@@ -61,21 +71,26 @@ class TraceResult:
 
 
 def trace_table(result: TraceResult) -> str:
+    """Where a traced message went, one row per cluster, in the current language."""
     rows = []
     for hop in result.hops:
         why = hop.reason
         if hop.arrived_ms is not None:
-            status = f"✅ arrived after {hop.arrived_ms} ms" if hop.cluster != result.origin else "✅ produced"
+            status = ("✅ " + _("arrived after {ms} ms").format(ms=hop.arrived_ms) if hop.cluster != result.origin
+                      else "✅ " + _("produced"))
             if not hop.expected:
-                why = f"arrived although the rules predicted: {hop.reason}"
+                why = _("arrived although the rules predicted: {reason}").format(reason=hop.reason)
         elif hop.observed_skip:
-            status = f"⛔ nothing arrived in {hop.window_ms / 1000:g} s of watching"
+            status = "⛔ " + _("nothing arrived in {window:g} s of watching").format(window=hop.window_ms / 1000)
         else:
-            status = f"⏳ watching ({hop.watched_ms / 1000:.0f} of {hop.window_ms / 1000:g} s)"
-            why = ("expected: " if hop.expected else "the rules predict a skip: ") + hop.reason
+            status = "⏳ " + _("watching ({watched:.0f} of {window:g} s)").format(watched=hop.watched_ms / 1000,
+                                                                                window=hop.window_ms / 1000)
+            why = (_("expected: {reason}") if hop.expected else _("the rules predict a skip: {reason}")).format(
+                reason=hop.reason)
         rows.append(f"<tr><td><b>{escape(hop.cluster)}</b></td><td>{status}</td><td>{escape(why)}</td></tr>")
-    return (f"<p>trace <code>{result.trace_id}</code> from <b>{escape(result.origin)}</b></p>"
-            f"<table>{''.join(rows)}</table>")
+    heading = _("trace {trace_id} from {origin}").format(trace_id=f"<code>{result.trace_id}</code>",
+                                                         origin=f"<b>{escape(result.origin)}</b>")
+    return f"<p>{heading}</p><table>{''.join(rows)}</table>"
 
 
 def targets_from(topology: Topology) -> dict[str, tuple[str, ...]]:
@@ -84,32 +99,72 @@ def targets_from(topology: Topology) -> dict[str, tuple[str, ...]]:
 
 
 def expected_path(targets: Mapping[str, Sequence[str]], origin: str, cluster: str,
-                  replication_clusters: Sequence[str] | None, disable_replication: bool) -> tuple[bool, str]:
+                  replication_clusters: Sequence[str] | None, disable_replication: bool) -> tuple[bool, Text]:
     """Whether a message produced on `origin` should reach `cluster`, and why (Pulsar's rules).
+
+    Each reason is one whole sentence (the policy that explains a skip, and whether the message asked
+    for `cluster` in vain, are part of it), so that it reads as one in either language.
 
     Args:
         targets: for each cluster, the remote clusters its namespace replicates to.
     """
     if cluster == origin:
-        return True, "produced here"
+        return True, Text("produced here")
     if disable_replication:
-        return False, "skipped: disable_replication keeps the message in its origin cluster"
+        return False, Text("skipped: disable_replication keeps the message in its origin cluster")
     if replication_clusters and cluster not in replication_clusters:
-        return False, f"skipped: not in the message's replication_clusters {list(replication_clusters)}"
+        return False, Text("skipped: not in the message's replication_clusters {clusters}",
+                           clusters=str(list(replication_clusters)))
     if cluster in targets.get(origin, ()):
-        return True, f"replicated {origin} → {cluster}"
+        return True, Text("replicated {origin} → {cluster}", origin=origin, cluster=cluster)
     listed = list(targets.get(origin, ()))
-    policy = (f"{origin}'s namespace replicates to {listed} only, so {origin} has no replicator to {cluster}"
-              if listed else f"{origin}'s namespace replicates nowhere, so {origin} has no replicator at all")
-    asked = (f"; naming {cluster} in the message's replication_clusters cannot add one"
-             if replication_clusters and cluster in replication_clusters else "")
+    asked = bool(replication_clusters) and cluster in (replication_clusters or ())
     via = [hop for hop in listed if cluster in targets.get(hop, ())]
-    if via:
-        return False, (f"skipped: replication is one hop; {policy}, and {via[0]} does not forward messages it "
-                       f"received by replication{asked}")
+    if via:  # via is one of listed: listed is not empty
+        if asked:
+            return False, Text(
+                "skipped: replication is one hop; {origin}'s namespace replicates to {listed} only, so {origin} "
+                "has no replicator to {cluster}, and {via} does not forward messages it received by replication; "
+                "naming {cluster} in the message's replication_clusters cannot add one",
+                origin=origin, listed=str(listed), cluster=cluster, via=via[0])
+        return False, Text(
+            "skipped: replication is one hop; {origin}'s namespace replicates to {listed} only, so {origin} has no "
+            "replicator to {cluster}, and {via} does not forward messages it received by replication",
+            origin=origin, listed=str(listed), cluster=cluster, via=via[0])
     if origin in targets.get(cluster, ()):
-        return False, f"skipped: one-way ({cluster} replicates to {origin}, not back); {policy}{asked}"
-    return False, f"skipped: {policy}{asked}"
+        if listed and asked:
+            return False, Text(
+                "skipped: one-way ({cluster} replicates to {origin}, not back); {origin}'s namespace replicates to "
+                "{listed} only, so {origin} has no replicator to {cluster}; naming {cluster} in the message's "
+                "replication_clusters cannot add one", origin=origin, listed=str(listed), cluster=cluster)
+        if listed:
+            return False, Text(
+                "skipped: one-way ({cluster} replicates to {origin}, not back); {origin}'s namespace replicates to "
+                "{listed} only, so {origin} has no replicator to {cluster}",
+                origin=origin, listed=str(listed), cluster=cluster)
+        if asked:
+            return False, Text(
+                "skipped: one-way ({cluster} replicates to {origin}, not back); {origin}'s namespace replicates "
+                "nowhere, so {origin} has no replicator at all; naming {cluster} in the message's "
+                "replication_clusters cannot add one", origin=origin, cluster=cluster)
+        return False, Text(
+            "skipped: one-way ({cluster} replicates to {origin}, not back); {origin}'s namespace replicates "
+            "nowhere, so {origin} has no replicator at all", origin=origin, cluster=cluster)
+    if listed and asked:
+        return False, Text(
+            "skipped: {origin}'s namespace replicates to {listed} only, so {origin} has no replicator to "
+            "{cluster}; naming {cluster} in the message's replication_clusters cannot add one",
+            origin=origin, listed=str(listed), cluster=cluster)
+    if listed:
+        return False, Text(
+            "skipped: {origin}'s namespace replicates to {listed} only, so {origin} has no replicator to {cluster}",
+            origin=origin, listed=str(listed), cluster=cluster)
+    if asked:
+        return False, Text(
+            "skipped: {origin}'s namespace replicates nowhere, so {origin} has no replicator at all; naming "
+            "{cluster} in the message's replication_clusters cannot add one", origin=origin, cluster=cluster)
+    return False, Text("skipped: {origin}'s namespace replicates nowhere, so {origin} has no replicator at all",
+                       origin=origin)
 
 
 @dataclass
@@ -209,11 +264,12 @@ class TracerView:
 
     def __init__(self, tracer: Tracer) -> None:
         self.tracer = tracer
+        self.language = language()  # render() may run on another thread: it shows this language
         clusters = tracer.topology.clusters
-        self.origin = widgets.Dropdown(options=clusters, description="from")
-        self.only = widgets.SelectMultiple(options=clusters, description="only to", rows=min(4, len(clusters)))
-        self.local = widgets.Checkbox(description="disable replication")
-        self.button = widgets.Button(description="send traced message", icon="paper-plane")
+        self.origin = widgets.Dropdown(options=clusters, description=_("from"))
+        self.only = widgets.SelectMultiple(options=clusters, description=_("only to"), rows=min(4, len(clusters)))
+        self.local = widgets.Checkbox(description=_("disable replication"))
+        self.button = widgets.Button(description=_("send traced message"), icon="paper-plane")
         self.table = widgets.HTML()
         self.button.on_click(lambda _b: self.tracer.send(self.origin.value, list(self.only.value) or None,
                                                           self.local.value))
@@ -221,7 +277,8 @@ class TracerView:
 
     def render(self) -> None:
         result = self.tracer.result()
-        if result is None:
-            self.table.value = "<i>Send a traced message to follow it.</i>"
-            return
-        self.table.value = trace_table(result)
+        with using(self.language):
+            if result is None:
+                self.table.value = "<i>" + _("Send a traced message to follow it.") + "</i>"
+                return
+            self.table.value = trace_table(result)
