@@ -24,6 +24,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from labs.i18n import catalog
 from labs.lab import down
 from labs.waiting import wait_for
+from tests.leaks import leaks
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags that work on an offline machine (no background networking, no component updates).
@@ -197,18 +198,6 @@ def test_dashboard_renders_and_moves_in_a_real_browser(jupyter: str) -> None:
             browser.close()
 
 
-#: English a Chinese reader may see: names (clusters, topics, links), units, code, Pulsar's own words kept
-#: in English by the glossary, and the notebook's own code cells (not checked here: outputs only).
-KEPT_IN_ENGLISH = re.compile(r"beijing|shanghai|guangzhou|msg/s|broker|bookie|persistent://\S+|ui|\d+|01-basics/1"
-                             r"|pulsar\S*|http\S+|[A-Z_]{2,}", re.IGNORECASE)
-
-
-def english_words(text: str) -> list[str]:
-    """Runs of two or more English words in `text`, once the words kept in English are taken out."""
-    stripped = KEPT_IN_ENGLISH.sub(" ", text)
-    return [m.group(0) for m in re.finditer(r"[A-Za-z]{2,}(?:[ \t]+[A-Za-z]{2,})+", stripped)]
-
-
 def chinese_in_browser(page: Page, produced: str, passed: str) -> None:
     """The Chinese dashboard and check output: Chinese text, drawn by a CJK font, and no English sentence."""
     map_fonts = fonts_drawing(page, ".js-plotly-plot .annotation-text")
@@ -221,5 +210,5 @@ def chinese_in_browser(page: Page, produced: str, passed: str) -> None:
     assert any(produced in text for text in page.locator(".js-plotly-plot .annotation-text").all_text_contents())
     assert any(passed in text for text in outputs)
     assert any(CJK.search(text) for text in outputs), outputs
-    leaks = [(words, text[:200]) for text in outputs for words in english_words(text)]
-    assert not leaks, f"English reached a Chinese reader: {leaks}"
+    english = leaks(outputs)
+    assert not english, "English reached a Chinese reader:\n" + "\n".join(english)

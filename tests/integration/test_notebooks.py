@@ -1,7 +1,12 @@
 """Every notebook of the self-paced edition runs top to bottom, unattended, against real clusters,
 two at a time, each exercise cell calling `solve()` (the reference solution, run as the notebook shows it, and
 recorded as solved-by-solution); run times are printed, speed targets live in benchmarks/. The
-solutions typed into the cells are graded, in both editions, by the sandboxed self-test."""
+solutions typed into the cells are graded, in both editions, by the sandboxed self-test.
+
+A lesson runs in its Chinese edition (notebooks/zh, with GEOLAB_LANG=zh) where one is built: its code
+is the English lesson's, cell for cell (a unit test holds them equal, and the self-test runs the
+English code), so this run proves what only the Chinese edition adds: every output a Chinese reader
+sees is Chinese (tests/leaks.py)."""
 
 from __future__ import annotations
 
@@ -24,10 +29,18 @@ from checks.exercises import for_notebook
 from labs.cluster import lab_names, remove_lab
 from labs.engine import docker_client
 from labs.lab import Lab
+from tests.leaks import leaks, text_of_html
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+COURSE = Path(__file__).resolve().parents[2] / "notebooks"
+#: each lesson once: its Chinese edition where it is built, else the English one
+NOTEBOOKS = sorted((COURSE / "zh" / p.name if (COURSE / "zh" / p.name).exists() else p
+                    for p in COURSE.glob("*.ipynb")), key=lambda p: p.name)
 CELL_TIMEOUT_S = 300
 PARALLEL = 2
+
+
+def language_of(path: Path) -> str:
+    return "zh" if path.parent.name == "zh" else "en"
 
 
 def test_the_course_has_its_notebooks() -> None:
@@ -43,6 +56,7 @@ class NotebookRun:
     failed: list[tuple[str, str, str]]
     labs: list[str]
     unsolved: list[str]
+    english: list[str]  # a Chinese edition's outputs with English in them
 
 
 def run_notebook(path: Path) -> NotebookRun:
@@ -50,7 +64,7 @@ def run_notebook(path: Path) -> NotebookRun:
     prefix), then grade the exercises graded at the end on the clusters it left, and remove them."""
     prefix = f"nb{path.stem[:2]}-"
     # the kernel's environment: its labs' prefix, and lab.stop() keeping the clusters for the checks below
-    env = {**os.environ, "GEOLAB_LAB_PREFIX": prefix, "GEOLAB_KEEP_LABS": "1"}
+    env = {**os.environ, "GEOLAB_LAB_PREFIX": prefix, "GEOLAB_KEEP_LABS": "1", "GEOLAB_LANG": language_of(path)}
     notebook = with_solve_calls(nbformat.read(path, as_version=4))
     for exercise_id, index in exercise_cells(notebook).items():  # solve() passes every visible case, there and then
         notebook.cells[index].source = notebook.cells[index].source.replace(
@@ -66,6 +80,7 @@ def run_notebook(path: Path) -> NotebookRun:
     took = time.monotonic() - started
     errors = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
+    english = leaks(shown(notebook)) if language_of(path) == "zh" else []
     docker = docker_client()
     names = [n for n in lab_names(docker) if n.startswith(prefix)]
     failed: list[tuple[str, str, str]] = []
@@ -82,7 +97,25 @@ def run_notebook(path: Path) -> NotebookRun:
     finally:
         for name in names:
             remove_lab(docker, name)
-    return NotebookRun(took, errors, failed, names, unsolved)
+    return NotebookRun(took, errors, failed, names, unsolved, english)
+
+
+def shown(notebook: nbformat.NotebookNode) -> list[str]:
+    """What the notebook's outputs show a reader: streams, plain text, HTML as text, errors."""
+    texts: list[str] = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.get("output_type") == "stream":
+                texts.append(str(output.get("text", "")))
+            elif output.get("output_type") == "error":
+                texts.append(str(output.get("evalue", "")))
+            else:
+                data = output.get("data", {})
+                if "text/html" in data:
+                    texts.append(text_of_html(str(data["text/html"])))
+                elif "text/plain" in data and "application/vnd.jupyter.widget-view+json" not in data:
+                    texts.append(str(data["text/plain"]))
+    return texts
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +135,7 @@ def test_notebook_runs_unattended(path: Path, notebook_runs: dict[str, Future[No
     run = notebook_runs[path.stem].result()
     print(f"{path.stem}: {run.took_s:.0f} s")
     assert not run.errors, [f"{e.get('ename')}: {e.get('evalue')}" for e in run.errors]
+    assert not run.english, f"{path}: English reached a Chinese reader:\n" + "\n".join(run.english)
     if for_notebook(path.stem):
         assert len(run.labs) == 1, run.labs
         assert not run.failed
