@@ -11,6 +11,7 @@ from checks.engine.probes import fresh_topic, replication_burst, stays_local
 from labs.client import unsubscribe_or_close
 from labs.errors import AdminError
 from labs.flows import collect
+from labs.i18n import N_, _
 from labs.lab import Lab
 from labs.topology import full_mesh
 
@@ -19,9 +20,9 @@ LAB = LabSpec(full_mesh("beijing", "shanghai", config_store="independent"), "ope
 BURST, BURST_WINDOW_S, HELD_BACK = 30, 3.0, 20
 
 
-WAIT_AND_DRAIN = "sends succeed; the messages wait in beijing and reach shanghai after the heal"
-SENDS_FAIL = "sends fail until the link is healed"
-LOST = "sends succeed, and the messages sent during the cut never reach shanghai"
+WAIT_AND_DRAIN = N_("sends succeed; the messages wait in beijing and reach shanghai after the heal")
+SENDS_FAIL = N_("sends fail until the link is healed")
+LOST = N_("sends succeed, and the messages sent during the cut never reach shanghai")
 CUT_MESSAGES, CUT_WATCH_S, DRAIN_S = 10, 5.0, 60.0
 
 
@@ -36,7 +37,7 @@ def during_a_cut(lab: Lab) -> tuple[str | None, str]:
         warm = f"warm-up {uuid.uuid4().hex[:6]}".encode()
         producer.send(warm)  # the replicator exists and delivers before the cut
         if not any(r.data == warm for r in collect(consumer, [warm], timeout_s=30)):
-            return None, "a message from beijing did not reach shanghai before the cut; run the check with both up"
+            return None, _("a message from beijing did not reach shanghai before the cut; run the check with both up")
         payloads = [f"during the cut {i}".encode() for i in range(CUT_MESSAGES)]
         lab.cut_link("beijing", "shanghai")
         try:
@@ -52,15 +53,21 @@ def during_a_cut(lab: Lab) -> tuple[str | None, str]:
         finally:
             lab.heal_link("beijing", "shanghai")
         if failed == len(payloads):
-            return SENDS_FAIL, f"all {failed} sends in beijing failed during the cut"
+            return SENDS_FAIL, _("all {failed} sends in beijing failed during the cut").format(failed=failed)
         if during:
-            return None, f"{len(during)} arrived in shanghai during the cut: was the link cut?"
+            return None, _("{arrived} arrived in shanghai during the cut: was the link cut?").format(
+                arrived=len(during))
         after = {r.data for r in collect(consumer, payloads, timeout_s=DRAIN_S)} & set(payloads)
-        seen = (f"{len(payloads) - failed} of {len(payloads)} sends succeeded during the cut; shanghai's reader "
-                f"watched {CUT_WATCH_S:g} s and got none; {waiting} waited in beijing's replication backlog")
-        if len(after) == len(payloads) - failed:
-            return WAIT_AND_DRAIN, f"{seen}; all arrived in shanghai after the heal"
-        return LOST, f"{seen}; {len(after)} arrived within {DRAIN_S:g} s of the heal"
+        sent, total, watched = len(payloads) - failed, len(payloads), f"{CUT_WATCH_S:g}"
+        if len(after) == sent:
+            return WAIT_AND_DRAIN, _("{sent} of {total} sends succeeded during the cut; shanghai's reader watched "
+                                     "{watched} s and got none; {waiting} waited in beijing's replication backlog; "
+                                     "all arrived in shanghai after the heal").format(
+                sent=sent, total=total, watched=watched, waiting=waiting)
+        return LOST, _("{sent} of {total} sends succeeded during the cut; shanghai's reader watched {watched} s and "
+                       "got none; {waiting} waited in beijing's replication backlog; {after} arrived within {drain} s "
+                       "of the heal").format(sent=sent, total=total, watched=watched, waiting=waiting,
+                                             after=len(after), drain=f"{DRAIN_S:g}")
     finally:
         producer.close()
         unsubscribe_or_close(consumer)
@@ -69,7 +76,8 @@ def during_a_cut(lab: Lab) -> tuple[str | None, str]:
 def throttled(lab: Lab) -> Outcome:
     rate = lab.admin("beijing").get_replicator_dispatch_rate(lab.namespace) or {}
     value = rate.get("dispatchThrottlingRateInMsg")
-    return Outcome(value == 5, "beijing's replicator dispatch rate is 5 msg/s", f"rate: {value if rate else 'not set'}")
+    return Outcome(value == 5, _("beijing's replicator dispatch rate is 5 msg/s"),
+                   _("rate: {value}").format(value=value) if rate else _("rate: not set"))
 
 
 def held_back(lab: Lab) -> Outcome:
@@ -82,10 +90,11 @@ def held_back(lab: Lab) -> Outcome:
     The lesson then shows the stall and lifts the cap, so the exercise is graded at check time.
     """
     burst = replication_burst(lab, "beijing", "shanghai", lab.namespace, messages=BURST, window_s=BURST_WINDOW_S)
-    expected = (f"of {BURST} messages produced at once in beijing, shanghai receives some but at most {HELD_BACK} "
-                f"within {BURST_WINDOW_S:g} s")
+    expected = _("of {burst} messages produced at once in beijing, shanghai receives some but at most {held_back} "
+                 "within {window} s").format(burst=BURST, held_back=HELD_BACK, window=f"{BURST_WINDOW_S:g}")
     return Outcome(1 <= burst.arrived <= HELD_BACK, expected,
-                   f"{burst.arrived} of {burst.sent} arrived within {burst.window_s:g} s")
+                   _("{arrived} of {sent} arrived within {window} s").format(
+                       arrived=burst.arrived, sent=burst.sent, window=f"{burst.window_s:g}"))
 
 
 def local_only(lab: Lab) -> Outcome:
@@ -93,9 +102,10 @@ def local_only(lab: Lab) -> Outcome:
     try:
         clusters = lab.admin("beijing").get_topic_replication_clusters(topic, applied=False)
     except AdminError as exc:
-        return Outcome(False, "topic audit replicates to [beijing] only", f"no topic policy (HTTP {exc.status})")
-    return Outcome(clusters == ["beijing"], "topic audit replicates to [beijing] only",
-                   f"topic policy: {clusters}")
+        return Outcome(False, _("topic audit replicates to [beijing] only"),
+                       _("no topic policy (HTTP {status})").format(status=exc.status))
+    return Outcome(clusters == ["beijing"], _("topic audit replicates to [beijing] only"),
+                   _("topic policy: {clusters}").format(clusters=clusters))
 
 
 def kept_local(lab: Lab) -> Outcome:
@@ -116,31 +126,32 @@ def reset_local(lab: Lab) -> None:
 
 EXERCISES = [
     predict_exercise(
-        "05-ops/1", NOTEBOOK, "predict: a producer while the link is cut",
-        Question("What does beijing's producer see, and what reaches shanghai?", (WAIT_AND_DRAIN, SENDS_FAIL, LOST),
-                 during_a_cut),
-        "Who confirms a send: the cluster the producer talks to, or the remote one? And what does the replicator "
-        "read from, once it can connect again?",
-        statement="In a moment you cut the network between beijing and shanghai while an application produces "
-                  "in beijing. What does that application's producer see while the link is cut, and what "
-                  "becomes of its messages? Record your prediction first; the check then runs the experiment on "
-                  "a fresh topic (it cuts the link, sends 10 messages, watches shanghai for 5 s, heals the link "
-                  "and waits up to 60 s)."),
-    Exercise("05-ops/2", NOTEBOOK, "cap replication at 5 messages a second",
-             (Case("dispatch rate 5 msg/s", throttled), Case("a burst to shanghai is held back", held_back)),
-             "Like `pulsar-admin namespaces set-replicator-dispatch-rate <namespace> --msg-dispatch-rate 5`.",
+        "05-ops/1", NOTEBOOK, N_("predict: a producer while the link is cut"),
+        Question(N_("What does beijing's producer see, and what reaches shanghai?"),
+                 (WAIT_AND_DRAIN, SENDS_FAIL, LOST), during_a_cut),
+        N_("Who confirms a send: the cluster the producer talks to, or the remote one? And what does the replicator "
+           "read from, once it can connect again?"),
+        statement=N_("In a moment you cut the network between beijing and shanghai while an application produces "
+                     "in beijing. What does that application's producer see while the link is cut, and what "
+                     "becomes of its messages? Record your prediction first; the check then runs the experiment on "
+                     "a fresh topic (it cuts the link, sends 10 messages, watches shanghai for 5 s, heals the link "
+                     "and waits up to 60 s).")),
+    Exercise("05-ops/2", NOTEBOOK, N_("cap replication at 5 messages a second"),
+             (Case(N_("dispatch rate 5 msg/s"), throttled), Case(N_("a burst to shanghai is held back"), held_back)),
+             N_("Like `pulsar-admin namespaces set-replicator-dispatch-rate <namespace> --msg-dispatch-rate 5`."),
              reset_throttle,
-             statement="Set the replicator dispatch rate of the lab's namespace (`lab.namespace`, `geolab/geo` in a "
-                       "private lab) on **beijing** to 5 messages per second. The check sends a burst of 30 "
-                       "messages from beijing and counts what reaches shanghai within 3 s.",
-             stub="# on beijing: replicate lab.namespace at no more than 5 messages a second\n",
+             statement=N_("Set the replicator dispatch rate of the lab's namespace (`lab.namespace`, `geolab/geo` in a "
+                          "private lab) on **beijing** to 5 messages per second. The check sends a burst of 30 "
+                          "messages from beijing and counts what reaches shanghai within 3 s."),
+             stub=N_("# on beijing: replicate lab.namespace at no more than 5 messages a second\n"),
              graded_at="check"),
-    Exercise("05-ops/3", NOTEBOOK, "a local-only topic", (Case("topic policy lists beijing only", local_only),
-                                                     Case("a message on audit stays in beijing", kept_local)),
-             "A topic-level policy: `pulsar-admin topics set-replication-clusters`; the local cluster must stay in "
-             "the list.",
+    Exercise("05-ops/3", NOTEBOOK, N_("a local-only topic"),
+             (Case(N_("topic policy lists beijing only"), local_only),
+              Case(N_("a message on audit stays in beijing"), kept_local)),
+             N_("A topic-level policy: `pulsar-admin topics set-replication-clusters`; the local cluster must stay in "
+                "the list."),
              reset_local,
-             statement="Set the replication clusters of the topic `audit` to beijing only.",
-             stub="# on beijing: the topic audit stays in beijing\n",
+             statement=N_("Set the replication clusters of the topic `audit` to beijing only."),
+             stub=N_("# on beijing: the topic audit stays in beijing\n"),
              givens={"audit": 'lab.topic("audit")'}),
 ]
