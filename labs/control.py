@@ -14,6 +14,12 @@ The verbs are a closed set, the ones a notebook needs for its own lab (no Docker
 Every answer is a stream of JSON lines: progress lines, then one result or one error. Errors keep
 their `LabError` class across the channel. `ControlBackend` is the kernel's side (a `Backend` for
 `Lab`); `ControlServer` serves a `ControlHandler` (the trusted side's policy and Docker backend).
+
+Language: every request says the kernel's language (``Accept-Language: en`` or ``zh``, read from
+`labs.i18n.language()` when the request is made), and the trusted side handles it inside
+`labs.i18n.using(...)` of that language, so that its errors, progress lines and check outcomes come
+back in the kernel's language (one lab server serves learners of both at once). Anything but ``en``
+or ``zh``, or no header, is English.
 """
 
 from __future__ import annotations
@@ -37,12 +43,14 @@ from labs.backend import ClusterEndpoint, LabRecord
 from labs.errors import LabError, UsageError
 from labs.flows import DrillReport
 from labs.forward import Forward, Forwarder
+from labs.i18n import LANGUAGES, N_, _, language, using
 from labs.topology import Topology
 
 Progress = Callable[[str], None]
 JSON = Any
 MAX_BODY = 64 * 1024
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}$")
+LANGUAGE_HEADER = "Accept-Language"
 ACTIONS = frozenset({"kill", "stop", "start"})
 LINK_ACTIONS = frozenset({"cut", "heal"})
 #: Error classes that cross the channel by name; anything else arrives as LabError.
@@ -76,14 +84,31 @@ def record_from_wire(data: Mapping[str, JSON]) -> tuple[LabRecord, tuple[Forward
         forwards = tuple(Forward(int(p), str(h), int(t)) for p, h, t in data.get("forwards", []))
         record = LabRecord(str(data["name"]), topology, endpoints, bool(data["reattached"]), bool(data["configured"]))
     except (LookupError, TypeError, ValueError) as exc:
-        raise LabError(f"The control channel sent a lab record this kernel cannot read ({exc}); expected the "
-                       "record format of this geolab version. Ask your instructor to check the grader.") from exc
+        raise LabError(_("The control channel sent a lab record this kernel cannot read ({error}); expected the "
+                         "record format of this geolab version. Ask your instructor to check the grader.").format(
+            error=exc)) from exc
     return record, forwards
 
 
 def error_from_wire(data: Mapping[str, JSON]) -> LabError:
+    """The error the trusted side sent, of its own class (its message as sent: already in this kernel's
+    language), whatever that class's constructor takes."""
     kind = KNOWN_ERRORS.get(str(data.get("type")), LabError)
-    return kind(str(data.get("message", "the control channel reported an error")))
+    message = str(data["message"]) if "message" in data else _("The control channel reported an error without a "
+                                                                "message; expected one. Tell your instructor.")
+    error = kind.__new__(kind)
+    LabError.__init__(error, message)  # a class whose constructor takes more (WaitTimeout) keeps its defaults
+    return error
+
+
+def wire_language(value: str | None) -> str:
+    """The language a request's Accept-Language header names: ``en`` or ``zh``; English for anything else
+    (no header, another language, a malformed value: it must never break the call)."""
+    try:
+        first = (value or "").split(",")[0].split(";")[0].strip().lower()
+    except (AttributeError, TypeError):
+        return "en"
+    return first if first in LANGUAGES else "en"
 
 
 # ------------------------------------------------------------------------------ the kernel's side
@@ -93,11 +118,15 @@ class ChannelClient:
     """Asks a trusted side over its Unix socket: one JSON-lines answer per request (progress lines,
     then a result or an error that keeps its `LabError` class)."""
 
-    def __init__(self, socket_path: str, token: str, timeout_s: float = 900.0,
-                 serves: str = "the grader or lab server") -> None:
+    def __init__(self, socket_path: str, token: str, timeout_s: float = 900.0, serves: str = "") -> None:
+        """`serves`: who provides the socket, as code (``"`geolab serve`"``); empty: the grader or lab server."""
         if not Path(socket_path).exists():
-            raise LabError(f"No control channel at {socket_path}; expected the socket {serves} provides. Unset "
-                           "GEOLAB_CONTROL to use Docker on this machine.")
+            if serves:
+                raise LabError(_("No control channel at {path}; expected the socket {serves} provides. Unset "
+                                 "GEOLAB_CONTROL to use Docker on this machine.").format(
+                    path=socket_path, serves=serves))
+            raise LabError(_("No control channel at {path}; expected the socket the grader or lab server provides. "
+                             "Unset GEOLAB_CONTROL to use Docker on this machine.").format(path=socket_path))
         self.socket_path = socket_path
         self.serves = serves
         self._http = httpx.Client(transport=httpx.HTTPTransport(uds=socket_path), base_url="http://geolab",
@@ -105,7 +134,7 @@ class ChannelClient:
 
     def _call(self, method: str, path: str, body: JSON = None, progress: Progress | None = None) -> JSON:
         try:
-            with self._http.stream(method, path, json=body) as response:
+            with self._http.stream(method, path, json=body, headers={LANGUAGE_HEADER: language()}) as response:
                 result: JSON = None
                 for line in response.iter_lines():
                     if not line.strip():
@@ -121,13 +150,17 @@ class ChannelClient:
         except LabError:
             raise
         except httpx.HTTPError as exc:
-            raise errors.EngineError(
-                f"The control channel at {self.socket_path} did not answer {method} {path} ({type(exc).__name__}); "
-                f"expected {self.serves} to. Run the cell again; if it keeps failing, tell your instructor."
-            ) from exc
+            if self.serves:
+                said = _("The control channel at {path} did not answer {method} {call} ({error}); expected {serves} "
+                         "to. Run the cell again; if it keeps failing, tell your instructor.")
+            else:
+                said = _("The control channel at {path} did not answer {method} {call} ({error}); expected the grader "
+                         "or lab server to. Run the cell again; if it keeps failing, tell your instructor.")
+            raise errors.EngineError(said.format(path=self.socket_path, method=method, call=path,
+                                                 error=type(exc).__name__, serves=self.serves)) from exc
         except ValueError as exc:
-            raise LabError(f"The control channel answered {method} {path} with something that is not JSON lines; "
-                           "expected this geolab version's protocol.") from exc
+            raise LabError(_("The control channel answered {method} {call} with something that is not JSON lines; "
+                             "expected this geolab version's protocol.").format(method=method, call=path)) from exc
 
     def close(self) -> None:
         self._http.close()
@@ -180,9 +213,9 @@ class ControlBackend(ChannelClient):
         self._call("POST", f"/v1/labs/{record.name}/links/{a}/{b}/heal")
 
     def exec(self, record: LabRecord, cluster: str, command: tuple[str, ...]) -> tuple[int, str]:
-        raise UsageError(f"lab.exec({cluster!r}, ...) runs commands inside a cluster's container, which only a lab "
-                         "on your own machine allows; expected a lab started with Docker here. Use lab.admin(...) "
-                         "for the same through Pulsar's admin API.")
+        raise UsageError(_("lab.exec({cluster!r}, ...) runs commands inside a cluster's container, which only a lab "
+                           "on your own machine allows; expected a lab started with Docker here. Use lab.admin(...) "
+                           "for the same through Pulsar's admin API.").format(cluster=cluster))
 
     def call(self, verb: str, body: JSON = None) -> JSON:
         """A verb the trusted side adds (the grader's records); see `ControlHandler.call`."""
@@ -227,8 +260,8 @@ class RemoteDrill:
     def report(self) -> DrillReport:
         data = self._call("report")
         if not isinstance(data, dict):
-            raise LabError(f"The grader answered the drill's report with {type(data).__name__}; expected an object. "
-                           "Run the notebook again; if it persists, tell the course team.")
+            raise LabError(_("The grader answered the drill's report with {kind}; expected an object. Run the "
+                             "notebook again; if it persists, tell the course team.").format(kind=type(data).__name__))
         return DrillReport.from_wire(data)
 
     def close(self) -> None:
@@ -292,10 +325,12 @@ AUDIT_LENGTH = 2000
 class ChannelServer:
     """Serves JSON-lines answers on a Unix socket to whoever holds `token`; `_route` says what each
     request does. `mode`: the socket's permissions (0666 for a kernel that runs as another user and
-    sees only the socket's folder; 0600 for an admin socket only root may use)."""
+    sees only the socket's folder; 0600 for an admin socket only root may use). Each request is handled
+    in the language its Accept-Language header names (see the module docstring)."""
 
-    refusal = "The control channel refused a request without this kernel's token; expected the token the grader " \
-              "or lab server gave this kernel."
+    #: Said to a request without the token (an `N_()`-marked message, translated when said).
+    refusal = N_("The control channel refused a request without this kernel's token; expected the token the grader "
+                 "or lab server gave this kernel.")
 
     def __init__(self, socket_path: Path, token: str, mode: int = 0o666,
                  on_request: Callable[[str, str], None] | None = None) -> None:
@@ -351,23 +386,27 @@ class ChannelServer:
             except OSError:
                 pass  # the kernel went away; nothing to tell it
 
-        try:
-            given = request.headers.get("Authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
-                raise UsageError(self.refusal)
-            if self.on_request is not None:
-                self.on_request(method, request.path)
-            length = int(request.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                raise UsageError(f"The control channel refused a {length}-byte request; expected at most {MAX_BODY}.")
-            body = json.loads(request.rfile.read(length) or b"null") if length else None
-            result = self._route(method, request.path, body, lambda line: send({"progress": line}))
-            send({"result": result})
-        except LabError as exc:
-            send({"error": {"type": type(exc).__name__, "message": str(exc)}})
-        except Exception as exc:  # a bug on the trusted side must not hang the kernel
-            send({"error": {"type": "LabError", "message": f"The trusted side failed: {type(exc).__name__}: "
-                                                          f"{str(exc)[:300]}. Tell your instructor."}})
+        # this request's own thread: its handler, progress lines and errors speak the kernel's language
+        with using(wire_language(request.headers.get(LANGUAGE_HEADER))):
+            try:
+                given = request.headers.get("Authorization", "")
+                if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+                    raise UsageError(_(self.refusal))
+                if self.on_request is not None:
+                    self.on_request(method, request.path)
+                length = int(request.headers.get("Content-Length") or 0)
+                if length > MAX_BODY:
+                    raise UsageError(_("The control channel refused a {length}-byte request; expected at most "
+                                       "{most}.").format(length=length, most=MAX_BODY))
+                body = json.loads(request.rfile.read(length) or b"null") if length else None
+                result = self._route(method, request.path, body, lambda line: send({"progress": line}))
+                send({"result": result})
+            except LabError as exc:
+                send({"error": {"type": type(exc).__name__, "message": str(exc)}})
+            except Exception as exc:  # a bug on the trusted side must not hang the kernel
+                send({"error": {"type": "LabError", "message": _(
+                    "The trusted side failed: {error}. Tell your instructor.").format(
+                    error=f"{type(exc).__name__}: {str(exc)[:300]}")}})
 
     def _route(self, method: str, path: str, body: JSON, progress: Progress) -> JSON:
         raise NotImplementedError
@@ -390,11 +429,13 @@ class ControlServer(ChannelServer):
         if parts[:2] == ["v1", "calls"] and len(parts) == 3 and method == "POST":
             return self.handler.call(_name(parts[2]), body)
         if parts[:2] != ["v1", "labs"]:
-            raise UsageError(f"The control channel has no {method} {path}; expected one of its lab verbs.")
+            raise UsageError(_("The control channel has no {method} {call}; expected one of its lab verbs.").format(
+                method=method, call=path))
         rest = parts[2:]
         if not rest and method == "POST":
             if not isinstance(body, dict):
-                raise UsageError("A lab start needs a JSON object; expected {topology, name, configure, probe}.")
+                raise UsageError(_("A lab start needs a JSON object; expected one with the keys topology, name, "
+                                   "configure and probe."))
             topology = Topology.from_json(str(body.get("topology")))
             base_port = body.get("base_port")
             record, forwards = self.handler.start(
@@ -414,11 +455,12 @@ class ControlServer(ChannelServer):
         if len(rest) == 5 and rest[1] == "links" and rest[4] in LINK_ACTIONS and method == "POST":
             self.handler.link_action(_name(rest[0]), _name(rest[2]), _name(rest[3]), rest[4])
             return {}
-        raise UsageError(f"The control channel has no {method} {path}; expected one of its lab verbs.")
+        raise UsageError(_("The control channel has no {method} {call}; expected one of its lab verbs.").format(
+            method=method, call=path))
 
 
 def _name(value: str) -> str:
     if not NAME.match(value):
-        raise UsageError(f"{value[:80]!r} is not a lab, cluster or verb name; expected lowercase letters, digits "
-                         "and '-'.")
+        raise UsageError(_("{value!r} is not a lab, cluster or verb name; expected lowercase letters, digits and "
+                           "'-'.").format(value=value[:80]))
     return value

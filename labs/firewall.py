@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 
 from labs.errors import LabError
+from labs.i18n import _
 
 TOOLS = ("iptables", "ip6tables")
 
@@ -34,8 +35,9 @@ def _run(command: list[str], tool: str) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(command, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise FirewallError(f"Cannot change this host's firewall: `{' '.join(command)}` failed ({exc}); expected "
-                            f"{tool} to run. Run as root on a host with {tool}.") from exc
+        raise FirewallError(_("Cannot change this host's firewall: `{command}` failed ({error}); expected {tool} to "
+                              "run. Run as root on a host with {tool}.").format(
+            command=" ".join(command), error=exc, tool=tool)) from exc
 
 
 def close_bridge(bridge: str, allow_tcp: tuple[int, ...] = ()) -> None:
@@ -51,9 +53,10 @@ def close_bridge(bridge: str, allow_tcp: tuple[int, ...] = ()) -> None:
         for match, target in [((), "DROP"), *((m, "ACCEPT") for m in allowed)]:  # each goes above the last
             result = _rule(tool, "-I", bridge, match, target)
             if result.returncode != 0:
-                raise FirewallError(f"Cannot close {bridge} off from this host: `{tool} -I INPUT -i {bridge} "
-                                    f"{' '.join(match)} -j {target}` exited {result.returncode} "
-                                    f"({result.stderr.strip()[:200]}); expected 0. Run as root on a host with {tool}.")
+                rule = " ".join([tool, "-I", "INPUT", "-i", bridge, *match, "-j", target])
+                raise FirewallError(_("Cannot close {bridge} off from this host: `{rule}` exited {code} ({error}); "
+                                      "expected 0. Run as root on a host with {tool}.").format(
+                    bridge=bridge, rule=rule, code=result.returncode, error=result.stderr.strip()[:200], tool=tool))
 
 
 def open_bridge(bridge: str) -> int:
@@ -61,7 +64,7 @@ def open_bridge(bridge: str) -> int:
     remove). Returns how many rules were removed."""
     removed = 0
     for tool in TOOLS:
-        for _ in range(16):  # a rule added more than once is removed as often; never loops for ever
+        for _attempt in range(16):  # a rule added more than once is removed as often; never loops for ever
             try:
                 if _rule(tool, "-D", bridge).returncode != 0:
                     break

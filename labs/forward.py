@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 
 from labs.errors import UsageError
+from labs.i18n import _
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,9 @@ class Forwarder:
                 server.bind(("127.0.0.1", forward.port))
             except OSError as exc:
                 server.close()
-                raise UsageError(f"Cannot forward 127.0.0.1:{forward.port} to {forward.target_host}:"
-                                 f"{forward.target_port}: {exc.strerror}; expected the port to be free.") from exc
+                raise UsageError(_("Cannot forward 127.0.0.1:{port} to {target}: {error}; expected the port to be "
+                                   "free.").format(port=forward.port, target=f"{forward.target_host}:"
+                                                   f"{forward.target_port}", error=exc.strerror or exc)) from exc
             server.listen(64)
             self._servers.append(server)
             threading.Thread(target=self._accept, args=(server, forward), daemon=True,
@@ -56,7 +58,7 @@ class Forwarder:
     def _accept(self, server: socket.socket, forward: Forward) -> None:
         while not self._stopped.is_set():
             try:
-                client, _ = server.accept()
+                client, _address = server.accept()
             except OSError:
                 return
             threading.Thread(target=self._connect, args=(client, forward), daemon=True).start()

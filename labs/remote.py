@@ -23,8 +23,28 @@ import httpx
 
 from labs.backend import ClusterEndpoint, LabRecord, Progress
 from labs.errors import SettingsError, UsageError
+from labs.i18n import N_, _
 from labs.tokens import SUPERUSER, LabAuth
 from labs.topology import Topology, full_mesh, single
+
+#: What a clusters file looks like, for the message that refuses one.
+EXAMPLE = ('{"clusters": {"<name>": {"service_url": "pulsar://...", "admin_url": "http://..."}}, '
+           '"token_key_file": "<a file of 32 or more bytes>"}')
+#: What the platform does, not this backend: one whole sentence per call (values: cluster, or a and b).
+ELSEWHERE = {
+    "kill": N_("Killing {cluster} is for the platform these clusters run on (they are not this machine's containers); "
+               "expected clusters of a lab started here. Use your platform's tools."),
+    "stop": N_("Stopping {cluster} is for the platform these clusters run on (they are not this machine's "
+               "containers); expected clusters of a lab started here. Use your platform's tools."),
+    "start": N_("Starting {cluster} is for the platform these clusters run on (they are not this machine's "
+                "containers); expected clusters of a lab started here. Use your platform's tools."),
+    "cut": N_("Cutting the link {a}-{b} is for the platform these clusters run on (they are not this machine's "
+              "containers); expected clusters of a lab started here. Use your platform's tools."),
+    "heal": N_("Healing the link {a}-{b} is for the platform these clusters run on (they are not this machine's "
+               "containers); expected clusters of a lab started here. Use your platform's tools."),
+    "exec": N_("Running a command in {cluster} is for the platform these clusters run on (they are not this "
+               "machine's containers); expected clusters of a lab started here. Use your platform's tools."),
+}
 
 
 @dataclass(frozen=True)
@@ -43,21 +63,22 @@ class RemoteClusters:
             key_file = Path(data["token_key_file"])
             superuser = str(data.get("superuser", SUPERUSER))
             if not isinstance(clusters, dict) or not clusters:
-                raise ValueError("'clusters' names no cluster")
+                raise ValueError(_("'clusters' names no cluster"))
             key = key_file.read_bytes()
             endpoints = {}
             for name, urls in clusters.items():
                 service, admin = str(urls["service_url"]), str(urls["admin_url"]).rstrip("/")
                 if not service.startswith(("pulsar://", "pulsar+ssl://")) or not admin.startswith(("http://",
                                                                                                   "https://")):
-                    raise ValueError(f"cluster {name!r} has service URL {service!r} and admin URL {admin!r}")
+                    raise ValueError(_("cluster {name!r} has service URL {service!r} and admin URL {admin!r}; "
+                                       "expected pulsar:// (or pulsar+ssl://) and http:// (or https://)").format(
+                        name=name, service=service, admin=admin))
                 endpoints[str(name)] = ClusterEndpoint(str(name), service, admin, "", "")
             auth = LabAuth(key, superuser)
         except (OSError, ValueError, KeyError, TypeError, UsageError) as exc:
-            raise SettingsError(
-                f"The clusters file {path} cannot be used ({type(exc).__name__}: {exc}); expected JSON with "
-                '{"clusters": {"<name>": {"service_url": "pulsar://...", "admin_url": "http://..."}}, '
-                '"token_key_file": "<a file of 32 or more bytes>"}. Fix the file and start again.') from exc
+            raise SettingsError(_("The clusters file {path} cannot be used ({error}); expected JSON with {example}. "
+                                  "Fix the file and start again.").format(
+                path=path, error=f"{type(exc).__name__}: {exc}", example=EXAMPLE)) from exc
         token = auth.superuser_token
         clusters_file = cls({n: ClusterEndpoint(n, e.service_url, e.admin_url, "", token)
                              for n, e in endpoints.items()}, auth)
@@ -78,7 +99,8 @@ class RemoteBackend:
 
     def start(self, topology: Topology, name: str, base_port: int | None, configure: bool, probe: bool,
               progress: Progress) -> LabRecord:
-        progress(f"Clusters {list(self.clusters.endpoints)} run elsewhere; nothing to start.")
+        progress(_("Clusters {clusters} run elsewhere; nothing to start.").format(
+            clusters=list(self.clusters.endpoints)))
         return self.record
 
     def attach(self, name: str) -> LabRecord:
@@ -96,27 +118,23 @@ class RemoteBackend:
             return "unreachable"
         return "running" if answer.status_code == 200 else f"unhealthy (HTTP {answer.status_code})"
 
-    def _elsewhere(self, what: str) -> UsageError:
-        return UsageError(f"{what} is for the platform these clusters run on (they are not this machine's "
-                          "containers); expected clusters of a lab started here. Use your platform's tools.")
-
     def kill_cluster(self, record: LabRecord, cluster: str) -> None:
-        raise self._elsewhere(f"Killing {cluster}")
+        raise UsageError(_(ELSEWHERE["kill"]).format(cluster=cluster))
 
     def stop_cluster(self, record: LabRecord, cluster: str) -> None:
-        raise self._elsewhere(f"Stopping {cluster}")
+        raise UsageError(_(ELSEWHERE["stop"]).format(cluster=cluster))
 
     def start_cluster(self, record: LabRecord, cluster: str, progress: Progress) -> float:
-        raise self._elsewhere(f"Starting {cluster}")
+        raise UsageError(_(ELSEWHERE["start"]).format(cluster=cluster))
 
     def cut_link(self, record: LabRecord, a: str, b: str) -> None:
-        raise self._elsewhere(f"Cutting the link {a}-{b}")
+        raise UsageError(_(ELSEWHERE["cut"]).format(a=a, b=b))
 
     def heal_link(self, record: LabRecord, a: str, b: str) -> None:
-        raise self._elsewhere(f"Healing the link {a}-{b}")
+        raise UsageError(_(ELSEWHERE["heal"]).format(a=a, b=b))
 
     def exec(self, record: LabRecord, cluster: str, command: tuple[str, ...]) -> tuple[int, str]:
-        raise self._elsewhere(f"Running a command in {cluster}")
+        raise UsageError(_(ELSEWHERE["exec"]).format(cluster=cluster))
 
     def close(self) -> None:
         return None

@@ -19,6 +19,7 @@ import os
 from dataclasses import dataclass
 
 from labs.errors import UsageError
+from labs.i18n import _
 
 SUPERUSER = "geolab-admin"
 KEY_BYTES = 32
@@ -31,10 +32,11 @@ def _b64(data: bytes) -> str:
 def create_token(key: bytes, role: str, expires_at: int | None = None) -> str:
     """A token for `role` signed with `key` (HS256); `expires_at` in epoch seconds, none by default."""
     if len(key) < KEY_BYTES:
-        raise UsageError(f"A token key has {len(key)} bytes; expected at least {KEY_BYTES} (Pulsar rejects keys under "
-                         "256 bits). Make one with new_secret_key().")
+        raise UsageError(_("A token key has {size} bytes; expected at least {least} (Pulsar rejects keys under 256 "
+                           "bits). Make one with new_secret_key().").format(size=len(key), least=KEY_BYTES))
     if not role or any(c in role for c in " ,\n\t"):
-        raise UsageError(f"Role {role!r} is not a token subject; expected one word such as 'learner-ada'.")
+        raise UsageError(_("Role {role!r} is not a token subject; expected one word such as 'learner-ada'.").format(
+            role=role))
     claims: dict[str, object] = {"sub": role}
     if expires_at is not None:
         claims["exp"] = int(expires_at)
@@ -71,7 +73,8 @@ class LabAuth:
 
     def __post_init__(self) -> None:
         if len(self.secret_key) < KEY_BYTES:
-            raise UsageError(f"A lab's token key has {len(self.secret_key)} bytes; expected at least {KEY_BYTES}.")
+            raise UsageError(_("A lab's token key has {size} bytes; expected at least {least}. Make one with "
+                               "new_secret_key().").format(size=len(self.secret_key), least=KEY_BYTES))
 
     def token(self, role: str) -> str:
         return create_token(self.secret_key, role)

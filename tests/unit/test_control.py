@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import secrets
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from labs.backend import ClusterEndpoint, LabRecord
-from labs.control import ControlBackend, ControlServer
-from labs.errors import LabConflictError, LabError, UsageError
+from labs.control import ControlBackend, ControlServer, error_from_wire, wire_language
+from labs.errors import LabConflictError, LabError, UsageError, WaitTimeout
 from labs.forward import Forward
+from labs.i18n import _, using
 from labs.lab import Lab
 from labs.topology import Topology, full_mesh
 
@@ -179,3 +182,87 @@ def test_the_doctor_of_a_kernel_with_a_channel_asks_the_channel_not_docker(
     monkeypatch.setenv("GEOLAB_CONTROL_TOKEN", "not-the-token")
     refused = doctor(clusters=1)
     assert not refused.ok and refused.findings[-1].check == "lab server" and "token" in refused.findings[-1].detail
+
+
+# ------------------------------------------------------------------------------ the kernel's language
+
+
+class SpeakingSide(TrustedSide):
+    """Says its progress and its refusal in whichever language the request is handled in."""
+
+    def start(self, topology: Topology, name: str, base_port: int | None, configure: bool, probe: bool,
+              progress: Any) -> tuple[LabRecord, tuple[Forward, ...]]:
+        progress(_("Clusters {clusters} run elsewhere; nothing to start.").format(clusters=list(topology.clusters)))
+        raise UsageError(_("Role {role!r} is not a token subject; expected one word such as 'learner-ada'.").format(
+            role=name))
+
+
+@pytest.mark.parametrize(("lang", "refusal", "progress"), [
+    ("zh", "角色 'basics' 不能作为令牌的主体", "运行在别处"),
+    ("en", "Role 'basics' is not a token subject", "run elsewhere; nothing to start"),
+])
+def test_the_trusted_side_answers_in_the_kernels_language(tmp_path: Path, lang: str, refusal: str,
+                                                          progress: str) -> None:
+    token = secrets.token_hex(32)
+    server = ControlServer(tmp_path / "control.sock", token, SpeakingSide()).start()
+    backend = ControlBackend(str(tmp_path / "control.sock"), token)
+    lines: list[str] = []
+    try:
+        with using(lang), pytest.raises(UsageError) as info:
+            backend.start(full_mesh("beijing", "shanghai"), "basics", None, True, True, lines.append)
+    finally:
+        backend.close()
+        server.stop()
+    assert refusal in str(info.value) and len(lines) == 1 and progress in lines[0]
+    assert "['beijing', 'shanghai']" in lines[0]
+
+
+def test_one_server_answers_a_chinese_and_an_english_kernel_at_once(
+        channel: tuple[TrustedSide, ControlServer, ControlBackend], tmp_path: Path) -> None:
+    _side, server, english = channel
+    chinese = ControlBackend(str(tmp_path / "control.sock"), server.token)
+    said: dict[str, list[str]] = {"zh": [], "en": []}
+
+    def ask(lang: str, backend: ControlBackend) -> None:
+        with using(lang):
+            for _ in range(10):
+                try:
+                    backend.attach("Basics")  # refused by the trusted side, in the asker's language
+                except UsageError as exc:
+                    said[lang].append(str(exc))
+
+    threads = [threading.Thread(target=ask, args=("zh", chinese)), threading.Thread(target=ask, args=("en", english))]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        chinese.close()
+    assert set(said["zh"]) == {"'Basics' 不是实验环境、集群或操作的名称；应为小写字母、数字和 '-'。"}
+    assert set(said["en"]) == {"'Basics' is not a lab, cluster or verb name; expected lowercase letters, digits and "
+                               "'-'."}
+
+
+@pytest.mark.parametrize(("header", "lang"), [("zh", "zh"), ("en", "en"), ("ZH", "zh"), ("zh, en;q=0.5", "zh"),
+                                              ("fr", "en"), ("zh-CN", "en"), ("", "en"), (None, "en"),
+                                              (";;,,", "en"), ("\x00zh", "en")])
+def test_only_en_and_zh_are_languages_of_the_channel(header: str | None, lang: str) -> None:
+    assert wire_language(header) == lang
+
+
+def test_a_request_in_another_or_a_malformed_language_is_answered_in_english(
+        channel: tuple[TrustedSide, ControlServer, ControlBackend], tmp_path: Path) -> None:
+    _side, server, _backend = channel
+    transport = httpx.HTTPTransport(uds=str(tmp_path / "control.sock"))
+    with httpx.Client(transport=transport, base_url="http://geolab") as client:
+        for header in ("fr-FR", ";zh", "*", "a" * 500):
+            answer = client.get("/v1/labs/Basics", headers={"Authorization": f"Bearer {server.token}",
+                                                            "Accept-Language": header})
+            assert "is not a lab, cluster or verb name" in answer.text, header
+
+
+def test_an_error_whose_class_takes_more_than_a_message_keeps_its_class_across_the_channel() -> None:
+    error = error_from_wire({"type": "WaitTimeout", "message": "等待超时。"})
+    assert isinstance(error, WaitTimeout) and str(error) == "等待超时。" and error.timeout_s == 0.0
+    assert "without a message" in str(error_from_wire({"type": "LabError"}))

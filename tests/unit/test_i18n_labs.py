@@ -116,3 +116,65 @@ def test_an_older_callers_engine_phrase_keeps_its_english_sentences() -> None:
     step = EngineStep("Refused: {error} ({thing}).", "Stopped at {address}: {error} ({thing}).")
     with pytest.raises(ProvisioningError, match=r"^Refused: gone \(box\)\.$"), engine_calls(step, thing="box"):
         raise APIError("500", explanation="gone")
+
+
+# ------------------------------------------------------------------ tokens, firewall, forwards, remote clusters
+
+
+def test_token_errors_are_said_in_chinese_with_their_numbers() -> None:
+    from labs.tokens import LabAuth, create_token
+
+    with using("zh"), pytest.raises(UsageError) as short:
+        create_token(b"k" * 8, "ada")
+    assert "令牌密钥只有 8 字节" in str(short.value) and "32" in str(short.value)
+    assert "new_secret_key()" in str(short.value)
+    with using("zh"), pytest.raises(UsageError) as role:
+        LabAuth(b"k" * 32).token("learner ada")
+    assert "角色 'learner ada'" in str(role.value) and "令牌" in str(role.value)
+
+
+def test_a_firewall_that_cannot_be_changed_is_said_in_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    from labs import firewall
+
+    def missing(command: list[str], **_kwargs: object) -> None:
+        raise OSError(f"{command[0]}: not found")
+
+    monkeypatch.setattr(firewall.subprocess, "run", missing)
+    with using("zh"), pytest.raises(firewall.FirewallError) as info:
+        firewall.close_bridge("br-0123456789ab")
+    said = str(info.value)
+    assert "无法修改本主机的防火墙" in said and "`iptables -w 10 -I INPUT -i br-0123456789ab -j DROP`" in said
+
+
+def test_a_taken_forward_port_is_said_in_chinese() -> None:
+    import socket
+
+    from labs.forward import Forward, Forwarder
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with using("zh"), pytest.raises(UsageError) as info:
+            Forwarder((Forward(port, "beijing", 6650),)).start()
+    assert f"无法把 127.0.0.1:{port} 转发到 beijing:6650" in str(info.value)
+
+
+def test_remote_clusters_say_in_chinese_what_is_the_platforms_business() -> None:
+    from labs.backend import ClusterEndpoint
+    from labs.remote import RemoteBackend, RemoteClusters
+    from labs.tokens import LabAuth
+
+    endpoints = {"beijing": ClusterEndpoint("beijing", "pulsar://pulsar-beijing:6650", "http://pulsar-beijing:8080",
+                                            "")}
+    backend = RemoteBackend(RemoteClusters(endpoints, LabAuth(b"k" * 32)), "ws")
+    lines: list[str] = []
+    with using("zh"):
+        backend.start(backend.record.topology, "ws", None, True, True, lines.append)
+        with pytest.raises(UsageError) as kill:
+            backend.kill_cluster(backend.record, "beijing")
+        with pytest.raises(UsageError) as cut:
+            backend.cut_link(backend.record, "beijing", "shanghai")
+    assert lines == ["集群 ['beijing'] 运行在别处；无需启动。"]
+    assert str(kill.value).startswith("强行终止 beijing 应由这些集群所在的平台来做")
+    assert str(cut.value).startswith("切断复制链路 beijing-shanghai")
