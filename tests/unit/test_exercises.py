@@ -16,6 +16,7 @@ from checks.errors import GradingError
 from checks.exercises import ALL, for_notebook
 from checks.sandbox.trusted import ExerciseRecord
 from checks.solutions import SOLUTIONS
+from labs.i18n import text_key
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 WITH_EXERCISES = [p for p in NOTEBOOKS if for_notebook(p.stem)]
@@ -74,9 +75,10 @@ def skill_names(code: str) -> set[str]:
 @pytest.mark.parametrize("exercise_id", sorted(ALL))
 def test_stub_leaves_the_skill_to_the_learner(exercise_id: str) -> None:
     exercise = ALL[exercise_id]
-    named = {name for name in skill_names(SOLUTIONS[exercise_id]) if name in exercise.stub}
+    stub = text_key(exercise.stub)
+    named = {name for name in skill_names(SOLUTIONS[exercise_id]) if name in stub}
     assert not named, f"the stub of {exercise_id} names {named}"
-    assert exercise.statement and exercise.hint and exercise.stub.strip()
+    assert exercise.statement and exercise.hint and stub.strip()
 
 
 def test_build_refuses_a_notebook_that_does_not_match_its_exercises() -> None:
