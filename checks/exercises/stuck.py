@@ -11,6 +11,7 @@ from pulsar.schema import JsonSchema
 from checks.engine.model import Case, Exercise, LabSpec, Outcome
 from checks.engine.probes import count_marked, delivery, replicator_drains
 from labs.errors import AdminError
+from labs.i18n import N_, _
 from labs.incidents import INCIDENT, ProfileV2, replication_metrics
 from labs.lab import Lab
 from labs.topology import full_mesh
@@ -34,36 +35,42 @@ def _topic(lab: Lab, where: str) -> str:
     return f"persistent://{lab.topology.tenant}/{where}"
 
 
-def _flows_again(where: str, incident: str, planted: int, new_one: Callable[[Lab], Outcome]) -> Case:
+def _flows_again(where: str, incident: str, planted: int, new_one: Callable[[Lab], Outcome], name: str,
+                 expected: str) -> Case:
     """The incident is over: beijing's replicator drains (the messages that waited are in shanghai)
-    and a new message follows. One case: until the first holds, the second cannot."""
+    and a new message follows. One case: until the first holds, the second cannot.
+
+    `name` and `expected` are the incident's own N_() texts (`expected` shows {planted}); `incident`
+    is the marker labs.incidents sets on the planted messages."""
 
     def check(lab: Lab) -> Outcome:
-        expected = (f"the {planted} {incident} beijing confirmed while replication was stuck are in shanghai, and a "
-                    "new one follows")
+        wanted = _(expected).format(planted=planted)
         topic = _topic(lab, where)
         drained = replicator_drains(lab, SOURCE, TARGET, topic, timeout_s=DRAIN_S)
         if not drained.passed:
-            return Outcome(False, expected, f"beijing's replicator to shanghai: {drained.actual}")
+            return Outcome(False, wanted, _("beijing's replicator to shanghai: {seen}").format(seen=drained.actual))
         found = count_marked(lab, TARGET, topic, INCIDENT, incident)
         if found < planted:
-            return Outcome(False, expected, f"{found} of {planted} are in shanghai")
+            return Outcome(False, wanted, _("{found} of {planted} are in shanghai").format(found=found,
+                                                                                            planted=planted))
         follows = new_one(lab)
-        return Outcome(follows.passed, expected, f"all {planted} are in shanghai; a new one: {follows.actual}")
+        return Outcome(follows.passed, wanted, _("all {planted} are in shanghai; a new one: {seen}").format(
+            planted=planted, seen=follows.actual))
 
-    return Case(f"the waiting {incident} reach shanghai, and new ones follow", check, points=3)
+    return Case(name, check, points=3)
 
 
 def _metrics_connected(lab: Lab) -> Outcome:
     """What an operator's alert reads: beijing's Prometheus metrics count the invoices replicator as
     connected (and none disconnected)."""
-    expected = "beijing's /metrics: pulsar_replication_connected_count 1 and disconnected_count 0 for invoices"
+    expected = _("beijing's /metrics: pulsar_replication_connected_count 1 and disconnected_count 0 for invoices")
     found = [r for r in replication_metrics(lab, SOURCE, _namespace(lab, INVOICES)).replicators
              if r.topic == _topic(lab, INVOICES) and r.remote_cluster == TARGET]
     if not found:
-        return Outcome(False, expected, "beijing exports no replicator of invoices to shanghai")
+        return Outcome(False, expected, _("beijing exports no replicator of invoices to shanghai"))
     return Outcome(found[0].connected == 1 and found[0].disconnected == 0, expected,
-                   f"connected_count {found[0].connected}, disconnected_count {found[0].disconnected}")
+                   _("connected_count {connected}, disconnected_count {disconnected}").format(
+                       connected=found[0].connected, disconnected=found[0].disconnected))
 
 
 def _new_invoice(lab: Lab) -> Outcome:
@@ -72,53 +79,59 @@ def _new_invoice(lab: Lab) -> Outcome:
 
 def _new_profile(lab: Lab) -> Outcome:
     """A profile of beijing's newer shape, sent now, arrives in shanghai."""
-    expected = "a new profile (beijing's shape) produced in beijing arrives in shanghai within 20 s"
+    expected = _("a new profile (beijing's shape) produced in beijing arrives in shanghai within 20 s")
     marker = f"check-{time.time_ns()}"
     try:
         producer = lab.client(SOURCE).create_producer(_topic(lab, PROFILES), schema=JsonSchema(ProfileV2))
         producer.send(ProfileV2(name="check"), properties={INCIDENT: marker})
         producer.close()
     except pulsar.PulsarException as exc:
-        return Outcome(False, expected, f"producing in beijing failed: {type(exc).__name__}: {exc}")
+        return Outcome(False, expected, _("producing in beijing failed: {error}: {detail}").format(
+            error=type(exc).__name__, detail=exc))
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         if count_marked(lab, TARGET, _topic(lab, PROFILES), INCIDENT, marker, quiet_s=2) >= 1:
-            return Outcome(True, expected, "it arrived")
-    return Outcome(False, expected, "nothing arrived in shanghai")
+            return Outcome(True, expected, _("it arrived"))
+    return Outcome(False, expected, _("nothing arrived in shanghai"))
 
 
 def _retired(lab: Lab) -> Outcome:
     """Gone in both clusters, and still gone after a 10 s watch (replication recreates a topic it still serves)."""
     topic = lab.topic("old-orders")
-    expected = "old-orders is gone in beijing and shanghai, and still gone 10 s later"
+    expected = _("old-orders is gone in beijing and shanghai, and still gone 10 s later")
     found: dict[str, bool] = {}
     for look in range(2):
         for cluster in lab.clusters:
             try:
                 found[cluster] = topic in lab.admin(cluster).list_topics(lab.namespace)
             except AdminError as exc:
-                return Outcome(False, expected, f"cannot list {cluster}'s topics (HTTP {exc.status})")
+                return Outcome(False, expected, _("cannot list {cluster}'s topics (HTTP {status})").format(
+                    cluster=cluster, status=exc.status))
         if any(found.values()):
             where = [c for c, present in found.items() if present]
-            return Outcome(False, expected, f"it exists in {where}" + (" again after 10 s" if look else ""))
+            return Outcome(False, expected, (_("it exists in {where} again after 10 s") if look
+                                             else _("it exists in {where}")).format(where=where))
         if look == 0:
             time.sleep(10)  # the watch window of an observed absence, not a readiness wait
-    return Outcome(True, expected, "gone in both, and nothing recreated it in 10 s")
+    return Outcome(True, expected, _("gone in both, and nothing recreated it in 10 s"))
 
 
 def _history_arrives(lab: Lab) -> Outcome:
     """All 20 orders beijing held before replication began are in shanghai (a reader from the earliest
     message, until 3 s pass without one), and a new order follows."""
-    expected = (f"the {PLANTED_HISTORY} orders beijing held before replication began are in shanghai, and a new "
-                "one follows")
+    expected = _("the {planted} orders beijing held before replication began are in shanghai, and a new one "
+                 "follows").format(planted=PLANTED_HISTORY)
     try:
         found = count_marked(lab, TARGET, _topic(lab, HISTORY), INCIDENT, "history")
     except pulsar.PulsarException as exc:
-        return Outcome(False, expected, f"cannot read orders in shanghai: {type(exc).__name__}: {exc}")
+        return Outcome(False, expected, _("cannot read orders in shanghai: {error}: {detail}").format(
+            error=type(exc).__name__, detail=exc))
     if found < PLANTED_HISTORY:
-        return Outcome(False, expected, f"{found} of the {PLANTED_HISTORY} are in shanghai")
+        return Outcome(False, expected, _("{found} of the {planted} are in shanghai").format(
+            found=found, planted=PLANTED_HISTORY))
     follows = delivery(lab, SOURCE, TARGET, _namespace(lab, HISTORY), timeout_s=20)
-    return Outcome(follows.passed, expected, f"all {PLANTED_HISTORY} are in shanghai; a new one: {follows.actual}")
+    return Outcome(follows.passed, expected, _("all {planted} are in shanghai; a new one: {seen}").format(
+        planted=PLANTED_HISTORY, seen=follows.actual))
 
 
 def reset_history(lab: Lab) -> None:
@@ -141,50 +154,56 @@ def reset_invoices(lab: Lab) -> None:
 
 
 EXERCISES = [
-    Exercise("07-stuck/1", NOTEBOOK, "diagnose: invoices do not reach shanghai",
-             (_flows_again(INVOICES, "invoices", PLANTED_INVOICES, _new_invoice),
-              Case("beijing's metrics count the invoices replicator as connected", _metrics_connected)),
-             "The replicator is not connected, so look at what it connects to: which clusters does the namespace "
-             "of `invoices` (`geolab/invoices` in a private lab) list, in each cluster? A cluster only serves a "
-             "namespace that lists it.",
+    Exercise("07-stuck/1", NOTEBOOK, N_("diagnose: invoices do not reach shanghai"),
+             (_flows_again(INVOICES, "invoices", PLANTED_INVOICES, _new_invoice,
+                           N_("the waiting invoices reach shanghai, and new ones follow"),
+                           N_("the {planted} invoices beijing confirmed while replication was stuck are in shanghai, "
+                              "and a new one follows")),
+              Case(N_("beijing's metrics count the invoices replicator as connected"), _metrics_connected)),
+             N_("The replicator is not connected, so look at what it connects to: which clusters does the namespace "
+                "of `invoices` (`geolab/invoices` in a private lab) list, in each cluster? A cluster only serves a "
+                "namespace that lists it."),
              reset_invoices,
-             statement="beijing's invoices stopped reaching shanghai. Find out why from what the clusters report "
-                       "(`replication_health` above, the namespace's policies in each cluster), then fix it, so "
-                       "that the invoices waiting in beijing arrive and new ones follow. The check waits up to "
-                       "30 s for beijing's replicator to drain.",
-             stub="# find the cause in what each cluster reports, then fix it\n",
+             statement=N_("beijing's invoices stopped reaching shanghai. Find out why from what the clusters report "
+                          "(`replication_health` above, the namespace's policies in each cluster), then fix it, so "
+                          "that the invoices waiting in beijing arrive and new ones follow. The check waits up to "
+                          "30 s for beijing's replicator to drain."),
+             stub=N_("# find the cause in what each cluster reports, then fix it\n"),
              givens={"invoices": "namespace_without_its_cluster(lab)"}),
-    Exercise("07-stuck/2", NOTEBOOK, "diagnose: profiles stuck behind a schema",
-             (_flows_again(PROFILES, "profiles", PLANTED_PROFILES, _new_profile),),
-             "The replicator is connected and still sends nothing: compare the schema in each cluster, and the "
-             "namespace's schema compatibility strategy in shanghai. A replicator that was refused keeps its old "
-             "producers until the topic is unloaded, in both clusters.",
-             statement="beijing's profiles stopped reaching shanghai, with the replicator connected. Find the cause "
-                       "and fix it without losing a profile: the 5 waiting in beijing must arrive, and new ones "
-                       "in beijing's shape must follow. (shanghai's application reads profiles by name; its old "
-                       "`id` shape is retired.)",
-             stub="# find what shanghai refuses, let it in, and get the replicator going again\n",
+    Exercise("07-stuck/2", NOTEBOOK, N_("diagnose: profiles stuck behind a schema"),
+             (_flows_again(PROFILES, "profiles", PLANTED_PROFILES, _new_profile,
+                           N_("the waiting profiles reach shanghai, and new ones follow"),
+                           N_("the {planted} profiles beijing confirmed while replication was stuck are in shanghai, "
+                              "and a new one follows")),),
+             N_("The replicator is connected and still sends nothing: compare the schema in each cluster, and the "
+                "namespace's schema compatibility strategy in shanghai. A replicator that was refused keeps its old "
+                "producers until the topic is unloaded, in both clusters."),
+             statement=N_("beijing's profiles stopped reaching shanghai, with the replicator connected. Find the cause "
+                          "and fix it without losing a profile: the 5 waiting in beijing must arrive, and new ones "
+                          "in beijing's shape must follow. (shanghai's application reads profiles by name; its old "
+                          "`id` shape is retired.)"),
+             stub=N_("# find what shanghai refuses, let it in, and get the replicator going again\n"),
              givens={"profiles": "incompatible_schema(lab)"}),
-    Exercise("07-stuck/3", NOTEBOOK, "retire a replicated topic",
-             (Case("old-orders is gone in both clusters and stays gone", _retired, points=2),),
-             "The refusal names the clusters the topic is replicated to. A topic-level policy can make a topic "
-             "local to one cluster, in each cluster, without touching the namespace.",
-             statement="The team retires the topic `old-orders`. Delete it in **both** clusters so that it stays "
-                       "deleted (the check looks twice, 10 s apart), without changing how the rest of the lab's "
-                       "namespace (`lab.namespace`, `geolab/geo` in a private lab) replicates.",
-             stub="# delete old-orders in beijing and shanghai for good\n",
+    Exercise("07-stuck/3", NOTEBOOK, N_("retire a replicated topic"),
+             (Case(N_("old-orders is gone in both clusters and stays gone"), _retired, points=2),),
+             N_("The refusal names the clusters the topic is replicated to. A topic-level policy can make a topic "
+                "local to one cluster, in each cluster, without touching the namespace."),
+             statement=N_("The team retires the topic `old-orders`. Delete it in **both** clusters so that it stays "
+                          "deleted (the check looks twice, 10 s apart), without changing how the rest of the lab's "
+                          "namespace (`lab.namespace`, `geolab/geo` in a private lab) replicates."),
+             stub=N_("# delete old-orders in beijing and shanghai for good\n"),
              givens={"old_orders": "topic_to_retire(lab)"}),
-    Exercise("07-stuck/4", NOTEBOOK, "design: replicate a namespace with its history",
-             (Case("the 20 orders from before, and new ones, reach shanghai", _history_arrives, points=3),),
-             "A new replicator is a cursor, `pulsar.repl.<remote>`, and where a new cursor starts is the broker "
-             "setting `replicationStartAt` (`latest` unless changed; it is a dynamic setting). Pulsar's migration "
-             "guide also creates that cursor itself, at the earliest message, before enabling replication.",
+    Exercise("07-stuck/4", NOTEBOOK, N_("design: replicate a namespace with its history"),
+             (Case(N_("the 20 orders from before, and new ones, reach shanghai"), _history_arrives, points=3),),
+             N_("A new replicator is a cursor, `pulsar.repl.<remote>`, and where a new cursor starts is the broker "
+                "setting `replicationStartAt` (`latest` unless changed; it is a dynamic setting). Pulsar's migration "
+                "guide also creates that cursor itself, at the earliest message, before enabling replication."),
              reset_history,
-             statement="The namespace of `history` (`geolab/history` in a private lab) has lived in beijing only; "
-                       "its topic `orders` holds 20 orders that shanghai's team needs too. Requirement: replicate "
-                       "the namespace to shanghai so that all 20 existing orders **and** every new one reach "
-                       "shanghai. (If your first try loses the old ones, `reset(\"07-stuck/4\", lab)` puts the "
-                       "namespace back as it was.)",
-             stub="# replicate the namespace of `history` to shanghai, history included\n",
+             statement=N_("The namespace of `history` (`geolab/history` in a private lab) has lived in beijing only; "
+                          "its topic `orders` holds 20 orders that shanghai's team needs too. Requirement: replicate "
+                          "the namespace to shanghai so that all 20 existing orders **and** every new one reach "
+                          "shanghai. (If your first try loses the old ones, `reset(\"07-stuck/4\", lab)` puts the "
+                          "namespace back as it was.)"),
+             stub=N_("# replicate the namespace of `history` to shanghai, history included\n"),
              givens={"history": "history_to_bring(lab)"}),
 ]
