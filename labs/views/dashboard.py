@@ -3,6 +3,10 @@
 A sampler thread reads topic stats twice a second; Pulsar listener threads only bump counters;
 one asyncio task renders everything at `refresh_hz` inside `batch_update()`, so the kernel stays
 responsive. Without a running event loop (tests, scripts) call `refresh()` yourself.
+
+Every view shows the language of the thread that builds the dashboard (`labs.i18n.language()`), also
+when the refresh task or a worker thread renders it: a new thread starts without that thread's
+`using()`. Link states, trace reasons' keys and the fault buttons' names stay English keys.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import ipywidgets as widgets
 
 from labs.errors import UsageError, WaitTimeout
 from labs.flows import Flows
+from labs.i18n import Text, _, language
 from labs.lab import Lab
 from labs.views.charts import LiveCharts
 from labs.views.fault_controls import FaultControls
@@ -32,8 +37,10 @@ SAMPLE_INTERVAL_S = 0.5
 class Dashboard:
     def __init__(self, lab: Lab, topic: str = "live", refresh_hz: float = 4.0) -> None:
         if not 0.5 <= refresh_hz <= 10:
-            raise UsageError(f"refresh_hz={refresh_hz} is out of range; expected 0.5 to 10 (views refresh 2-5 Hz).")
+            raise UsageError(_("refresh_hz={refresh_hz} is out of range; expected 0.5 to 10 (views refresh 2-5 Hz).")
+                             .format(refresh_hz=refresh_hz))
         self.lab = lab
+        self.language = language()  # every view below is built in it and renders in it
         self.topic = lab.topic(topic)
         self.refresh_hz = refresh_hz
         clients = {c: lab.client(c) for c in lab.clusters}
@@ -51,11 +58,11 @@ class Dashboard:
         self._sampler_thread: threading.Thread | None = None
         self._task: asyncio.Task[None] | None = None
         self.widget = widgets.VBox([
-            widgets.HTML("<h3>Topology</h3>"), self.map.figure,
-            widgets.HTML("<h3>Flows</h3>"), self.panel.widget,
-            widgets.HTML("<h3>Charts</h3>"), self.charts.figure,
-            widgets.HTML("<h3>Message tracer</h3>"), self.tracer_view.widget,
-            widgets.HTML("<h3>Faults</h3>"), self.faults.widget,
+            _heading(_("Topology")), self.map.figure,
+            _heading(_("Flows")), self.panel.widget,
+            _heading(_("Charts")), self.charts.figure,
+            _heading(_("Message tracer")), self.tracer_view.widget,
+            _heading(_("Faults")), self.faults.widget,
         ])
 
     # ------------------------------------------------------------ rendering
@@ -83,10 +90,15 @@ class Dashboard:
         Raises:
             WaitTimeout: naming the link, the states expected and the last one seen.
         """
-        most = f" and <= {max_backlog}" if max_backlog is not None else ""
-        link = wait_for(lambda: self.sample_now().links[(source, target)],
-                        what=f"link {source}->{target} to be {' or '.join(states)} with backlog >= {min_backlog}{most}",
-                        timeout_s=timeout_s,
+        if max_backlog is None:
+            what = Text("The link {source}->{target} did not reach one of the states {states} with a backlog of at "
+                        "least {min_backlog}.", source=source, target=target, states=str(list(states)),
+                        min_backlog=min_backlog)
+        else:
+            what = Text("The link {source}->{target} did not reach one of the states {states} with a backlog of at "
+                        "least {min_backlog} and at most {max_backlog}.", source=source, target=target,
+                        states=str(list(states)), min_backlog=min_backlog, max_backlog=max_backlog)
+        link = wait_for(lambda: self.sample_now().links[(source, target)], what=what, timeout_s=timeout_s,
                         accept=lambda seen: seen.state in states and seen.backlog >= min_backlog
                         and (max_backlog is None or seen.backlog <= max_backlog))
         self.refresh(self._latest)
@@ -98,14 +110,14 @@ class Dashboard:
         only once its cluster watched and saw nothing, with the policy that explains it."""
         first = self.tracer.result(trace_id)
         if first is None:
-            raise UsageError("No traced message yet; expected one. Call board.tracer.send(cluster) first.")
+            raise UsageError(_("No traced message yet; expected one. Call board.tracer.send(cluster) first."))
 
         def current() -> TraceResult:
             return self.tracer.result(trace_id) or first
 
         try:
-            result = wait_for(current, what="every cluster to receive the traced message or watch its whole window",
-                              timeout_s=timeout_s, interval_s=0.2,
+            result = wait_for(current, what=Text("Not every cluster received the traced message or watched for its "
+                                                 "whole window."), timeout_s=timeout_s, interval_s=0.2,
                               accept=lambda r: all(h.settled for h in r.hops))
         except WaitTimeout:
             result = current()  # the hops still missing are part of the answer, not an error
@@ -159,3 +171,8 @@ class Dashboard:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _heading(text: str) -> widgets.HTML:
+    """A section's heading (`text` already in the dashboard's language)."""
+    return widgets.HTML(f"<h3>{text}</h3>")

@@ -54,15 +54,12 @@ class FaultControls:
         self.cluster = widgets.Dropdown(options=target.clusters, description=_("cluster"))
         pairs = [f"{a} ↔ {b}" for a, b in combinations(target.clusters, 2)]
         self.link = widgets.Dropdown(options=pairs, description=_("link"))
-        cluster_actions: dict[str, Callable[[str], object]] = {
-            "kill": target.kill, "stop": target.stop_cluster, "restart": target.start_cluster}
-        link_actions: dict[str, Callable[[str, str], object]] = {"cut": target.cut_link, "heal": target.heal_link}
         self.buttons = {name: widgets.Button(description=_(label), button_style="danger" if name in ("kill", "cut")
                                              else "") for name, label in BUTTON_LABELS.items()}
-        for name, cluster_action in cluster_actions.items():
-            self.buttons[name].on_click(lambda _b, name=name, action=cluster_action: self._on_cluster(name, action))
-        for name, link_action in link_actions.items():
-            self.buttons[name].on_click(lambda _b, name=name, action=link_action: self._on_link(name, action))
+        for name in CLUSTER_STATUS:
+            self.buttons[name].on_click(lambda _b, name=name: self._on_cluster(name))
+        for name in LINK_STATUS:
+            self.buttons[name].on_click(lambda _b, name=name: self._on_link(name))
         self.label = widgets.HTML()
         rows = [widgets.HBox([self.cluster, self.buttons["kill"], self.buttons["stop"], self.buttons["restart"]])]
         if pairs:
@@ -79,15 +76,20 @@ class FaultControls:
         a, b = str(self.link.value).split(" ↔ ")
         return a, b
 
-    def _on_cluster(self, name: str, action: Callable[[str], object]) -> None:
+    def _on_cluster(self, name: str) -> None:
+        """A cluster's button was pressed: act on the cluster chosen now."""
+        actions: dict[str, Callable[[str], object]] = {
+            "kill": self.target.kill, "stop": self.target.stop_cluster, "restart": self.target.start_cluster}
         cluster = str(self.cluster.value)
         working, done = CLUSTER_STATUS[name]
-        self._act(Text(working, cluster=cluster), Text(done, cluster=cluster), action, cluster)
+        self._act(Text(working, cluster=cluster), Text(done, cluster=cluster), actions[name], cluster)
 
-    def _on_link(self, name: str, action: Callable[[str, str], object]) -> None:
+    def _on_link(self, name: str) -> None:
+        """A link's button was pressed: act on the link chosen now."""
+        actions: dict[str, Callable[[str, str], object]] = {"cut": self.target.cut_link, "heal": self.target.heal_link}
         a, b = self._pair()
         working, done = LINK_STATUS[name]
-        self._act(Text(working, a=a, b=b), Text(done, link=str(self.link.value)), action, a, b)
+        self._act(Text(working, a=a, b=b), Text(done, link=str(self.link.value)), actions[name], a, b)
 
     def _act(self, working: Text, done: Text, action: Callable[..., object], *args: str) -> None:
         if not self._busy.acquire(blocking=False):
