@@ -10,10 +10,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, fields
+from html import escape
 
 import pulsar
 
 from labs.errors import LabNotFoundError, WaitTimeout
+from labs.i18n import Text, _, ngettext
 from labs.waiting import wait_for
 
 
@@ -58,7 +60,8 @@ def collect(consumer: pulsar.Consumer, expected: Iterable[bytes] | None = None, 
             consumer.acknowledge(message)
         return wanted is not None and wanted.issubset({r.data for r in got})
 
-    what = f"{len(wanted)} expected messages" if wanted is not None else "messages for the whole window"
+    what = (Text("Not all of the {count} expected messages arrived.", count=len(wanted)) if wanted is not None
+            else Text("The window for messages ended."))
     try:
         wait_for(receive_one, what=what, timeout_s=timeout_s, interval_s=0, tolerate=(pulsar.Timeout,))
     except WaitTimeout:
@@ -196,7 +199,8 @@ class Flows:
 
     def _require(self, cluster: str) -> None:
         if cluster not in self._clients:
-            raise LabNotFoundError(f"Cluster {cluster!r} is not in this lab; expected one of {sorted(self._clients)}.")
+            raise LabNotFoundError(_("Cluster {cluster!r} is not in this lab; expected one of {clusters}.").format(
+                cluster=cluster, clusters=sorted(self._clients)))
 
 
 class _ProducerLoop(threading.Thread):
@@ -282,19 +286,29 @@ class DrillReport:
         return cls(**values)  # type: ignore[arg-type]
 
     def _repr_html_(self) -> str:
-        verdict = "✅ no message lost" if not self.lost else f"❌ {len(self.lost)} messages lost"
-        resumed = ("the consumer received nothing after the failover" if self.resumed_at is None
-                   else f"the standby resumed at message {self.resumed_at}")
-        caught_up = ("it has not caught up yet" if self.caught_up_s is None
-                     else f"caught up {self.caught_up_s:.1f} s after the active cluster died")
-        back = ("" if self.back_after_s is None else
-                f"<li>back on the primary {self.back_after_s:.1f} s after the failure; {self.returned} new "
-                f"message(s) produced and received there, and {self.duplicates_after_return} old one(s) handed "
-                f"over again</li>")
-        return (f"<p><b>{verdict}</b>; {self.duplicates} duplicates (redelivered after the switch)</p><ul>"
-                f"<li>sent and confirmed: {self.sent}</li><li>acknowledged before the failover: "
-                f"{self.acked_before_failover}</li><li>{resumed}</li><li>{caught_up}</li>{back}"
-                f"<li>client now uses {self.service_url_after}</li></ul>")
+        if self.lost:
+            verdict = ngettext("❌ {count} message lost", "❌ {count} messages lost", len(self.lost)).format(
+                count=len(self.lost))
+        else:
+            verdict = _("✅ no message lost")
+        said = ngettext("{count} duplicate (redelivered after the switch).",
+                        "{count} duplicates (redelivered after the switch).", self.duplicates).format(
+            count=self.duplicates)
+        items = [_("Sent and confirmed: {count}").format(count=self.sent),
+                 _("Acknowledged before the failover: {count}").format(count=self.acked_before_failover),
+                 _("The consumer received nothing after the failover.") if self.resumed_at is None
+                 else _("The standby cluster resumed at message {number}.").format(number=self.resumed_at),
+                 _("It has not caught up yet.") if self.caught_up_s is None
+                 else _("It caught up {seconds:.1f} s after the active cluster died.").format(seconds=self.caught_up_s)]
+        if self.back_after_s is not None:
+            items.append(_("Back on the primary cluster {seconds:.1f} s after the failure.").format(
+                seconds=self.back_after_s) + " " + ngettext(
+                "{count} new message produced and received there.", "{count} new messages produced and received there.",
+                self.returned).format(count=self.returned) + " " + ngettext(
+                "{count} old message handed over again.", "{count} old messages handed over again.",
+                self.duplicates_after_return).format(count=self.duplicates_after_return))
+        items.append(_("The client now uses {url}.").format(url=escape(self.service_url_after)))
+        return (f"<p><b>{verdict}</b> · {said}</p><ul>" + "".join(f"<li>{item}</li>" for item in items) + "</ul>")
 
 
 #: The last report of each lab's drill, in the process that ran it (the kernel on a learner's own
@@ -337,7 +351,7 @@ class FailoverDrill:
     def produce(self, count: int) -> list[str]:
         """Send `count` messages; each send returns once the cluster confirmed it. Returns their keys."""
         keys = []
-        for _ in range(count):
+        for _each in range(count):
             key = f"m{len(self.sent):05d}"
             self.producer.send(key.encode())
             self.sent.append(key)
@@ -347,9 +361,9 @@ class FailoverDrill:
     def run_traffic(self, messages: int = 200, batch: int = 5, pause_s: float = 0.1, unconsumed: int = 20) -> None:
         """Produce and consume `messages` in small batches (so subscription snapshots are taken as the
         application runs), then produce `unconsumed` more that nobody reads before the failover."""
-        for _ in range(messages // batch):
+        for _round in range(messages // batch):
             self.produce(batch)
-            for _ in range(batch):
+            for _each in range(batch):
                 message = self.consumer.receive(timeout_millis=30_000)
                 self.consumer.acknowledge(message)
                 self.acked.append(message.data().decode())
@@ -377,8 +391,8 @@ class FailoverDrill:
             return not set(self.sent) - seen
 
         try:
-            wait_for(receive_one, what="every confirmed message on the failover consumer", timeout_s=timeout_s,
-                     interval_s=0, tolerate=(pulsar.Timeout,))
+            wait_for(receive_one, what=Text("Not every confirmed message arrived on the failover consumer."),
+                     timeout_s=timeout_s, interval_s=0, tolerate=(pulsar.Timeout,))
         except WaitTimeout:
             self._record()
             return False
@@ -394,8 +408,9 @@ class FailoverDrill:
         asked = time.monotonic()
         failed_at = self._failed_at if self._failed_at is not None else asked
         try:
-            wait_for(lambda: self.client.get_service_info().service_url, what="the client back on the primary",
-                     timeout_s=timeout_s, accept=lambda url: url == self.primary_url)
+            wait_for(lambda: self.client.get_service_info().service_url, timeout_s=timeout_s,
+                     what=Text("The client did not return to the primary cluster {url}.", url=self.primary_url),
+                     accept=lambda url: url == self.primary_url)
         except WaitTimeout:
             self._record()
             return False
@@ -414,8 +429,8 @@ class FailoverDrill:
             return keys <= set(self.returned)
 
         try:
-            wait_for(receive_one, what="the new messages on the primary", timeout_s=remaining_s,
-                     interval_s=0, tolerate=(pulsar.Timeout,))
+            wait_for(receive_one, what=Text("Not every new message arrived on the primary cluster."),
+                     timeout_s=remaining_s, interval_s=0, tolerate=(pulsar.Timeout,))
         except WaitTimeout:
             pass
         self._record()

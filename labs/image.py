@@ -373,7 +373,8 @@ def ensure_debian_base(client: docker.DockerClient, settings: LabSettings, progr
                 if item.is_file():
                     item.unlink()
         _run(["tar", "-C", str(rootfs), "-cf", str(archive), "."], PACK_STEP, progress)
-        progress(f"docker import {archive} -> {DEBIAN_BASE_IMAGE}")
+        progress(_("Importing {archive} into Docker as {image} (docker import) ...").format(
+            archive=archive, image=DEBIAN_BASE_IMAGE))
         repository, tag = DEBIAN_BASE_IMAGE.split(":")
         client.api.import_image_from_file(
             str(archive), repository=repository, tag=tag,

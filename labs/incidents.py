@@ -17,10 +17,16 @@ from html import escape
 from pulsar.schema import Integer, JsonSchema, Record, String
 
 from labs.errors import AdminError, UsageError
+from labs.i18n import N_, _
 from labs.lab import Lab
 from labs.topology import ConfigStore
 
 INCIDENT = "incident"  # the property every planted message carries
+#: A cluster's schema when it reports none, or has no such topic (a key, shown in the reader's language).
+NO_SCHEMA = N_("none")
+NO_TOPIC = N_("no topic")
+#: What a delete that went through answered.
+DELETED = N_("the topic was deleted")
 
 
 class ProfileV1(Record):  # type: ignore[misc]  # pulsar-client ships no type hints
@@ -56,15 +62,19 @@ class ReplicationHealth:
     schema_versions: dict[str, str]
 
     def _repr_html_(self) -> str:
+        connected, apart = "✅ " + _("connected"), "❌ " + _("not connected")
+        none = _("no replicator on this topic in any cluster")
         rows = "".join(
-            f"<tr><td>{escape(r.source)} → {escape(r.target)}</td><td>{'✅' if r.connected else '❌'} "
-            f"{'connected' if r.connected else 'not connected'}</td><td>{r.backlog}</td>"
-            f"<td><code>{escape(r.cursor_mark_delete)}</code> / <code>{escape(r.cursor_read)}</code></td></tr>"
-            for r in self.replicators) or "<tr><td colspan=4>no replicator on this topic in any cluster</td></tr>"
-        schemas = ", ".join(f"{escape(c)}: {escape(v)}" for c, v in self.schema_versions.items())
-        return (f"<p><b>{escape(self.topic)}</b></p><table><tr><th>replicator</th><th>state</th>"
-                f"<th>replication backlog</th><th>cursor pulsar.repl.&lt;target&gt; mark-delete / read</th></tr>"
-                f"{rows}</table><p>schema version: {schemas}</p>")
+            f"<tr><td>{escape(r.source)} → {escape(r.target)}</td><td>{connected if r.connected else apart}</td>"
+            f"<td>{r.backlog}</td><td><code>{escape(r.cursor_mark_delete)}</code> / "
+            f"<code>{escape(r.cursor_read)}</code></td></tr>"
+            for r in self.replicators) or f"<tr><td colspan=4>{none}</td></tr>"
+        head = "".join(f"<th>{title}</th>" for title in (
+            _("replicator"), _("state"), _("replication backlog"),
+            _("cursor pulsar.repl.&lt;target&gt; mark-delete / read")))
+        schemas = ", ".join(f"{escape(c)}: {escape(_(v))}" for c, v in self.schema_versions.items())
+        return (f"<p><b>{escape(self.topic)}</b></p><table><tr>{head}</tr>{rows}</table><p>"
+                + _("schema version: {versions}").format(versions=schemas) + "</p>")
 
 
 def replication_health(lab: Lab, topic: str) -> ReplicationHealth:
@@ -78,7 +88,7 @@ def replication_health(lab: Lab, topic: str) -> ReplicationHealth:
             stats = admin.get_topic_stats(topic)
             cursors = admin.get_cursors(topic)
         except AdminError:
-            schemas[cluster] = "no topic"
+            schemas[cluster] = NO_TOPIC
             continue
         for target, replicator in sorted(stats.replication.items()):
             cursor = cursors.get(f"pulsar.repl.{target}")
@@ -89,15 +99,16 @@ def replication_health(lab: Lab, topic: str) -> ReplicationHealth:
             schema = admin.get_schema(topic)
         except AdminError:
             schema = None
-        schemas[cluster] = "none" if schema is None else f"{schema.get('version')} ({schema.get('type')})"
+        schemas[cluster] = NO_SCHEMA if schema is None else f"{schema.get('version')} ({schema.get('type')})"
     return ReplicationHealth(topic, tuple(replicators), schemas)
 
 
 def _require_independent(lab: Lab) -> tuple[str, str]:
     if lab.topology.config_store is not ConfigStore.INDEPENDENT or len(lab.clusters) != 2:
-        raise UsageError(f"Lesson 07's incidents need two clusters with independent configuration stores; lab "
-                         f"{lab.name!r} has {list(lab.clusters)} with a {lab.topology.config_store.value} store. Start "
-                         "it with full_mesh('beijing', 'shanghai', config_store='independent').")
+        raise UsageError(_("Lesson 07's incidents need two clusters with independent configuration stores; lab "
+                           "{name!r} has {clusters} with configuration store {store!r}. Start it with "
+                           "full_mesh('beijing', 'shanghai', config_store='independent').").format(
+            name=lab.name, clusters=list(lab.clusters), store=lab.topology.config_store.value))
     return lab.clusters[0], lab.clusters[1]
 
 
@@ -171,8 +182,9 @@ class DeleteAttempt:
     answer: str
 
     def _repr_html_(self) -> str:
-        mark = "🗑️ deleted" if self.deleted else "⛔ refused"
-        return f"<p>{mark} in <b>{escape(self.cluster)}</b>: {escape(self.answer)}</p>"
+        said = (_("🗑️ deleted in <b>{cluster}</b>: {answer}") if self.deleted else
+                _("⛔ refused in <b>{cluster}</b>: {answer}"))
+        return "<p>" + said.format(cluster=escape(self.cluster), answer=escape(_(self.answer))) + "</p>"
 
 
 def try_delete(lab: Lab, cluster: str, topic: str, within_s: float = 0.0) -> DeleteAttempt:
@@ -188,7 +200,7 @@ def try_delete(lab: Lab, cluster: str, topic: str, within_s: float = 0.0) -> Del
                 return DeleteAttempt(cluster, topic, False, f"HTTP {exc.status}: {exc.reason}")
             time.sleep(1.0)  # asking again, not waiting for readiness: the answer is the refusal or the delete
             continue
-        return DeleteAttempt(cluster, topic, True, "the topic was deleted")
+        return DeleteAttempt(cluster, topic, True, DELETED)
 
 
 def history_to_bring(lab: Lab, messages: int = 20) -> str:
@@ -217,7 +229,7 @@ def subscription_left_behind(lab: Lab, messages: int = 40) -> str:
     _send(lab, active, topic, "refunds", messages)
     consumer = lab.client(active).subscribe(topic, "billing", replicate_subscription_state_enabled=False)
     try:
-        for _ in range(messages):
+        for _each in range(messages):
             consumer.acknowledge(consumer.receive(timeout_millis=30_000))
     finally:
         consumer.close()
@@ -247,10 +259,13 @@ class ReplicationMetrics:
         rows = "".join(
             f"<tr><td>{escape(r.topic.rsplit('/', 1)[-1])}</td><td>{escape(r.remote_cluster)}</td>"
             f"<td>{r.connected}</td><td>{r.disconnected}</td><td>{r.backlog}</td></tr>" for r in self.replicators)
-        rows = rows or "<tr><td colspan=5>no replicator of this namespace in the metrics</td></tr>"
-        return (f"<p><b>{escape(self.cluster)}</b>'s <code>/metrics</code> for <b>{escape(self.namespace)}</b>:</p>"
-                "<table><tr><th>topic</th><th>remote_cluster</th><th>pulsar_replication_connected_count</th>"
-                f"<th>pulsar_replication_disconnected_count</th><th>pulsar_replication_backlog</th></tr>{rows}</table>")
+        none, topic = _("no replicator of this namespace in the metrics"), _("topic")
+        rows = rows or f"<tr><td colspan=5>{none}</td></tr>"
+        title = _("<b>{cluster}</b>'s <code>/metrics</code> for <b>{namespace}</b>:").format(
+            cluster=escape(self.cluster), namespace=escape(self.namespace))
+        return (f"<p>{title}</p><table><tr><th>{topic}</th><th>remote_cluster</th>"
+                "<th>pulsar_replication_connected_count</th><th>pulsar_replication_disconnected_count</th>"
+                f"<th>pulsar_replication_backlog</th></tr>{rows}</table>")
 
 
 _METRIC = re.compile(r'^(pulsar_replication_(?:connected_count|disconnected_count|backlog))\{([^}]*)\}\s+(\S+)')

@@ -17,20 +17,21 @@ from html import escape
 import pulsar
 
 from labs.errors import UsageError
+from labs.i18n import _, ngettext
 from labs.lab import Lab
 
 SEQ = "seq"
 
 
 def _span(seqs: Iterable[int]) -> str:
-    """`1–100, 121–140` for a set of order numbers."""
+    """`#1–#100, #121–#140` for a set of order numbers (`none` in the reader's language for none)."""
     runs: list[list[int]] = []
     for seq in sorted(set(seqs)):
         if runs and seq == runs[-1][1] + 1:
             runs[-1][1] = seq
         else:
             runs.append([seq, seq])
-    return ", ".join(f"#{a}" if a == b else f"#{a}–#{b}" for a, b in runs) or "none"
+    return ", ".join(f"#{a}" if a == b else f"#{a}–#{b}" for a, b in runs) or _("none")
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ class OrderNumbers:
         return seq in self.seqs
 
     def _repr_html_(self) -> str:
-        return f"<p>{len(self.seqs)} order(s): {escape(_span(self.seqs))}</p>"
+        return "<p>" + ngettext("{count} order: {numbers}", "{count} orders: {numbers}", len(self.seqs)).format(
+            count=len(self.seqs), numbers=escape(_span(self.seqs))) + "</p>"
 
 
 @dataclass(frozen=True)
@@ -62,9 +64,12 @@ class Orders:
     seconds: float
 
     def _repr_html_(self) -> str:
-        return (f"<p>📦 <b>{escape(self.cluster)}</b> confirmed {len(self.confirmed)} order(s) "
-                f"({escape(_span(self.confirmed))}) on <code>{escape(self.topic.rsplit('/', 1)[-1])}</code> "
-                f"in {self.seconds:.1f} s.</p>")
+        return "<p>📦 " + ngettext(
+            "<b>{cluster}</b> confirmed {count} order ({numbers}) on <code>{topic}</code> in {seconds:.1f} s.",
+            "<b>{cluster}</b> confirmed {count} orders ({numbers}) on <code>{topic}</code> in {seconds:.1f} s.",
+            len(self.confirmed)).format(cluster=escape(self.cluster), count=len(self.confirmed),
+                                        numbers=escape(_span(self.confirmed)),
+                                        topic=escape(self.topic.rsplit("/", 1)[-1]), seconds=self.seconds) + "</p>"
 
 
 def take_orders(lab: Lab, cluster: str, topic: str, numbers: Iterable[int], pause_s: float = 0.02) -> Orders:
@@ -75,8 +80,8 @@ def take_orders(lab: Lab, cluster: str, topic: str, numbers: Iterable[int], paus
     """
     wanted = list(numbers)
     if not wanted or min(wanted) < 1:
-        raise UsageError(f"Orders are numbered from 1; got {wanted[:5]}{'...' if len(wanted) > 5 else ''}. "
-                         "Pass a range such as range(1, 121).")
+        raise UsageError(_("Orders are numbered from 1; got {numbers}. Pass a range such as range(1, 121).").format(
+            numbers=f"{wanted[:5]}{'...' if len(wanted) > 5 else ''}"))
     producer = lab.client(cluster).create_producer(topic, batching_enabled=False)
     started = time.monotonic()
     try:
@@ -117,11 +122,18 @@ class OrdersRead:
         return OrderNumbers(tuple(sorted({seq for orders in taken for seq in orders.confirmed} - set(self.seqs))))
 
     def _repr_html_(self) -> str:
-        first = f"order #{self.first}" if self.first is not None else "nothing"
-        return (f"<p>📥 <b>{escape(self.cluster)}</b> · <code>{escape(self.subscription)}</code>: received "
-                f"{len(self.seqs)} order(s) ({escape(_span(self.seqs))}); first: {first}; "
-                f"{len(self.duplicates)} received twice; then watched {self.watched_s:.0f} s and saw nothing more."
-                "</p>")
+        where = f"📥 <b>{escape(self.cluster)}</b> · <code>{escape(self.subscription)}</code>: "
+        if self.first is None:
+            said = _("received no order; watched {seconds:.0f} s and saw nothing.").format(seconds=self.watched_s)
+        else:
+            said = ngettext(
+                "received {count} order ({numbers}); first: order #{first}; {twice} received twice; then watched "
+                "{seconds:.0f} s and saw nothing more.",
+                "received {count} orders ({numbers}); first: order #{first}; {twice} received twice; then watched "
+                "{seconds:.0f} s and saw nothing more.", len(self.seqs)).format(
+                count=len(self.seqs), numbers=escape(_span(self.seqs)), first=self.first,
+                twice=len(self.duplicates), seconds=self.watched_s)
+        return f"<p>{where}{said}</p>"
 
 
 def read_orders(lab: Lab, cluster: str, topic: str, subscription: str, up_to: int | None = None,
@@ -171,8 +183,11 @@ class Applied:
     ignored: tuple[int, ...]
 
     def _repr_html_(self) -> str:
-        return (f"<p>🧾 applied {len(self.applied)} order(s) ({escape(_span(self.applied))}); ignored "
-                f"{len(self.ignored)} duplicate(s) ({escape(_span(self.ignored))}).</p>")
+        applied = ngettext("Applied {count} order ({numbers}).", "Applied {count} orders ({numbers}).",
+                           len(self.applied)).format(count=len(self.applied), numbers=escape(_span(self.applied)))
+        ignored = ngettext("Ignored {count} duplicate ({numbers}).", "Ignored {count} duplicates ({numbers}).",
+                           len(self.ignored)).format(count=len(self.ignored), numbers=escape(_span(self.ignored)))
+        return f"<p>🧾 {applied} {ignored}</p>"
 
 
 class OrderLedger:

@@ -18,13 +18,18 @@ import pulsar
 from labs.client import unsubscribe_or_close
 from labs.errors import AdminError, UsageError
 from labs.flows import collect
+from labs.i18n import N_, _, ngettext
 from labs.lab import Lab
 from labs.topology import ConfigStore
 
 MARK = "geolab-mark"  # the property that tells this module's messages apart
+#: What a cluster answered to a producer or a subscription it accepted (keys, shown in the reader's language).
+OPEN = N_("open")
+SUBSCRIBED = N_("subscribed")
 
 
 def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
+    """An HTML table; `headers` are shown as given (already in the reader's language), cells escaped."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in row) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
@@ -51,10 +56,11 @@ class PartitionCounts:
         return len(set(self.counts.values())) == 1
 
     def _repr_html_(self) -> str:
-        rows = [(c, str(n) if n else "no partitioned topic") for c, n in self.counts.items()]
-        verdict = ("the clusters agree" if self.agree else
-                   f"the clusters still differ after watching {self.watched_s:g} s")
-        return f"<p><b>{escape(_short(self.topic))}</b>: {verdict}</p>" + _table(("cluster", "partitions"), rows)
+        rows = [(c, str(n) if n else _("no partitioned topic")) for c, n in self.counts.items()]
+        verdict = (_("the clusters agree") if self.agree else
+                   _("the clusters still differ after watching {seconds:g} s").format(seconds=self.watched_s))
+        return (f"<p><b>{escape(_short(self.topic))}</b>: {verdict}</p>"
+                + _table((_("cluster"), _("partitions")), rows))
 
 
 def _partitions(lab: Lab, cluster: str, topic: str) -> int:
@@ -95,13 +101,22 @@ class Replicated:
     window_s: float
 
     def _repr_html_(self) -> str:
-        how = f"in batches of {self.batch_size}" if self.batch_size > 1 else "one by one (no batching)"
+        values = {"count": self.sent, "source": escape(self.source), "size": self.batch_size,
+                  "target": escape(self.target), "received": self.received, "seconds": self.window_s}
+        if self.batch_size > 1:
+            said = ngettext("{count} message produced in {source} in batches of {size}; a consumer in {target} "
+                            "received <b>{received}</b> (watched up to {seconds:g} s).",
+                            "{count} messages produced in {source} in batches of {size}; a consumer in {target} "
+                            "received <b>{received}</b> (watched up to {seconds:g} s).", self.sent)
+        else:
+            said = ngettext("{count} message produced in {source} one by one (no batching); a consumer in {target} "
+                            "received <b>{received}</b> (watched up to {seconds:g} s).",
+                            "{count} messages produced in {source} one by one (no batching); a consumer in {target} "
+                            "received <b>{received}</b> (watched up to {seconds:g} s).", self.sent)
         rows = [(c, str(n), ", ".join(map(str, self.per_partition.get(c, ()))) or "-")
                 for c, n in self.entries.items()]
-        return (f"<p><b>{escape(_short(self.topic))}</b>: {self.sent} message(s) produced in "
-                f"{escape(self.source)} {how}; a consumer in {escape(self.target)} received "
-                f"<b>{self.received}</b> (watched up to {self.window_s:g} s).</p>"
-                + _table(("cluster", "entries stored", "entries per partition"), rows))
+        return (f"<p><b>{escape(_short(self.topic))}</b>: {said.format(**values)}</p>"
+                + _table((_("cluster"), _("entries stored"), _("entries per partition")), rows))
 
 
 def _entries(lab: Lab, cluster: str, topic: str) -> tuple[int, tuple[int, ...]]:
@@ -125,7 +140,8 @@ def replicate(lab: Lab, source: str, target: str, topic: str, messages: int = 60
     for cluster in (source, target):
         lab.admin(cluster)  # an unknown cluster is named before anything is produced
     if messages < 1 or batch_size < 1:
-        raise UsageError(f"replicate() needs messages >= 1 and batch_size >= 1, got {messages} and {batch_size}.")
+        raise UsageError(_("replicate() needs messages >= 1 and batch_size >= 1, got {messages} and {size}.").format(
+            messages=messages, size=batch_size))
     mark = uuid.uuid4().hex[:8]
     consumer = lab.client(target).subscribe(topic, f"geolab-count-{mark}",
                                             initial_position=pulsar.InitialPosition.Earliest)
@@ -163,10 +179,12 @@ class Arrivals:
     watch_s: float
 
     def _repr_html_(self) -> str:
-        rows = [(c, f"✅ arrived after {s:.1f} s" if s is not None else f"— nothing in {self.watch_s:g} s watched")
+        rows = [(c, "✅ " + _("arrived after {seconds:.1f} s").format(seconds=s) if s is not None
+                 else "— " + _("nothing in {seconds:g} s watched").format(seconds=self.watch_s))
                 for c, s in self.after_s.items()]
-        return (f"<p>A message produced on <b>{escape(_short(self.topic))}</b> in <b>{escape(self.source)}</b>:</p>"
-                + _table(("cluster", "what its reader saw"), rows))
+        title = _("A message produced on <b>{topic}</b> in <b>{source}</b>:").format(
+            topic=escape(_short(self.topic)), source=escape(self.source))
+        return f"<p>{title}</p>" + _table((_("cluster"), _("what its reader saw")), rows)
 
 
 def where_it_arrives(lab: Lab, source: str, topic: str, watch_s: float = 10.0) -> Arrivals:
@@ -202,8 +220,8 @@ def regional_namespace(lab: Lab) -> str:
     """Lesson 08's regional namespace: `<tenant>/regional`, local to each cluster (each cluster's copy of
     its policy lists only that cluster), with the topics `payments` and `inventory` in the first cluster."""
     if lab.topology.config_store is not ConfigStore.INDEPENDENT:
-        raise UsageError(f"A namespace local to each cluster needs independent configuration stores; lab "
-                         f"{lab.name!r} shares one. Start it with config_store='independent'.")
+        raise UsageError(_("A namespace local to each cluster needs independent configuration stores; lab {name!r} "
+                           "shares one. Start it with config_store='independent'.").format(name=lab.name))
     namespace = f"{lab.topology.tenant}/regional"
     for cluster in lab.clusters:
         admin = lab.admin(cluster)
@@ -242,11 +260,18 @@ class Attempts:
         return sum(o.accepted for o in self.opened)
 
     def _repr_html_(self) -> str:
-        rows = [(o.name, "✅ accepted" if o.accepted else "⛔ refused", o.answer) for o in self.opened]
-        listed = (f"<p>{escape(self.cluster)}'s topic stats list as publishers: "
-                  f"<b>{escape(', '.join(self.listed) or 'none')}</b></p>" if self.kind == "producer" else "")
-        return (f"<p>{escape(self.kind.capitalize())}s on <b>{escape(_short(self.topic))}</b> in "
-                f"<b>{escape(self.cluster)}</b>:</p>" + _table((self.kind, "answer", "details"), rows) + listed)
+        rows = [(o.name, "✅ " + _("accepted") if o.accepted else "⛔ " + _("refused"), _(o.answer))
+                for o in self.opened]
+        values = {"topic": escape(_short(self.topic)), "cluster": escape(self.cluster)}
+        if self.kind == "producer":
+            title = _("Producers on <b>{topic}</b> in <b>{cluster}</b>:").format(**values)
+            listed = "<p>" + _("{cluster}'s topic stats list as publishers: <b>{names}</b>").format(
+                cluster=escape(self.cluster), names=escape(", ".join(self.listed) or _("none"))) + "</p>"
+            kind = _("producer")
+        else:
+            title = _("Subscriptions on <b>{topic}</b> in <b>{cluster}</b>:").format(**values)
+            listed, kind = "", _("subscription")
+        return f"<p>{title}</p>" + _table((kind, _("answer"), _("details")), rows) + listed
 
 
 def _refusal(exc: Exception) -> str:
@@ -263,7 +288,7 @@ def open_producers(lab: Lab, cluster: str, topic: str, names: tuple[str, ...] = 
         for name in names:
             try:
                 producers.append(client.create_producer(topic, producer_name=name))
-                opened.append(Opened(name, True, "open"))
+                opened.append(Opened(name, True, OPEN))
             except pulsar.PulsarException as exc:
                 opened.append(Opened(name, False, _refusal(exc)))
         listed = lab.admin(cluster).get_topic_stats(topic).publishers if producers else ()
@@ -281,7 +306,7 @@ def try_subscribe(lab: Lab, cluster: str, topic: str, subscription: str) -> Atte
     except pulsar.PulsarException as exc:
         return Attempts(cluster, topic, "subscription", (Opened(subscription, False, _refusal(exc)),), ())
     unsubscribe_or_close(consumer)
-    return Attempts(cluster, topic, "subscription", (Opened(subscription, True, "subscribed"),), ())
+    return Attempts(cluster, topic, "subscription", (Opened(subscription, True, SUBSCRIBED),), ())
 
 
 # ------------------------------------------------------------------------------ markers
@@ -299,11 +324,25 @@ class EntriesWritten:
     settled_s: float
 
     def _repr_html_(self) -> str:
-        kind = "a replicated subscription" if self.replicated_subscription else "a plain subscription"
-        extra = self.entries - self.messages
-        return (f"<p><b>{escape(_short(self.topic))}</b> in <b>{escape(self.cluster)}</b>, with {kind}: "
-                f"{self.messages} messages produced and acknowledged, <b>{self.entries}</b> entries in the ledger "
-                f"({extra} more than the messages; read {self.settled_s:g} s after the last acknowledgement)</p>")
+        values = {"topic": escape(_short(self.topic)), "cluster": escape(self.cluster), "messages": self.messages,
+                  "entries": self.entries, "extra": self.entries - self.messages, "seconds": self.settled_s}
+        if self.replicated_subscription:
+            said = ngettext(
+                "<b>{topic}</b> in <b>{cluster}</b>, with a replicated subscription: {messages} message produced and "
+                "acknowledged, <b>{entries}</b> entries in the ledger ({extra} more than the messages; read "
+                "{seconds:g} s after the last acknowledgement)",
+                "<b>{topic}</b> in <b>{cluster}</b>, with a replicated subscription: {messages} messages produced and "
+                "acknowledged, <b>{entries}</b> entries in the ledger ({extra} more than the messages; read "
+                "{seconds:g} s after the last acknowledgement)", self.messages)
+        else:
+            said = ngettext(
+                "<b>{topic}</b> in <b>{cluster}</b>, with a plain subscription: {messages} message produced and "
+                "acknowledged, <b>{entries}</b> entries in the ledger ({extra} more than the messages; read "
+                "{seconds:g} s after the last acknowledgement)",
+                "<b>{topic}</b> in <b>{cluster}</b>, with a plain subscription: {messages} messages produced and "
+                "acknowledged, <b>{entries}</b> entries in the ledger ({extra} more than the messages; read "
+                "{seconds:g} s after the last acknowledgement)", self.messages)
+        return f"<p>{said.format(**values)}</p>"
 
 
 def entries_for(lab: Lab, cluster: str, topic: str, messages: int = 10, replicated_subscription: bool = True,
@@ -312,7 +351,7 @@ def entries_for(lab: Lab, cluster: str, topic: str, messages: int = 10, replicat
     acknowledge them on a subscription (replicated or not), and count the entries the topic's ledger added,
     `settle_s` after the last acknowledgement (the watch window for entries that nobody produced)."""
     if messages < 1:
-        raise UsageError(f"entries_for() needs messages >= 1, got {messages}.")
+        raise UsageError(_("entries_for() needs messages >= 1, got {messages}.").format(messages=messages))
     consumer = lab.client(cluster).subscribe(topic, f"geolab-entries-{uuid.uuid4().hex[:6]}",
                                              replicate_subscription_state_enabled=replicated_subscription)
     try:
@@ -321,7 +360,7 @@ def entries_for(lab: Lab, cluster: str, topic: str, messages: int = 10, replicat
             producer.send(f"entry {index}".encode())
             time.sleep(pace_s)  # an application's pace: markers are written while messages flow
         producer.close()
-        for _ in range(messages):
+        for _each in range(messages):
             consumer.acknowledge(consumer.receive(timeout_millis=10_000))
         time.sleep(settle_s)  # the watch window: entries written after the messages are counted too
         entries = lab.admin(cluster).get_internal_stats(topic).entries_added

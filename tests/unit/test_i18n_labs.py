@@ -178,3 +178,70 @@ def test_remote_clusters_say_in_chinese_what_is_the_platforms_business() -> None
     assert lines == ["集群 ['beijing'] 运行在别处；无需启动。"]
     assert str(kill.value).startswith("强行终止 beijing 应由这些集群所在的平台来做")
     assert str(cut.value).startswith("切断复制链路 beijing-shanghai")
+
+
+# ------------------------------------------------------------------------------ notebook outputs
+
+
+def test_a_drill_report_reads_in_chinese_with_its_numbers() -> None:
+    from labs.flows import DrillReport
+
+    report = DrillReport(sent=220, acked_before_failover=200, received_after_failover=21, duplicates=1, lost=(),
+                         resumed_at=199, caught_up_s=4.25, service_url_after="pulsar://127.0.0.1:16651",
+                         complete=True, failed_over=True, back_after_s=31.0, returned=10, duplicates_after_return=0)
+    with using("zh"):
+        html = report._repr_html_()
+    assert "✅ 没有丢失消息" in html and "1 条重复消息" in html and "已发送并确认：220" in html
+    assert "备集群从第 199 条消息处继续" in html and "4.2 秒" in html and "pulsar://127.0.0.1:16651" in html
+    assert "在那里生产并收到了 10 条新消息" in html
+    english = DrillReport(sent=3, acked_before_failover=1, received_after_failover=0, duplicates=0, lost=("m00002",),
+                          resumed_at=None, caught_up_s=None, service_url_after="pulsar://x:1", complete=False)
+    html = english._repr_html_()
+    assert "❌ 1 message lost" in html and "0 duplicates" in html and "received nothing after the failover" in html
+
+
+def test_orders_read_in_chinese_and_english_with_their_numbers() -> None:
+    from labs.orders import Applied, OrderNumbers, Orders, OrdersRead
+
+    read = OrdersRead("shanghai", "billing", (1, 2, 3, 3), {}, 10.0)
+    with using("zh"):
+        assert "收到 4 个订单（#1–#3）" in read._repr_html_() and "订单 #1" in read._repr_html_()
+        assert "没有收到订单" in OrdersRead("shanghai", "billing", (), {}, 10.0)._repr_html_()
+        assert "1 个订单：#7" in OrderNumbers((7,))._repr_html_()
+        assert "0 个订单：无" in OrderNumbers(())._repr_html_() or "0 个订单：" in OrderNumbers(())._repr_html_()
+        assert "已处理 2 个订单（#1–#2）" in Applied((1, 2), (3,))._repr_html_()
+        assert "<b>beijing</b> 在 1.5 秒内确认了 <code>orders</code> 上的 120 个订单（#1–#120）" in Orders(
+            "beijing", "persistent://geolab/geo/orders", tuple(range(1, 121)), 1.5)._repr_html_()
+    assert "1 order: #7" in OrderNumbers((7,))._repr_html_() and "2 orders: #1–#2" in OrderNumbers((1, 2))._repr_html_()
+    assert "Applied 2 orders (#1–#2). Ignored 1 duplicate (#3)." in Applied((1, 2), (3,))._repr_html_()
+    with using("zh"), pytest.raises(UsageError) as info:
+        from labs.orders import take_orders
+
+        take_orders(None, "beijing", "t", [0, 1])  # type: ignore[arg-type]  # refused before the lab is used
+    assert "订单从 1 开始编号" in str(info.value) and "[0, 1]" in str(info.value)
+
+
+def test_incident_and_topic_outputs_read_in_chinese_and_keep_pulsars_own_words() -> None:
+    from labs.incidents import DELETED, DeleteAttempt, ReplicationHealth, ReplicationMetrics, ReplicatorHealth
+    from labs.production import OPEN, Arrivals, Attempts, EntriesWritten, Opened, PartitionCounts
+
+    health = ReplicationHealth("persistent://geolab/invoices/invoices",
+                               (ReplicatorHealth("beijing", "shanghai", False, 10, "3:9", "3:10"),),
+                               {"beijing": "0 (JSON)", "shanghai": "no topic"})
+    with using("zh"):
+        html = health._repr_html_()
+        assert "❌ 未连接" in html and "复制积压" in html and "shanghai: 没有该主题" in html and "3:9" in html
+        assert "已在 <b>beijing</b> 中删除：主题已删除" in DeleteAttempt("beijing", "t", True, DELETED)._repr_html_()
+        refused = DeleteAttempt("beijing", "t", False, "HTTP 412: Cannot delete a topic that is replicated")
+        assert "HTTP 412: Cannot delete a topic that is replicated" in refused._repr_html_()
+        metrics = ReplicationMetrics("beijing", "geolab/invoices", ())._repr_html_()
+        assert "pulsar_replication_backlog" in metrics and "<th>主题</th>" in metrics and "复制器" in metrics
+        assert "各集群一致" in PartitionCounts("t", {"beijing": 4, "shanghai": 4}, 0.5)._repr_html_()
+        attempts = Attempts("beijing", "persistent://geolab/geo/orders", "producer",
+                            (Opened("app-1", True, OPEN), Opened("app-2", False, "ProducerBusy: taken")), ("app-1",))
+        html = attempts._repr_html_()
+        assert "生产者" in html and "✅ 已接受" in html and "已打开" in html and "ProducerBusy: taken" in html
+        assert "1.2 秒后到达" in Arrivals("t", "beijing", {"shanghai": 1.2, "guangzhou": None}, 10)._repr_html_()
+        assert "复制订阅" in EntriesWritten("beijing", "t", 10, True, 13, 3.0)._repr_html_()
+    assert "✅ accepted" in attempts._repr_html_() and "open" in attempts._repr_html_()
+    assert health.schema_versions["shanghai"] == "no topic"  # the value stays the English key
