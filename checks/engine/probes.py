@@ -11,6 +11,7 @@ from checks.engine.model import Outcome
 from labs.client import unsubscribe_or_close
 from labs.errors import WaitTimeout
 from labs.flows import collect
+from labs.i18n import _
 from labs.lab import Lab
 from labs.waiting import wait_for
 
@@ -20,37 +21,45 @@ def fresh_topic(namespace: str, what: str = "") -> str:
     return f"persistent://{namespace}/geolab-check-{what + '-' if what else ''}{uuid.uuid4().hex[:8]}"
 
 
+def _error(exc: Exception) -> str:
+    """A client's failure as Pulsar's client names it: its type and message (English, Pulsar's own words)."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 def delivery(lab: Lab, source: str, target: str, namespace: str, timeout_s: float = 30.0) -> Outcome:
     """Produce one message in `source` on a new topic of `namespace`; passed when `target` receives it."""
     topic = fresh_topic(namespace)
     payload = f"check {source}->{target}".encode()
-    expected = f"a message produced in {source} on {namespace} arrives in {target} within {timeout_s:.0f} s"
+    expected = _("a message produced in {source} on {namespace} arrives in {target} within {timeout_s:.0f} s").format(
+        source=source, namespace=namespace, target=target, timeout_s=timeout_s)
     try:
         consumer = lab.client(target).subscribe(topic, "geolab-check")
         producer = lab.client(source).create_producer(topic)
         producer.send(payload)
         producer.close()
     except pulsar.PulsarException as exc:
-        return Outcome(False, expected, f"producing or subscribing failed: {type(exc).__name__}: {exc}")
+        return Outcome(False, expected, _("producing or subscribing failed: {error}").format(error=_error(exc)))
     try:
         got = collect(consumer, [payload], timeout_s=timeout_s)
     finally:
         unsubscribe_or_close(consumer)
     arrived = any(r.data == payload for r in got)
-    return Outcome(arrived, expected, "it arrived" if arrived else f"nothing arrived in {target}")
+    return Outcome(arrived, expected,
+                   _("it arrived") if arrived else _("nothing arrived in {target}").format(target=target))
 
 
 def queued_for(lab: Lab, source: str, target: str, namespace: str) -> Outcome:
     """Produce one message in `source` on a new topic of `namespace` while `target` is down; passed
     when `source`'s topic keeps it in a replication backlog for `target` (sent when `target` returns)."""
     topic = fresh_topic(namespace)
-    expected = f"a message produced in {source} waits in its replication backlog for {target} (down now)"
+    expected = _("a message produced in {source} waits in its replication backlog for {target} (down now)").format(
+        source=source, target=target)
     try:
         producer = lab.client(source).create_producer(topic)
         producer.send(f"check {source}->{target}".encode())
         producer.close()
     except pulsar.PulsarException as exc:
-        return Outcome(False, expected, f"producing failed: {type(exc).__name__}: {exc}")
+        return Outcome(False, expected, _("producing failed: {error}").format(error=_error(exc)))
     try:
         # a namespace policy reaches the broker's topics a moment after the admin call (CI once
         # waited more than 10 s under load)
@@ -59,9 +68,12 @@ def queued_for(lab: Lab, source: str, target: str, namespace: str) -> Outcome:
                               accept=lambda found: found is not None and found.replication_backlog >= 1)
     except WaitTimeout:
         replication = lab.admin(source).get_topic_stats(topic).replication
-        return Outcome(False, expected, f"{source} replicates this topic to {sorted(replication) or 'no cluster'}")
+        if not replication:
+            return Outcome(False, expected, _("{source} replicates this topic to no cluster").format(source=source))
+        return Outcome(False, expected, _("{source} replicates this topic to {clusters}").format(
+            source=source, clusters=sorted(replication)))
     waiting = replicator.replication_backlog if replicator is not None else 0
-    return Outcome(True, expected, f"{waiting} message(s) wait for {target}")
+    return Outcome(True, expected, _("{waiting} message(s) wait for {target}").format(waiting=waiting, target=target))
 
 
 PROBE_PROPERTY = "geolab-check"
@@ -85,16 +97,19 @@ def standby_follows(lab: Lab, topic: str, subscription: str, active: str, standb
     state: on Pulsar 4.0.8 one that asks makes the subscription replicated, the very thing checked
     (measured: a non-replicated subscription on beijing "followed" once the probe had asked).
     """
-    expected = (f"a message acknowledged on {subscription} in {active} is acknowledged on {standby}'s copy too "
-                f"(which Pulsar creates), within {timeout_s:.0f} s")
+    expected = _("a message acknowledged on {subscription} in {active} is acknowledged on {standby}'s copy too "
+                 "(which Pulsar creates), within {timeout_s:.0f} s").format(
+        subscription=subscription, active=active, standby=standby, timeout_s=timeout_s)
     if subscription not in lab.admin(active).get_topic_stats(topic).subscriptions:
-        return Outcome(False, expected, f"{subscription} is missing in {active}")
+        return Outcome(False, expected, _("{subscription} is missing in {active}").format(
+            subscription=subscription, active=active))
     payload = f"geolab-check {uuid.uuid4().hex[:8]}".encode()
     try:
         consumer = lab.client(active).subscribe(topic, subscription, consumer_type=pulsar.ConsumerType.Shared,
                                                 replicate_subscription_state_enabled=False)
     except pulsar.PulsarException as exc:
-        return Outcome(False, expected, f"cannot attach to {subscription} in {active}: {type(exc).__name__}: {exc}")
+        return Outcome(False, expected, _("cannot attach to {subscription} in {active}: {error}").format(
+            subscription=subscription, active=active, error=_error(exc)))
     reader = None
     try:
         producer = lab.client(active).create_producer(topic, batching_enabled=False)
@@ -103,13 +118,16 @@ def standby_follows(lab: Lab, topic: str, subscription: str, active: str, standb
         others = [r for r in collect(consumer, [payload], timeout_s=timeout_s, acknowledge=False)
                   if PROBE_PROPERTY not in r.properties]
         if others:
-            return Outcome(False, expected, f"{subscription} in {active} has {len(others)} unread message(s) of "
-                           "yours; acknowledged in order, they let its position move (run the check before the drill)")
+            return Outcome(False, expected, _("{subscription} in {active} has {count} unread message(s) of yours; "
+                                              "acknowledged in order, they let its position move (run the check "
+                                              "before the drill)").format(
+                subscription=subscription, active=active, count=len(others)))
         consumer.close()  # unacknowledged: redelivered below, to be acknowledged in order
         consumer = lab.client(active).subscribe(topic, subscription, consumer_type=pulsar.ConsumerType.Shared,
                                                 replicate_subscription_state_enabled=False)
         if not any(r.data == payload for r in collect(consumer, [payload], timeout_s=timeout_s)):
-            return Outcome(False, expected, f"the probe was not delivered on {subscription} in {active}")
+            return Outcome(False, expected, _("the probe was not delivered on {subscription} in {active}").format(
+                subscription=subscription, active=active))
         reader = lab.client(standby).create_reader(topic, pulsar.MessageId.earliest)
         probe_id = None
 
@@ -124,8 +142,8 @@ def standby_follows(lab: Lab, topic: str, subscription: str, active: str, standb
             wait_for(find_probe, what=f"the probe in {standby}", timeout_s=timeout_s, interval_s=0,
                      tolerate=(pulsar.Timeout,))
         except WaitTimeout:
-            return Outcome(False, expected, f"the probe never reached {standby}: is the topic replicated "
-                           f"{active} → {standby}?")
+            return Outcome(False, expected, _("the probe never reached {standby}: is the topic replicated "
+                                              "{active} → {standby}?").format(standby=standby, active=active))
         assert probe_id is not None
         target = (probe_id.ledger_id(), probe_id.entry_id())
 
@@ -138,10 +156,14 @@ def standby_follows(lab: Lab, topic: str, subscription: str, active: str, standb
                      accept=lambda position: position >= target)
         except WaitTimeout:
             position = standby_position()
-            where = "has no copy" if position == (-1, -1) else f"'s copy stayed at {position}"
-            return Outcome(False, expected, f"{standby} {where} while the probe {target} was acknowledged in "
-                           f"{active}: it does not follow {active}'s")
-        return Outcome(True, expected, f"{standby}'s copy moved past the probe")
+            if position == (-1, -1):
+                return Outcome(False, expected, _("{standby} has no copy while the probe {probe} was acknowledged in "
+                                                  "{active}: it does not follow {active}'s").format(
+                    standby=standby, probe=target, active=active))
+            return Outcome(False, expected, _("{standby}'s copy stayed at {position} while the probe {probe} was "
+                                              "acknowledged in {active}: it does not follow {active}'s").format(
+                standby=standby, position=position, probe=target, active=active))
+        return Outcome(True, expected, _("{standby}'s copy moved past the probe").format(standby=standby))
     finally:
         consumer.close()
         if reader is not None:
@@ -192,7 +214,8 @@ def stays_local(lab: Lab, topic: str, source: str, target: str, window_s: float 
     """Produce a message on `topic` in `source`; passed when `target`, subscribed first, saw nothing
     of it for the whole window."""
     payload = f"geolab-check local {uuid.uuid4().hex[:8]}".encode()
-    expected = f"a message produced on {topic.rsplit('/', 1)[-1]} in {source} is not in {target} after {window_s:g} s"
+    expected = _("a message produced on {topic} in {source} is not in {target} after {window_s:g} s").format(
+        topic=topic.rsplit("/", 1)[-1], source=source, target=target, window_s=window_s)
     consumer = lab.client(target).subscribe(topic, f"geolab-check-{uuid.uuid4().hex[:6]}")
     try:
         producer = lab.client(source).create_producer(topic)
@@ -202,8 +225,8 @@ def stays_local(lab: Lab, topic: str, source: str, target: str, window_s: float 
     finally:
         unsubscribe_or_close(consumer)
     arrived = any(r.data == payload for r in got)
-    return Outcome(not arrived, expected, f"it arrived in {target}" if arrived
-                   else f"{target} received nothing of it in {window_s:g} s")
+    return Outcome(not arrived, expected, _("it arrived in {target}").format(target=target) if arrived
+                   else _("{target} received nothing of it in {window_s:g} s").format(target=target, window_s=window_s))
 
 
 def count_marked(lab: Lab, cluster: str, topic: str, key: str, value: str, quiet_s: float = 3.0) -> int:
@@ -225,7 +248,8 @@ def count_marked(lab: Lab, cluster: str, topic: str, key: str, value: str, quiet
 
 def replicator_drains(lab: Lab, source: str, target: str, topic: str, timeout_s: float = 60.0) -> Outcome:
     """`source`'s replicator of `topic` to `target` is connected and its backlog is 0 before the deadline."""
-    expected = f"{source}'s replicator to {target} connected, with no backlog, within {timeout_s:.0f} s"
+    expected = _("{source}'s replicator to {target} connected, with no backlog, within {timeout_s:.0f} s").format(
+        source=source, target=target, timeout_s=timeout_s)
 
     def state() -> tuple[bool, int]:
         found = lab.admin(source).get_topic_stats(topic).replication.get(target)
@@ -237,6 +261,9 @@ def replicator_drains(lab: Lab, source: str, target: str, topic: str, timeout_s:
     except WaitTimeout:
         connected, backlog = state()
         if backlog < 0:
-            return Outcome(False, expected, f"{source} has no replicator to {target} on this topic")
-        return Outcome(False, expected, f"{'connected' if connected else 'not connected'}, backlog {backlog}")
-    return Outcome(True, expected, "connected, backlog 0")
+            return Outcome(False, expected, _("{source} has no replicator to {target} on this topic").format(
+                source=source, target=target))
+        if connected:
+            return Outcome(False, expected, _("connected, backlog {backlog}").format(backlog=backlog))
+        return Outcome(False, expected, _("not connected, backlog {backlog}").format(backlog=backlog))
+    return Outcome(True, expected, _("connected, backlog {backlog}").format(backlog=0))
