@@ -8,6 +8,7 @@ import uuid
 from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
 from checks.engine.probes import delivery
 from labs.errors import AdminError
+from labs.i18n import N_, Text, _
 from labs.lab import Lab
 from labs.topology import full_mesh
 
@@ -19,32 +20,39 @@ PAIR = ("beijing", "shanghai")
 
 def registered(local: str, peer: str) -> Case:
     def check(lab: Lab) -> Outcome:
-        expected = f"cluster {peer} registered in {local} as http://{peer}:8080 and pulsar://{peer}:6650"
+        expected = _("cluster {peer} registered in {local} as http://{peer}:8080 and pulsar://{peer}:6650").format(
+            peer=peer, local=local)
         try:
             data = lab.admin(local).get_cluster(peer)
         except AdminError as exc:
-            return Outcome(False, expected, f"{local} does not know {peer} (HTTP {exc.status})")
-        actual = f"registered as {data.service_url} and {data.broker_service_url}"
+            return Outcome(False, expected, _("{local} does not know {peer} (HTTP {status})").format(
+                local=local, peer=peer, status=exc.status))
+        actual = _("registered as {service_url} and {broker_service_url}").format(
+            service_url=data.service_url, broker_service_url=data.broker_service_url)
         return Outcome((data.service_url, data.broker_service_url) == (f"http://{peer}:8080", f"pulsar://{peer}:6650"),
                        expected, actual)
 
-    return Case(f"{local} knows {peer}", check)
+    return Case(Text("{local} knows {peer}", local=local, peer=peer), check)
 
 
 def namespace_both_ways(cluster: str) -> Case:
     def check(lab: Lab) -> Outcome:
-        expected = f"namespace {NAMESPACE} on {cluster} replicates to {list(PAIR)}"
+        expected = _("namespace {namespace} on {cluster} replicates to {clusters}").format(
+            namespace=NAMESPACE, cluster=cluster, clusters=list(PAIR))
         try:
             clusters = lab.admin(cluster).get_namespace_clusters(NAMESPACE)
         except AdminError as exc:
-            return Outcome(False, expected, f"no namespace {NAMESPACE} on {cluster} (HTTP {exc.status})")
-        return Outcome(sorted(clusters) == sorted(PAIR), expected, f"replicates to {clusters}")
+            return Outcome(False, expected, _("no namespace {namespace} on {cluster} (HTTP {status})").format(
+                namespace=NAMESPACE, cluster=cluster, status=exc.status))
+        return Outcome(sorted(clusters) == sorted(PAIR), expected,
+                       _("replicates to {clusters}").format(clusters=clusters))
 
-    return Case(f"namespace replicated on {cluster}", check)
+    return Case(Text("namespace replicated on {cluster}", cluster=cluster), check)
 
 
 def delivered(source: str, target: str) -> Case:
-    return Case(f"a message goes {source} → {target}", lambda lab: delivery(lab, source, target, NAMESPACE))
+    return Case(Text("a message goes {source} → {target}", source=source, target=target),
+                lambda lab: delivery(lab, source, target, NAMESPACE))
 
 
 def reset_namespace(lab: Lab) -> None:
@@ -63,12 +71,9 @@ def reset_register(lab: Lab) -> None:
             lab.admin(local).delete_cluster(peer)
 
 
-ADMIN_VERBS = ("`lab.admin(cluster)` speaks `pulsar-admin`'s verbs (`help(lab.admin(\"beijing\"))` lists "
-               "them), in Python's spelling.")
-
-BOTH_WAYS = "both ways: one side listing the other is enough"
-FORWARD_ONLY = "beijing → shanghai only"
-NEITHER = "neither way: both sides must list each other"
+BOTH_WAYS = N_("both ways: one side listing the other is enough")
+FORWARD_ONLY = N_("beijing → shanghai only")
+NEITHER = N_("neither way: both sides must list each other")
 CHECK_TENANT = "geolab-check"
 
 
@@ -81,7 +86,8 @@ def one_side_lists_the_other(lab: Lab) -> tuple[str | None, str]:
             lab.admin(cluster).create_tenant(CHECK_TENANT, list(PAIR))
             lab.admin(cluster).create_namespace(namespace, clusters)
     except AdminError as exc:
-        return None, f"cannot set the experiment up ({exc.reason}); register the peers first (01-basics/1)"
+        return None, _("cannot set the experiment up ({reason}); register the peers first (01-basics/1)").format(
+            reason=exc.reason)
     try:
         forth = delivery(lab, "beijing", "shanghai", namespace, timeout_s=15)
         back = delivery(lab, "shanghai", "beijing", namespace, timeout_s=5)
@@ -91,7 +97,8 @@ def one_side_lists_the_other(lab: Lab) -> tuple[str | None, str]:
                 lab.admin(cluster).delete_namespace(namespace, force=True)
             except AdminError:
                 pass  # the experiment's namespace; left behind, it changes nothing the lesson uses
-    seen = f"beijing → shanghai: {forth.actual}; shanghai → beijing: {back.actual} (watched 5 s)"
+    seen = _("beijing → shanghai: {forth}; shanghai → beijing: {back} (watched 5 s)").format(
+        forth=forth.actual, back=back.actual)
     if forth.passed and back.passed:
         return BOTH_WAYS, seen
     if forth.passed:
@@ -99,34 +106,36 @@ def one_side_lists_the_other(lab: Lab) -> tuple[str | None, str]:
     return NEITHER if not back.passed else None, seen
 
 
-QUESTION = Question("Which way do messages flow?", (BOTH_WAYS, FORWARD_ONLY, NEITHER), one_side_lists_the_other)
+QUESTION = Question(N_("Which way do messages flow?"), (BOTH_WAYS, FORWARD_ONLY, NEITHER), one_side_lists_the_other)
 
 
 EXERCISES = [
-    Exercise("01-basics/1", NOTEBOOK, "register the peers",
+    Exercise("01-basics/1", NOTEBOOK, N_("register the peers"),
              (registered("beijing", "shanghai"), registered("shanghai", "beijing")),
-             "The same verb as `pulsar-admin clusters create shanghai --url http://shanghai:8080 "
-             "--broker-url pulsar://shanghai:6650`, once on each cluster.",
+             N_("The same verb as `pulsar-admin clusters create shanghai --url http://shanghai:8080 "
+                "--broker-url pulsar://shanghai:6650`, once on each cluster."),
              reset_register,
-             statement="Register `shanghai` in beijing's metadata and `beijing` in shanghai's, with the URLs above. "
-                       + ADMIN_VERBS,
-             stub="# register shanghai in beijing's metadata\n# register beijing in shanghai's metadata\n"),
-    Exercise("01-basics/2", NOTEBOOK, "replicate the namespace both ways",
+             # one text with the sentence on `lab.admin` (a translation is made of whole texts)
+             statement=N_("Register `shanghai` in beijing's metadata and `beijing` in shanghai's, with the URLs "
+                          "above. `lab.admin(cluster)` speaks `pulsar-admin`'s verbs "
+                          "(`help(lab.admin(\"beijing\"))` lists them), in Python's spelling."),
+             stub=N_("# register shanghai in beijing's metadata\n# register beijing in shanghai's metadata\n")),
+    Exercise("01-basics/2", NOTEBOOK, N_("replicate the namespace both ways"),
              (namespace_both_ways("beijing"), namespace_both_ways("shanghai"),
               delivered("beijing", "shanghai"), delivered("shanghai", "beijing")),
-             "Independent stores: what you create on beijing does not exist on shanghai until you create it there "
-             "too. `pulsar-admin tenants create` and `namespaces create --clusters` have Python twins.",
+             N_("Independent stores: what you create on beijing does not exist on shanghai until you create it "
+                "there too. `pulsar-admin tenants create` and `namespaces create --clusters` have Python twins."),
              reset_namespace,
-             statement="On **each** cluster create the tenant `geolab` allowed on both clusters, and the namespace "
-                       "`geolab/geo` replicating to both.",
-             stub="# beijing: the tenant geolab, then the namespace geolab/geo replicating to both clusters\n"
-                  "# shanghai: the same\n"),
+             statement=N_("On **each** cluster create the tenant `geolab` allowed on both clusters, and the "
+                          "namespace `geolab/geo` replicating to both."),
+             stub=N_("# beijing: the tenant geolab, then the namespace geolab/geo replicating to both clusters\n"
+                     "# shanghai: the same\n")),
     predict_exercise(
-        "01-basics/3", NOTEBOOK, "predict: one side lists the other", QUESTION,
-        "Who sends a replicated message: the cluster where it was produced, or the one it goes to? Whose "
-        "copy of the policy does that cluster read?",
-        statement="With independent stores each cluster has its own copy of a namespace's policy; you listed "
-                  "both clusters in each. Suppose **beijing's** copy lists beijing and shanghai but "
-                  "**shanghai's** lists only shanghai. Which way do messages flow? Record your prediction; the "
-                  "check then sets exactly that up in a namespace of its own and sends a message each way."),
+        "01-basics/3", NOTEBOOK, N_("predict: one side lists the other"), QUESTION,
+        N_("Who sends a replicated message: the cluster where it was produced, or the one it goes to? Whose "
+           "copy of the policy does that cluster read?"),
+        statement=N_("With independent stores each cluster has its own copy of a namespace's policy; you listed "
+                     "both clusters in each. Suppose **beijing's** copy lists beijing and shanghai but "
+                     "**shanghai's** lists only shanghai. Which way do messages flow? Record your prediction; the "
+                     "check then sets exactly that up in a namespace of its own and sends a message each way.")),
 ]
