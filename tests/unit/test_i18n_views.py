@@ -25,8 +25,6 @@ from labs.views import Dashboard
 from labs.views.sampler import CONNECTED, DISCONNECTED, DOWN, IDLE, STALLED, ClusterSample, LabSample, LinkSample
 from labs.views.topology_map import STATE_LABELS
 
-CJK = re.compile(r"[\u4e00-\u9fff]")
-
 # ------------------------------------------------------------------------------ fakes of a lab
 
 
@@ -487,3 +485,21 @@ def test_english_is_unchanged(boards: list[Dashboard]) -> None:
     wait_until(lambda: board.faults.status == "killed beijing", "the kill")
     with pytest.raises(LabError, match=r"refresh_hz=99 is out of range; expected 0.5 to 10"):
         Dashboard(lab, refresh_hz=99)  # type: ignore[arg-type]
+
+
+def test_the_dashboards_errors_are_said_in_the_callers_language(boards: list[Dashboard]) -> None:
+    board = dashboard(boards, FakeLab(MESH), "zh")  # every cluster answers nothing: each link reads down
+    with using("zh"):
+        with pytest.raises(WaitTimeout) as late:
+            board.wait_link("beijing", "shanghai", (CONNECTED,), timeout_s=0.1, max_backlog=0)
+        with pytest.raises(LabError) as early:
+            board.wait_trace()
+    assert str(late.value).startswith(
+        "复制链路 beijing->shanghai 未达到预期：状态为 ['connected'] 之一，且积压在 0 到 0 条之间。")
+    assert late.value.what.key == ("The link beijing->shanghai did not reach one of the states ['connected'] with a "
+                                   "backlog of at least 0 and at most 0.")  # type: ignore[union-attr]
+    assert str(early.value) == "还没有追踪消息。请先调用 board.tracer.send(cluster) 发送一条。"
+    english = (r"^The link beijing->shanghai did not reach one of the states \['stalled', 'disconnected'\] with a "
+               r"backlog of at least 50\. Waited 0\.1 s")
+    with pytest.raises(WaitTimeout, match=english):
+        board.wait_link("beijing", "shanghai", (STALLED, DISCONNECTED), timeout_s=0.1, min_backlog=50)
