@@ -34,9 +34,10 @@ image: install  ## get the Pulsar image: present, or built offline from Maven Ce
 doctor: install  ## check Docker, memory, CPUs, image and ports
 	$(GEOLAB) doctor
 
-lab: image  ## open JupyterLab on the notebooks
+lab: image  ## open JupyterLab on the notebooks (GEOLAB_LANG=zh: the Chinese course, notebooks/zh)
 	$(GEOLAB) doctor
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=$$($(PY) -m labs.course --folder notebooks) \
+	    $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 test: image lint typecheck  ## the whole suite: lint, types, unit and real-cluster tests
 	$(PY) -m pytest tests $(PYTEST_ARGS)
@@ -56,7 +57,9 @@ messages: install  ## extract the marked messages, update the zh catalog, compil
 	    --ignore-obsolete
 	$(VENV)/bin/pybabel compile -d labs/locale -D geolab --statistics
 
-notebooks: install  ## rebuild notebooks/ (the self-paced edition) from each exercise's single source
+notebooks: install  ## rebuild notebooks/ and notebooks/zh/ (self-paced edition) from the exercises and lesson catalogs
+	@# the lessons' Chinese text: notebooks/locale/zh_CN/LC_MESSAGES/<lesson>.po (python -m tools.lessons pending|apply)
+	$(PY) -m checks.lessons extract
 	$(PY) -m checks.editions
 
 lint: install  ## ruff

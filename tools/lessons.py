@@ -25,6 +25,7 @@ from pathlib import Path
 import nbformat
 
 from checks.lessons import (
+    LOCALE,
     NOTEBOOKS,
     ROOT,
     catalog_path,
@@ -64,21 +65,23 @@ def glossary_slips(msgid: str, msgstr: str) -> list[str]:
     return slips
 
 
-def pending(stem: str) -> dict[str, str]:
+def pending(stem: str, notebooks: Path = NOTEBOOKS, locale_dir: Path = LOCALE) -> dict[str, str]:
     """The lesson's untranslated texts (its catalog updated first), in the notebook's order."""
-    (path,) = lesson_paths(NOTEBOOKS, [stem])
-    extract([stem])
-    return {piece.msgid: "" for piece in untranslated(nbformat.read(path, as_version=4), stem)}
+    (path,) = lesson_paths(notebooks, [stem])
+    extract([stem], notebooks=notebooks, locale_dir=locale_dir)
+    return {piece.msgid: "" for piece in untranslated(nbformat.read(path, as_version=4), stem,
+                                                      locale_dir=locale_dir)}
 
 
-def apply(stem: str, translations: dict[str, str]) -> tuple[list[str], list[str]]:
+def apply(stem: str, translations: dict[str, object], notebooks: Path = NOTEBOOKS,
+          locale_dir: Path = LOCALE) -> tuple[list[str], list[str]]:
     """Fill lesson `stem`'s catalog from `translations`; returns (refused, warnings)."""
-    (lesson,) = lesson_paths(NOTEBOOKS, [stem])
-    extract([stem])
+    (lesson,) = lesson_paths(notebooks, [stem])
+    extract([stem], notebooks=notebooks, locale_dir=locale_dir)
     kinds = {p.msgid: p.kind for p in pieces(nbformat.read(lesson, as_version=4))}
     refused: list[str] = []
     warnings: list[str] = []
-    path = catalog_path(stem)
+    path = catalog_path(stem, locale_dir=locale_dir)
     with locked(stem):
         catalog = read_catalog(path)
         for msgid, msgstr in translations.items():

@@ -22,6 +22,7 @@ from tests.integration.conftest import lab_leftovers
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted(p.name for p in (REPOSITORY / "notebooks").glob("*.ipynb"))
+CHINESE = sorted(p.name for p in (REPOSITORY / "notebooks" / "zh").glob("*.ipynb"))  # the Chinese course
 
 
 def run(command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600
@@ -56,6 +57,8 @@ def test_the_wheel_carries_image_files_and_notebooks(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {f"labs/dockerfiles/{name}" for name in IMAGE_FILES} <= names
     assert {f"labs/notebooks/{name}" for name in NOTEBOOKS} <= names
+    assert CHINESE and {f"labs/notebooks/zh/{name}" for name in CHINESE} <= names
+    assert not [n for n in names if n.startswith("labs/notebooks/locale/")]  # the lesson catalogs: build time only
     assert "labs/locale/zh_CN/LC_MESSAGES/geolab.mo" in names  # the Chinese messages
     assert not [n for n in names if n.startswith(("tests/", "docker/", "notebooks/"))]
 
@@ -67,6 +70,16 @@ def test_geolab_notebooks_copies_the_course(learner: tuple[Path, dict[str, str]]
     assert copied == NOTEBOOKS
     for name in NOTEBOOKS:
         assert (tmp_path / "course" / name).read_bytes() == (REPOSITORY / "notebooks" / name).read_bytes()
+
+
+def test_geolab_notebooks_copies_the_chinese_course_for_a_chinese_learner(learner: tuple[Path, dict[str, str]],
+                                                                         tmp_path: Path) -> None:
+    venv, env = learner
+    run([str(venv / "bin" / "geolab"), "notebooks", "course"], cwd=tmp_path, env={**env, "GEOLAB_LANG": "zh"})
+    copied = sorted(p.name for p in (tmp_path / "course").glob("*.ipynb"))
+    assert copied == CHINESE
+    for name in CHINESE:
+        assert (tmp_path / "course" / name).read_bytes() == (REPOSITORY / "notebooks" / "zh" / name).read_bytes()
 
 
 def test_installed_geolab_builds_and_runs_a_lab(learner: tuple[Path, dict[str, str]], tmp_path: Path,
