@@ -440,22 +440,27 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
 
 
 def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, progress: Progress = print,
-              only: Iterable[str] | None = None, self_paced: Iterable[str] | None = None) -> bool:
+              only: Iterable[str] | None = None, self_paced: Iterable[str] | None = None,
+              untouched: Iterable[str] | None = None, lang: str = "en") -> bool:
     """Each notebook with its reference solutions must score full marks, in both editions (the graded
     edition built from the shipped self-paced one); the graded edition untouched must not.
 
     Args:
-        notebooks_dir: the course notebooks; None: the ones shipped in the package.
+        notebooks_dir: the course notebooks (English; the Chinese ones in its zh/); None: the ones shipped
+            in the package.
         only: these notebooks (file stems) only; None: every notebook with exercises.
         self_paced: the notebooks whose self-paced edition is graded too; None: all of them. (The two
             editions share every code cell; the self-paced one adds collapsed solutions in Markdown.)
+        untouched: the notebooks whose untouched graded edition must score less; None: all of them.
+        lang: the course's language: its notebooks, graded (and answered) in that language.
     """
     wanted = set(only) if only else None
     paced = set(self_paced) if self_paced is not None else None
+    bare = set(untouched) if untouched is not None else None
     if notebooks_dir is None:
-        sources = course_notebooks()
+        sources = course_notebooks(lang)
     elif notebooks_dir.is_dir():
-        sources = sorted(notebooks_dir.glob("*.ipynb"))
+        sources = sorted((notebooks_dir if lang == "en" else notebooks_dir / lang).glob("*.ipynb"))
     else:
         raise GradingError(_("--notebooks {folder} is not a folder; expected the course notebooks. Leave it out to "
                              "use the notebooks shipped with geolab.").format(folder=notebooks_dir))
@@ -471,10 +476,12 @@ def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, prog
             continue
         self_paced_edition = nbformat.read(path, as_version=4)
         graded_edition = build(self_paced_edition, path.stem, "graded")
-        rows = [(f"{path.stem}__graded__solutions", with_solutions(graded_edition)),
-                (f"{path.stem}__graded__untouched", graded_edition)]
+        label = path.stem if lang == "en" else f"{path.stem}__{lang}"
+        rows = [(f"{label}__graded__solutions", with_solutions(graded_edition))]
+        if bare is None or path.stem in bare:
+            rows.append((f"{label}__graded__untouched", graded_edition))
         if paced is None or path.stem in paced:
-            rows.append((f"{path.stem}__self-paced__solutions", with_solutions(self_paced_edition)))
+            rows.append((f"{label}__self-paced__solutions", with_solutions(self_paced_edition)))
         for name, notebook in rows:
             nbformat.write(notebook, work / f"{name}.ipynb")
             paths.append(work / f"{name}.ipynb")

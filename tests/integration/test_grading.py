@@ -14,7 +14,9 @@ from checks.editions import build, exercise_cells, with_solutions
 from checks.engine.batch import GradeOptions, grade, self_test
 from checks.exercises import ALL
 from checks.solutions import SOLUTIONS
+from labs.course import course_notebooks
 from tests.integration.conftest import lab_leftovers
+from tests.leaks import leaks
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01_replication_basics.ipynb"
 HIDDEN = '''
@@ -115,22 +117,37 @@ def test_feedback_names_expected_and_actual(batch: tuple[dict[str, dict[str, str
     assert not re.search(r"(?<!\\)[<>]", text) and not [c for c in text if ord(c) < 32 and c not in "\n\t"]
 
 
+#: the graded editions whose untouched run CI grades (a stub holds comments only, in every lesson and
+#: language: tests/unit/test_exercises.py); `make self-test` grades every one
+UNTOUCHED = ["01_replication_basics", "04_failover", "06_disaster_recovery", "08_production_topics"]
+
+
 def test_self_test_in_the_sandbox(tmp_path: Path, pulsar_image: str) -> None:
     """`geolab grade --self-test`, sandboxed like any submission: every notebook's reference solutions
-    earn full marks on the grader's lab in both editions, and every graded edition left untouched
-    earns less, whatever its later cells do."""
+    earn full marks on the grader's lab in the graded edition of both languages (the self-paced edition
+    of one Chinese notebook too), and a graded edition left untouched earns less, whatever its later
+    cells do. A Chinese submission is graded and answered in Chinese."""
     lines: list[str] = []
-    # the self-paced edition of one notebook: both editions share every code cell (a unit test holds
-    # the solutions to the same cells of either), and notebooks/ runs in that edition in test_notebooks
-    # two at a time (--jobs 2): each submission in its own sandbox with its own lab
-    ok = self_test(None, tmp_path / "out", GradeOptions(cell_timeout_s=120, submission_timeout_s=400, jobs=2),
-                   lines.append, self_paced=["01_replication_basics"])
-    with (tmp_path / "out" / "gradebook.csv").open(encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    options = GradeOptions(cell_timeout_s=120, submission_timeout_s=400, jobs=2)
     graded_notebooks = {e.notebook for e in ALL.values()}
-    assert len(rows) == 2 * len(graded_notebooks) + 1, [r["learner"] for r in rows]
-    assert {r["learner"].split("__")[0] for r in rows} == graded_notebooks
-    for row in rows:
+    chinese = sorted(p.stem for p in course_notebooks("zh") if p.stem in graded_notebooks)
+    assert chinese, "no Chinese lesson with exercises is built (notebooks/zh): run `make notebooks`"
+    paced = ["01_replication_basics" if "01_replication_basics" in chinese else chinese[0]]
+    # two at a time (--jobs 2): each submission in its own sandbox with its own lab
+    ok_en = self_test(None, tmp_path / "en", options, lines.append, self_paced=[], untouched=UNTOUCHED)
+    ok_zh = self_test(None, tmp_path / "zh", options, lines.append, self_paced=paced, untouched=[], lang="zh")
+    rows = {}
+    for lang in ("en", "zh"):
+        with (tmp_path / lang / "gradebook.csv").open(encoding="utf-8") as handle:
+            rows[lang] = list(csv.DictReader(handle))
+    assert sorted(r["learner"] for r in rows["en"]) == sorted(
+        [f"{n}__graded__solutions" for n in graded_notebooks] + [f"{n}__graded__untouched" for n in UNTOUCHED])
+    assert sorted(r["learner"] for r in rows["zh"]) == sorted(
+        [f"{n}__zh__graded__solutions" for n in chinese] + [f"{n}__zh__self-paced__solutions" for n in paced])
+    for row in rows["en"] + rows["zh"]:
         solved = row["learner"].endswith("__solutions")
         assert (row["total"] == row["max"]) == solved, row
-    assert ok
+    for row in rows["zh"]:  # its feedback is Chinese, with no English sentence in it
+        text = (tmp_path / "zh" / "feedback" / f"{row['learner']}.md").read_text(encoding="utf-8")
+        assert "得分" in text and not leaks([text]), leaks([text])
+    assert ok_en and ok_zh, "\n".join(lines)
