@@ -37,6 +37,7 @@ from checks.workshop.labs import LABEL_LEARNER, LEARNER, Quotas
 from checks.workshop.server import LabServer, LabServerClient
 from labs.errors import EngineError, LabError, UsageError
 from labs.firewall import bridge_name, close_bridge, open_bridge
+from labs.i18n import LANGUAGES, Text, _
 from labs.settings import LABEL_LAB, LABEL_SANDBOX, LabSettings
 from labs.waiting import wait_for
 
@@ -64,6 +65,10 @@ class HubSettings:
             proxy's API and the class view (both on 127.0.0.1).
         idle_minutes: a learner's server idle this long is stopped (their labs go with it).
         server_memory: each learner's server (JupyterLab and kernels; the clusters are apart).
+        lang: the learners' language (``en`` or ``zh``): their servers' GEOLAB_LANG, which picks the
+            course notebooks a new learner gets and the language their kernels speak; also the class
+            view's, unless its page is asked for the other (``?lang=en|zh``).
+        environment: more of the learners' servers' environment (GEOLAB_LANG is `lang`'s).
     """
 
     folder: str
@@ -82,18 +87,28 @@ class HubSettings:
     server_memory: str = "1G"
     lab_prefix: str = ""
     environment: dict[str, str] = field(default_factory=dict)
+    lang: str = "en"
 
     def __post_init__(self) -> None:
         if len(self.password) < 8:
-            raise UsageError("The learners' password has fewer than 8 characters; expected at least 8 (JupyterHub's "
-                             "shared-password rule). Choose a longer one.")
+            raise UsageError(_("The learners' password has fewer than 8 characters; expected at least 8 "
+                               "(JupyterHub's shared-password rule). Choose a longer one."))
         if self.instructors and len(self.instructor_password) < 32:
-            raise UsageError("The instructors' password has fewer than 32 characters; expected at least 32 "
-                             "(JupyterHub's rule for admins). Leave it out to get a generated one.")
+            raise UsageError(_("The instructors' password has fewer than 32 characters; expected at least 32 "
+                               "(JupyterHub's rule for admins). Leave it out to get a generated one."))
         for name in self.instructors:
             if not LEARNER.match(name):
-                raise UsageError(f"Instructor name {name!r} is invalid; expected 1 to 24 lowercase letters, digits "
-                                 "and '-'.")
+                raise UsageError(_("Instructor name {name!r} is invalid; expected 1 to 24 lowercase letters, digits "
+                                   "and '-'.").format(name=name))
+        if self.lang not in LANGUAGES:
+            raise UsageError(_("The workshop's language {lang!r} is not one of the course's; expected one of "
+                               "{languages} (`geolab workshop up --lang`).").format(lang=self.lang,
+                                                                                 languages=list(LANGUAGES)))
+
+    @property
+    def server_environment(self) -> dict[str, str]:
+        """The learners' servers' environment (the control channel is added per learner when one starts)."""
+        return {**self.environment, "GEOLAB_LANG": self.lang}
 
     @property
     def hub_folder(self) -> Path:
@@ -150,7 +165,8 @@ def configure(c: Any, settings_path: str) -> None:
     c.JupyterHub.load_groups = {"instructors": {"users": list(settings.instructors)}}
 
     python = sys.executable
-    environment = {"GEOLAB_WORKSHOP_SETTINGS": settings_path, "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    environment = {"GEOLAB_WORKSHOP_SETTINGS": settings_path, "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                   "GEOLAB_LANG": settings.lang}
     c.JupyterHub.services = [
         {"name": "idle-culler",
          "command": [python, "-m", "jupyterhub_idle_culler", f"--timeout={int(settings.idle_minutes * 60)}",
@@ -184,7 +200,7 @@ def configure(c: Any, settings_path: str) -> None:
         "pids_limit": 256, "memswap_limit": settings.server_memory,
         "tmpfs": {"/tmp": "rw,nosuid,nodev,size=256m,mode=1777"},
     }
-    c.DockerSpawner.environment = dict(settings.environment)
+    c.DockerSpawner.environment = settings.server_environment
     c.Spawner.default_url = "/lab"
     c.Spawner.start_timeout = 120
     c.Spawner.http_timeout = 60
@@ -220,7 +236,8 @@ async def _post_stop_hook(spawner: Any) -> None:
     try:
         await asyncio.to_thread(client.remove_learner, spawner.user.name)
     except LabError as exc:
-        spawner.log.warning("geolab: could not remove %s's labs: %s", spawner.user.name, exc)
+        spawner.log.warning(_("geolab: could not remove the labs of learner {learner}: {error}").format(
+            learner=spawner.user.name, error=exc))
     finally:
         client.close()
 
@@ -249,19 +266,21 @@ def configurable_http_proxy(settings: LabSettings, progress: Progress) -> str:
         return str(binary)
     node, npm = shutil.which("node") or shutil.which("nodejs"), shutil.which("npm")
     if node is None or npm is None:
-        raise UsageError("JupyterHub's proxy needs Node.js 18 or later and npm; found none. Install them (Debian: "
-                         "`apt-get install nodejs npm`), then run `geolab workshop up` again.")
+        raise UsageError(_("JupyterHub's proxy needs Node.js 18 or later and npm; found none. Install them "
+                           "(Debian: `apt-get install nodejs npm`), then run `geolab workshop up` again."))
     major = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip().lstrip("v")
     if not major.split(".")[0].isdigit() or int(major.split(".")[0]) < 18:
-        raise UsageError(f"JupyterHub's proxy needs Node.js 18 or later; found {major or 'an unknown version'}. "
-                         "Install a newer one, then run `geolab workshop up` again.")
-    progress(f"Installing configurable-http-proxy {CHP_VERSION} from npm into {folder} ...")
+        raise UsageError(_("JupyterHub's proxy needs Node.js 18 or later; found {version}. Install a newer one, then "
+                           "run `geolab workshop up` again.").format(version=major or _("an unknown version")))
+    progress(_("Installing configurable-http-proxy {version} from npm into {folder} ...").format(
+        version=CHP_VERSION, folder=folder))
     result = subprocess.run([npm, "install", "--prefix", str(folder), "--omit=dev", "--no-audit", "--no-fund",
                              f"configurable-http-proxy@{CHP_VERSION}"], capture_output=True, text=True)
     if result.returncode != 0 or not binary.exists():
         last = "\n".join((result.stdout + result.stderr).strip().splitlines()[-10:])
-        raise UsageError(f"npm could not install configurable-http-proxy@{CHP_VERSION} (exit {result.returncode}); "
-                         f"expected {binary}. Check npm's access to its registry.\n{last}")
+        raise UsageError(_("npm could not install configurable-http-proxy@{version} (exit {code}); expected {binary}. "
+                           "Check npm's access to its registry.\n{last}").format(
+                               version=CHP_VERSION, code=result.returncode, binary=binary, last=last))
     return str(binary)
 
 
@@ -324,9 +343,14 @@ class WorkshopHost:
         except BaseException:
             self.stop()
             raise
-        self.log(f"Workshop ready at {settings.url}/ (learners' password: {settings.password}"
-                 + (f"; instructors {', '.join(settings.instructors)} with their own password, class view at "
-                    f"{settings.url}/services/{CLASS_VIEW}/" if settings.instructors else "") + ").")
+        if settings.instructors:
+            self.log(_("Workshop ready at {url}/ (learners' password: {password}; instructors {instructors} with their "
+                       "own password, class view at {url}/services/{class_view}/; learners' language: {lang}).")
+                     .format(url=settings.url, password=settings.password,
+                             instructors=", ".join(settings.instructors), class_view=CLASS_VIEW, lang=settings.lang))
+        else:
+            self.log(_("Workshop ready at {url}/ (learners' password: {password}; learners' language: {lang}).")
+                     .format(url=settings.url, password=settings.password, lang=settings.lang))
         return self
 
     def _start_hub(self, settings_path: Path) -> None:
@@ -340,7 +364,7 @@ class WorkshopHost:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
-        self.log(f"Starting JupyterHub (log: {hub / 'jupyterhub.log'}) ...")
+        self.log(_("Starting JupyterHub (log: {log}) ...").format(log=hub / "jupyterhub.log"))
         self.hub = subprocess.Popen([sys.executable, "-m", "jupyterhub", "-f", str(hub / "jupyterhub_config.py")],
                                     cwd=hub, stdout=log, stderr=subprocess.STDOUT, env=environment,
                                     preexec_fn=default_signals)
@@ -349,14 +373,16 @@ class WorkshopHost:
 
         def answers() -> bool:
             if hub_process.poll() is not None:
-                raise EngineError(f"JupyterHub exited ({hub_process.returncode}) while starting; expected it to "
-                                  f"serve {self.settings.url}. Its log:\n{self.hub_log(25)}")
+                raise EngineError(_("JupyterHub exited ({code}) while starting; expected it to serve {url}. Its "
+                                    "log:\n{log}").format(code=hub_process.returncode, url=self.settings.url,
+                                                          log=self.hub_log(25)))
             try:
                 return httpx.get(f"{self.settings.url}/hub/api/", timeout=2).status_code == 200
             except httpx.HTTPError:
                 return False
 
-        wait_for(answers, what=f"JupyterHub to answer at {self.settings.url}/hub/api/", timeout_s=60, interval_s=0.3)
+        wait_for(answers, what=Text("JupyterHub did not answer at {url}/hub/api/.", url=self.settings.url),
+                 timeout_s=60, interval_s=0.3)
 
     def hub_log(self, lines: int = 40) -> str:
         path = self.settings.hub_folder / "jupyterhub.log"
@@ -390,13 +416,13 @@ class WorkshopHost:
             signal.signal(sig, stop)
         while not done["signal"]:
             if self.hub is not None and self.hub.poll() is not None:
-                self.log(f"JupyterHub exited ({self.hub.returncode}); stopping the workshop. Its log:\n"
-                         f"{self.hub_log()}")
+                self.log(_("JupyterHub exited ({code}); stopping the workshop. Its log:\n{log}").format(
+                    code=self.hub.returncode, log=self.hub_log()))
                 break
             time.sleep(1.0)
-        self.log("Stopping the workshop: the hub, every learner's server and lab ...")
+        self.log(_("Stopping the workshop: the hub, every learner's server and lab ..."))
         self.stop()
-        self.log("Workshop stopped.")
+        self.log(_("Workshop stopped."))
 
 
 def new_password(length: int) -> str:

@@ -3,7 +3,9 @@
 Built offline like the kernel image (checks/sandbox/image.py): the host's pip downloads the wheels
 into GEOLAB_CACHE, pinned to the kernel venv's own versions, and the build installs them with
 `--no-index`. The image carries the course notebooks in the workshop's edition: self-paced (with
-collapsed reference solutions and `solve()`) or graded (neither).
+collapsed reference solutions and `solve()`) or graded (neither), in every language the package has
+them in (/opt/geolab-notebooks/<lang>/); a new learner's server copies those of its GEOLAB_LANG
+(`geolab workshop up --lang`), English where there are none in it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from checks.sandbox.image import (
     up_to_date,
 )
 from labs.errors import UsageError
+from labs.i18n import LANGUAGES, _
 from labs.image import LABEL_RECIPE, cache_folder, docker_build, image_files
 from labs.settings import LabSettings
 
@@ -45,27 +48,37 @@ def server_requirements() -> list[str]:
     try:
         return [f"{name}=={importlib.metadata.version(name)}" for name in SERVER_PACKAGES]
     except importlib.metadata.PackageNotFoundError as exc:
-        raise UsageError(f"{exc.name} is not installed here; expected the workshop extra. Install it with "
-                         "`pip install 'pulsar-geolab[workshop]'` (or `make install`).") from exc
+        raise UsageError(_("{package} is not installed here; expected the workshop extra. Install it with `pip "
+                           "install 'pulsar-geolab[workshop]'` (or `make install`).").format(package=exc.name)) from exc
+
+
+def _packaged(lang: str) -> list[tuple[str, bytes]]:
+    """The course notebooks (name, bytes) the package carries in `lang`: English in labs/notebooks, another
+    language in its folder there (labs/notebooks/zh); none when the package has none in it."""
+    from importlib import resources
+
+    folder = resources.files("labs") / "notebooks"
+    if lang != "en":
+        folder = folder / lang
+    if not folder.is_dir():
+        return []
+    return [(entry.name, entry.read_bytes()) for entry in sorted(folder.iterdir(), key=lambda e: e.name)
+            if entry.name.endswith(".ipynb") and entry.is_file()]
 
 
 def _course(edition: str) -> list[tuple[str, bytes]]:
-    """The notebooks (name, bytes) of the edition a workshop's learners get."""
-    from importlib import resources
-
+    """The notebooks (<lang>/<name>, bytes) of the edition a workshop's learners get, in every language
+    the package has them in (each built in its own language)."""
     from checks.editions import build, exercise_cells
 
-    folder = resources.files("labs") / "notebooks"
     found: list[tuple[str, bytes]] = []
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".ipynb"):
-            continue
-        data = entry.read_bytes()
-        if edition == "graded":
-            notebook = nbformat.reads(data.decode(), as_version=4)
-            if exercise_cells(notebook):
-                data = nbformat.writes(build(notebook, entry.name[:-len(".ipynb")], "graded")).encode()
-        found.append((entry.name, data))
+    for lang in LANGUAGES:
+        for name, data in _packaged(lang):
+            if edition == "graded":
+                notebook = nbformat.reads(data.decode(), as_version=4)
+                if exercise_cells(notebook):
+                    data = nbformat.writes(build(notebook, name[:-len(".ipynb")], "graded")).encode()
+            found.append((f"{lang}/{name}", data))
     return found
 
 
@@ -81,7 +94,8 @@ def _solutions(edition: str) -> list[tuple[str, bytes]]:
 def _inputs(client: docker.DockerClient, kernel: str, edition: str) -> tuple[list[str], bytes, list[tuple[str, bytes]],
                                                                              str]:
     if edition not in EDITIONS:
-        raise UsageError(f"Workshop edition {edition!r} is unknown; expected one of {list(EDITIONS)}.")
+        raise UsageError(_("Workshop edition {edition!r} is unknown; expected one of {editions}.").format(
+            edition=edition, editions=list(EDITIONS)))
     requirements = server_requirements()
     dockerfile = (image_files() / DOCKERFILE).read_bytes()
     files = [(f"notebooks/{n}", d) for n, d in _course(edition)] + [(f"solutions/{n}", d) for n, d in
@@ -126,6 +140,7 @@ def build_singleuser_image(client: docker.DockerClient, settings: LabSettings, p
         (ctx / "notebooks").mkdir()
         (ctx / "solutions").mkdir()
         for relative, data in files:
+            (ctx / relative).parent.mkdir(parents=True, exist_ok=True)  # notebooks/<lang>/
             (ctx / relative).write_bytes(data)
         docker_build(client, ctx, name, progress, buildargs={"KERNEL_IMAGE": kernel},
                      labels={LABEL_RECIPE: wanted}, dockerfile=DOCKERFILE)

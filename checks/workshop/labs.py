@@ -39,6 +39,7 @@ from labs.backend import LabRecord
 from labs.docker_backend import DockerBackend
 from labs.errors import LabError, LabNotFoundError, QuotaError, SettingsError, UsageError
 from labs.forward import Forward
+from labs.i18n import _, ngettext
 from labs.lab import Lab
 from labs.remote import RemoteBackend, RemoteClusters
 from labs.replication import apply_topology
@@ -74,8 +75,8 @@ def opposite_events(action: str, clusters: tuple[str, ...]) -> tuple[str, ...]:
 
 def validate_learner(name: str) -> str:
     if not isinstance(name, str) or not LEARNER.match(name):
-        raise UsageError(f"Learner name {str(name)[:40]!r} is invalid; expected 1 to 24 lowercase letters, digits "
-                         "and '-', starting with a letter or digit (e.g. 'ada' or 'team-3').")
+        raise UsageError(_("Learner name {name!r} is invalid; expected 1 to 24 lowercase letters, digits and '-', "
+                           "starting with a letter or digit (e.g. 'ada' or 'team-3').").format(name=str(name)[:40]))
     return name
 
 
@@ -83,7 +84,7 @@ def host_memory_mib() -> tuple[int, int]:
     """This host's total and available memory in MiB (from /proc/meminfo)."""
     values: dict[str, int] = {}
     for line in Path("/proc/meminfo").read_text().splitlines():
-        key, _, rest = line.partition(":")
+        key, _colon, rest = line.partition(":")
         values[key] = int(rest.split()[0]) // 1024
     return values["MemTotal"], values.get("MemAvailable", values.get("MemFree", 0))
 
@@ -116,15 +117,17 @@ class Quotas:
         for name in ("max_clusters", "faults_per_minute", "memory_mib", "cluster_mib", "parallel_starts"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UsageError(f"Workshop quota {name}={value!r} is invalid; expected a whole number of at least 1.")
+                raise UsageError(_("Workshop quota {name}={value!r} is invalid; expected a whole number of at least "
+                                   "1.").format(name=name, value=value))
         if not self.idle_s > 0:
-            raise UsageError(f"Workshop quota idle_s={self.idle_s!r} is invalid; expected seconds above 0.")
+            raise UsageError(_("Workshop quota idle_s={value!r} is invalid; expected seconds above 0.").format(
+                value=self.idle_s))
 
     @classmethod
     def for_this_host(cls, overrides: Mapping[str, int | float], reserve_mib: int = 2048) -> Quotas:
         """Quotas whose memory budget is this host's memory less `reserve_mib` (for the hub, the
         learners' servers and the system), unless `overrides` sets memory_mib."""
-        total, _ = host_memory_mib()
+        total, _available = host_memory_mib()
         values = {"memory_mib": max(total - reserve_mib, 1), **overrides}
         return cls(**values)  # type: ignore[arg-type]
 
@@ -169,14 +172,15 @@ class SharedClusters:
             try:
                 known = set(admin.list_clusters())
             except LabError as exc:
-                raise SettingsError(f"Cluster {name} of {path} does not answer its admin API as the superuser ({exc})"
-                                    "; expected it to. Check the URLs and that the token key is the clusters' "
-                                    "tokenSecretKey.") from exc
+                raise SettingsError(_("Cluster {name} of {path} does not answer its admin API as the superuser "
+                                      "({error}); expected it to. Check the URLs and that the token key is the "
+                                      "clusters' tokenSecretKey.").format(name=name, path=path, error=exc)) from exc
             missing = set(lab.clusters) - known
             if missing:
-                raise SettingsError(f"Cluster {name} does not know {sorted(missing)}; expected every cluster of {path} "
-                                    "registered on every other. Register them (`pulsar-admin clusters create "
-                                    "<peer> --url ... --broker-url ...` on each), then start again.")
+                raise SettingsError(_("Cluster {name} does not know {missing}; expected every cluster of {path} "
+                                      "registered on every other. Register them (`pulsar-admin clusters create <peer> "
+                                      "--url ... --broker-url ...` on each), then start again.").format(
+                                          name=name, missing=sorted(missing), path=path))
         return cls(lab, clusters.auth, remote=True)
 
     @staticmethod
@@ -184,15 +188,20 @@ class SharedClusters:
         return f"learner-{learner}"
 
     def serves(self, spec: LabSpec) -> str:
-        """Why this course lab cannot run on the shared clusters ("" when it can)."""
+        """Why this course lab cannot run on the shared clusters, one sentence ("" when it can)."""
         topology = spec.topology
         if not spec.configure:
-            return "its learner registers the clusters, which only a superuser may do"
+            return _("Lab {name!r} runs in a private lab only: its learner registers the clusters, which only a "
+                     "superuser may do.").format(name=spec.name)
         if topology.config_store is not ConfigStore.INDEPENDENT:
-            return "it teaches a shared configuration store, and these clusters each keep their own"
-        missing = set(topology.clusters) - set(self.lab.clusters)
+            return _("Lab {name!r} runs in a private lab only: it teaches a shared configuration store, and these "
+                     "clusters each keep their own.").format(name=spec.name)
+        missing = sorted(set(topology.clusters) - set(self.lab.clusters))
         if missing:
-            return f"it needs cluster(s) {sorted(missing)}, which these shared clusters do not have"
+            return ngettext("Lab {name!r} runs in a private lab only: it needs cluster {missing}, which these shared "
+                            "clusters do not have.",
+                            "Lab {name!r} runs in a private lab only: it needs clusters {missing}, which these shared "
+                            "clusters do not have.", len(missing)).format(name=spec.name, missing=missing)
         return ""
 
     def provision(self, learner: str) -> None:
@@ -233,8 +242,8 @@ class SharedClusters:
                 continue
             if info.admin_roles != (role,):
                 admin.update_tenant(role, list(info.allowed_clusters), [role])
-                fixed.append(f"{cluster}: tenant {role} had admin roles {list(info.admin_roles)}; put back to "
-                             f"[{role!r}]")
+                fixed.append(_("{cluster}: tenant {tenant} had admin roles {roles}; put back to [{role!r}]").format(
+                    cluster=cluster, tenant=role, roles=list(info.admin_roles), role=role))
         return fixed
 
 
@@ -292,10 +301,11 @@ def course_spec(topology: Topology, name: str, configure: bool) -> LabSpec:
     """The course lab a kernel asked for; anything else is refused before anything starts."""
     spec = COURSE.get(name)
     if spec is None or (topology.to_json(), configure) != (spec.topology.to_json(), spec.configure):
-        raise UsageError(f"This workshop starts the course's labs only; expected one of "
-                         f"{sorted(COURSE)} as its notebook starts it, got Lab.start({topology.kind} "
-                         f"{list(topology.clusters)}, name={name!r}, configure={configure}). Run the notebook's "
-                         "own Lab.start cell.")
+        raise UsageError(_("This workshop starts the course's labs only; expected one of {labs} as its notebook "
+                           "starts it, got Lab.start({kind} {clusters}, name={name!r}, configure={configure}). Run the "
+                           "notebook's own Lab.start cell.").format(labs=sorted(COURSE), kind=topology.kind,
+                                                                    clusters=list(topology.clusters), name=name,
+                                                                    configure=configure))
     return spec
 
 
@@ -306,12 +316,13 @@ class Workshop:
                  clock: Callable[[], float] = time.time, on_check: Callable[[CheckEvent], None] | None = None,
                  log: Progress = lambda _line: None, shared: SharedClusters | None = None, lab_tag: str = "") -> None:
         if shared is not None and warm:
-            raise UsageError("A workshop on shared clusters starts no labs, so it keeps no warm pool; expected no "
-                             "--warm with --shared.")
+            raise UsageError(_("A workshop on shared clusters starts no labs, so it keeps no warm pool; expected no "
+                               "--warm with --shared."))
         for name, count in (warm or {}).items():
             if name not in COURSE or not isinstance(count, int) or count < 0:
-                raise UsageError(f"Warm pool entry {name}={count!r} is invalid; expected a course lab "
-                                 f"({', '.join(sorted(COURSE))}) and a count of 0 or more, e.g. full-mesh=4.")
+                raise UsageError(_("Warm pool entry {name}={count!r} is invalid; expected a course lab ({labs}) and a "
+                                   "count of 0 or more, e.g. full-mesh=4.").format(
+                                       name=name, count=count, labs=", ".join(sorted(COURSE))))
         self.backend = backend
         self.quotas = quotas
         self.warm = dict(warm or {})
@@ -387,10 +398,11 @@ class Workshop:
                 threading.Thread(target=self._discard, args=(victim,), daemon=True).start()
             used = self.committed_mib()
             if used + needed > self.quotas.memory_mib:
-                raise QuotaError(
-                    f"The workshop host has no memory left for lab {spec.name!r}: it needs about {needed} MiB, and "
-                    f"{used} of its {self.quotas.memory_mib} MiB are in use by the class's labs. Try again in a few "
-                    "minutes (idle labs are removed), or ask your instructor.")
+                raise QuotaError(_(
+                    "The workshop host has no memory left for lab {name!r}: it needs about {needed} MiB, and {used} of "
+                    "its {budget} MiB are in use by the class's labs. Try again in a few minutes (idle labs are "
+                    "removed), or ask your instructor.").format(name=spec.name, needed=needed, used=used,
+                                                                 budget=self.quotas.memory_mib))
             self.starting_mib += needed
         return needed
 
@@ -414,8 +426,12 @@ class Workshop:
                 waited += 10
                 with self._lock:
                     ahead = self._waiting - 1
-                progress(f"Waiting for a free start slot ({waited} s so far; {ahead} other learner(s) waiting, "
-                         f"{self.quotas.parallel_starts} labs start at once on this host).")
+                progress(ngettext(
+                    "Waiting for a free start slot ({waited} s so far; {ahead} other learner waiting, {parallel} labs "
+                    "start at once on this host).",
+                    "Waiting for a free start slot ({waited} s so far; {ahead} other learners waiting, {parallel} labs "
+                    "start at once on this host).", ahead).format(waited=waited, ahead=ahead,
+                                                                   parallel=self.quotas.parallel_starts))
         finally:
             with self._lock:
                 self._waiting -= 1
@@ -440,7 +456,8 @@ class Workshop:
                     self.labs[lab.name] = held
                     return held
             self._discard(held)
-            raise QuotaError("The workshop's lab server is stopping; expected it to run. Try again when it is back.")
+            raise QuotaError(_("The workshop's lab server is stopping; expected it to run. Try again when it is "
+                               "back."))
         finally:
             with self._lock:
                 self.starting_mib -= needed
@@ -468,7 +485,8 @@ class Workshop:
             held.lab.close()
             return self.backend.remove(held.lab.record)
         except LabError as exc:
-            self.log(f"Could not remove lab {held.lab.name} ({exc}); `geolab down {held.lab.name}` removes it.")
+            self.log(_("Could not remove lab {name} ({error}); `geolab down {name}` removes it.").format(
+                name=held.lab.name, error=exc))
             return 0, 0
 
     def refill_pool(self) -> str | None:
@@ -489,11 +507,12 @@ class Workshop:
         except QuotaError:
             return None
         except LabError as exc:
-            self.log(f"The warm pool could not start lab {spec.name!r}: {exc}")
+            self.log(_("The warm pool could not start lab {name!r}: {error}").format(name=spec.name, error=exc))
             return None
         if held is None:
             return None
-        self.log(f"Warm pool: lab {spec.name!r} ready ({held.lab.name}, {held.lab.started_in_s:.0f} s).")
+        self.log(_("Warm pool: lab {name!r} ready ({lab}, {seconds} s).").format(
+            name=spec.name, lab=held.lab.name, seconds=f"{held.lab.started_in_s:.0f}"))
         return spec.name
 
     def remove_idle(self) -> list[str]:
@@ -508,8 +527,9 @@ class Workshop:
                     learner.idle_removed[held.spec.name] = now
         for held in idle:
             self._discard(held)
-            self.log(f"Removed {held.learner}'s lab {held.spec.name!r} ({held.lab.name}): unused for "
-                     f"{(now - held.last_used) / 60:.0f} min.")
+            self.log(_("Removed the lab {name!r} of learner {learner} ({lab}): unused for {minutes} min.").format(
+                name=held.spec.name, learner=held.learner, lab=held.lab.name,
+                minutes=f"{(now - held.last_used) / 60:.0f}"))
         return [str(h.learner) for h in idle]
 
     def maintain(self, stop: threading.Event, interval_s: float = 5.0) -> None:
@@ -521,7 +541,7 @@ class Workshop:
                 if self.refill_pool() is not None:
                     continue
             except Exception as exc:  # the lab server outlives any one failure of its housekeeping
-                self.log(f"Workshop housekeeping failed: {type(exc).__name__}: {exc}")
+                self.log(_("Workshop housekeeping failed: {error}").format(error=f"{type(exc).__name__}: {exc}"))
             stop.wait(interval_s)
 
     def undo_drift(self, every_s: float = 30.0) -> list[str]:
@@ -534,7 +554,7 @@ class Workshop:
         for name in list(self.learners):
             fixed += [f"{name}: {line}" for line in self.shared.drift(name)]
         for line in fixed:
-            self.log(f"Put back: {line}")
+            self.log(_("Put back: {change}").format(change=line))
         with self._lock:
             self.drifts = (self.drifts + fixed)[-100:]
         return fixed
@@ -581,7 +601,7 @@ class Workshop:
                 if held.learner is None:
                     pool[held.spec.name] = pool.get(held.spec.name, 0) + 1
             return {
-                "exercises": [{"id": e.exercise_id, "notebook": e.notebook, "title": e.title, "points": e.points}
+                "exercises": [{"id": e.exercise_id, "notebook": e.notebook, "title": _(e.title), "points": e.points}
                               for e in ALL.values()],
                 "learners": learners, "pool": pool, "warm": dict(self.warm),
                 "shared": ({"clusters": list(self.shared.lab.clusters), "put_back": list(self.drifts),
@@ -595,10 +615,13 @@ class Workshop:
         """A class-wide event: the same fault in every learner's lab that has those clusters (a drill
         for the whole room). Returns, per learner, "ok" or what went wrong."""
         if action not in ("kill", "stop", "start", "cut", "heal"):
-            raise UsageError(f"A class-wide event is kill, stop, start, cut or heal; got {action[:40]!r}.")
+            raise UsageError(_("A class-wide event is `kill`, `stop`, `start`, `cut` or `heal`; got {action!r}.")
+                             .format(action=action[:40]))
         wanted = 2 if action in ("cut", "heal") else 1
         if len(clusters) != wanted:
-            raise UsageError(f"A class-wide {action} names {wanted} cluster(s); got {list(clusters)}.")
+            raise UsageError(ngettext("A class-wide `{action}` names {count} cluster; got {clusters}.",
+                                      "A class-wide `{action}` names {count} clusters; got {clusters}.", wanted).format(
+                                          action=action, count=wanted, clusters=list(clusters)))
         with self._lock:
             targets = [h for h in self.labs.values() if h.learner is not None
                        and set(clusters) <= set(h.spec.topology.clusters)]
@@ -624,8 +647,10 @@ class Workshop:
 
         with ThreadPoolExecutor(max_workers=max(1, self.quotas.parallel_starts * 2)) as pool:
             outcome = dict(pool.map(one, targets))
-        progress(f"Class-wide {action} {'-'.join(clusters)}: {sum(v == 'ok' for v in outcome.values())} of "
-                 f"{len(outcome)} learners' labs.")
+        progress(ngettext("Class-wide `{action} {clusters}`: done in {done} of {count} learner's lab.",
+                          "Class-wide `{action} {clusters}`: done in {done} of {count} learners' labs.",
+                          len(outcome)).format(action=action, clusters="-".join(clusters),
+                                               done=sum(v == "ok" for v in outcome.values()), count=len(outcome)))
         return outcome
 
     def _shared_event(self, action: str, clusters: tuple[str, ...], learners: list[str],
@@ -635,7 +660,8 @@ class Workshop:
         lab = self.shared.lab
         missing = set(clusters) - set(lab.clusters)
         if missing:
-            raise UsageError(f"The shared clusters are {list(lab.clusters)}; got {sorted(missing)}.")
+            raise UsageError(_("The shared clusters are {clusters}; got {missing}.").format(
+                clusters=list(lab.clusters), missing=sorted(missing)))
         started = time.monotonic()
         try:
             if action in ("cut", "heal"):
@@ -654,7 +680,8 @@ class Workshop:
                 self._event_happened.notify_all()
         except LabError as exc:
             outcome = str(exc)
-        progress(f"Class-wide {action} {'-'.join(clusters)} on the shared clusters: {outcome}.")
+        progress(_("Class-wide `{action} {clusters}` on the shared clusters: {outcome}.").format(
+            action=action, clusters="-".join(clusters), outcome=outcome))
         return {name: outcome for name in learners} or {"class": outcome}
 
     def close(self) -> None:
@@ -682,30 +709,33 @@ class WorkshopLabs(TrustedLabs):
               progress: Progress) -> tuple[LabRecord, tuple[Forward, ...]]:
         spec = course_spec(topology, name, configure)
         if base_port is not None:
-            raise UsageError("The workshop's lab server picks the ports; expected no base_port. Remove base_port=... .")
+            raise UsageError(_("The workshop's lab server picks the ports; expected no base_port. Remove "
+                               "base_port=... ."))
         quotas = self.workshop.quotas
         if len(topology.clusters) > quotas.max_clusters:
-            raise QuotaError(f"Lab {name!r} has {len(topology.clusters)} clusters and this workshop gives each learner "
-                             f"at most {quotas.max_clusters}; ask your instructor which lessons this workshop runs.")
+            raise QuotaError(_("Lab {name!r} has {count} clusters and this workshop gives each learner at most "
+                               "{most}; ask your instructor which lessons this workshop runs.").format(
+                                   name=name, count=len(topology.clusters), most=quotas.max_clusters))
         shared = self.workshop.shared
         if shared is not None and (reason := shared.serves(spec)):
-            raise UsageError(f"Lab {name!r} runs in a private lab only: {reason}. This workshop's clusters are "
-                             "shared by the class; ask your instructor which lessons it runs.")
+            raise UsageError(_("{reason} This workshop's clusters are shared by the class; ask your instructor which "
+                               "lessons it runs.").format(reason=reason))
         with self._lock:
             mine = self.workshop.learner_labs(self.learner)
             current = next((h for h in mine if h.spec.name == name), None)
             if current is not None:
                 self.workshop.touch(self.learner)
                 self._connect_server()
-                progress(f"Reattached to running lab {name!r}.")
+                progress(_("Reattached to running lab {name!r}.").format(name=name))
                 return self._seen(current.lab, name)
             for other in mine:
-                progress(f"Removing your lab {other.spec.name!r} first: a learner has one lab at a time here (its "
-                         "exercise records stay).")
+                progress(_("Removing your lab {name!r} first: a learner has one lab at a time here (its exercise "
+                           "records stay).").format(name=other.spec.name))
                 self.workshop.remove(other)
             if shared is not None:
-                progress(f"Setting up lesson {name!r} in your tenant {shared.role(self.learner)!r} on the class's "
-                         f"shared clusters {list(topology.clusters)} ...")
+                progress(_("Setting up lesson {name!r} in your tenant {tenant!r} on the class's shared clusters "
+                           "{clusters} ...").format(name=name, tenant=shared.role(self.learner),
+                                                    clusters=list(topology.clusters)))
                 held = Held(shared.lesson(spec, self.learner, progress), spec, self.learner, self.workshop.clock(),
                             shared=True)
                 with self.workshop._lock:
@@ -717,8 +747,9 @@ class WorkshopLabs(TrustedLabs):
                 return self._seen(held.lab, name)
             pooled = self.workshop.take_from_pool(spec, self.learner)
             if pooled is not None:
-                progress(f"Lab {name!r} was ready in the warm pool ({len(topology.clusters)} cluster(s), replication "
-                         "probed).")
+                progress(ngettext("Lab {name!r} was ready in the warm pool ({count} cluster, replication probed).",
+                                  "Lab {name!r} was ready in the warm pool ({count} clusters, replication probed).",
+                                  len(topology.clusters)).format(name=name, count=len(topology.clusters)))
                 held = pooled
             else:
                 started = self.workshop.start_lab(spec, self.learner, probe, progress)
@@ -793,9 +824,10 @@ class WorkshopLabs(TrustedLabs):
         returns what a start took."""
         shop, event = self.workshop, event_name(action, clusters)
         if shop.shared is not None and shop.shared.remote:
-            raise UsageError(f"`{event}` would change clusters deployed elsewhere for the whole class, which this "
-                             "workshop's lab server cannot do; expected clusters it started (geolab serve --shared) "
-                             "or a private lab. Skip this step, or ask your instructor.")
+            raise UsageError(_("`{event}` would change clusters deployed elsewhere for the whole class, which this "
+                               "workshop's lab server cannot do; expected clusters it started (`geolab serve "
+                               "--shared`) or a private lab. Skip this step, or ask your instructor.").format(
+                                   event=event))
         deadline = time.monotonic() + shop.quotas.event_wait_s
         try:
             while True:
@@ -805,20 +837,25 @@ class WorkshopLabs(TrustedLabs):
                         break
                     left = deadline - time.monotonic()
                     if left <= 0:
-                        raise QuotaError(f"Waited {shop.quotas.event_wait_s / 60:.0f} min for the class-wide "
-                                         f"`{event}`; expected your instructor to start it (`geolab workshop event "
-                                         f"{event}`). Run the cell again when they do.")
+                        raise QuotaError(_("Waited {minutes} min for the class-wide `{event}`; expected your "
+                                           "instructor to start it (`geolab workshop event {event}`). Run the cell "
+                                           "again when they do.").format(
+                                               minutes=f"{shop.quotas.event_wait_s / 60:.0f}", event=event))
                     shop.waiting.setdefault(event, set()).add(self.learner)
                     ready = len(shop.waiting[event])
-                progress(f"The clusters are shared by the class: `{event}` is an event your instructor starts for "
-                         f"everyone. Waiting for it ({ready} learner(s) ready) ...")  # outside the lock: it may block
+                progress(ngettext(  # outside the lock: it may block
+                    "The clusters are shared by the class: `{event}` is an event your instructor starts for everyone. "
+                    "Waiting for it ({ready} learner ready) ...",
+                    "The clusters are shared by the class: `{event}` is an event your instructor starts for everyone. "
+                    "Waiting for it ({ready} learners ready) ...", ready).format(event=event, ready=ready))
                 with shop._event_happened:
                     if event not in shop.events_done:
                         shop._event_happened.wait(timeout=min(15.0, left))
         finally:
             with shop._lock:
                 shop.waiting.get(event, set()).discard(self.learner)
-        progress(f"The class-wide `{event}` happened: the clusters are shared, so it changed them for everyone.")
+        progress(_("The class-wide `{event}` happened: the clusters are shared, so it changed them for everyone.")
+                 .format(event=event))
         return done[1]
 
     def _count_fault(self) -> None:
@@ -828,8 +865,9 @@ class WorkshopLabs(TrustedLabs):
             while self._faults and now - self._faults[0] >= 60:
                 self._faults.popleft()
             if len(self._faults) >= limit:
-                raise QuotaError(f"You made {limit} cluster and link changes in the last minute, this workshop's "
-                                 f"limit; wait {60 - (now - self._faults[0]):.0f} s and run the cell again.")
+                raise QuotaError(_("You made {limit} cluster and link changes in the last minute, this workshop's "
+                                   "limit; wait {seconds} s and run the cell again.").format(
+                                       limit=limit, seconds=f"{60 - (now - self._faults[0]):.0f}"))
             self._faults.append(now)
 
     def _held(self, name: str) -> Held:
@@ -839,10 +877,11 @@ class WorkshopLabs(TrustedLabs):
         learner = self.workshop.learners.get(self.learner)
         gone = learner.idle_removed.get(name) if learner else None
         if gone is not None:
-            raise LabNotFoundError(f"Your lab {name!r} was removed after {self.workshop.quotas.idle_s / 60:.0f} min "
-                                   "without use; expected a running lab. Run the notebook's Lab.start cell again.")
-        raise LabNotFoundError(f"You have no lab named {name!r} running; expected one started with the notebook's "
-                               "Lab.start cell. Run that cell first.")
+            raise LabNotFoundError(_("Your lab {name!r} was removed after {minutes} min without use; expected a "
+                                     "running lab. Run the notebook's Lab.start cell again.").format(
+                                         name=name, minutes=f"{self.workshop.quotas.idle_s / 60:.0f}"))
+        raise LabNotFoundError(_("You have no lab named {name!r} running; expected one started with the notebook's "
+                                 "Lab.start cell. Run that cell first.").format(name=name))
 
     def _lab(self, name: str) -> Lab:
         return self._held(name).lab
@@ -853,8 +892,8 @@ class WorkshopLabs(TrustedLabs):
     def _drill_lab(self) -> Lab:
         mine = self.workshop.learner_labs(self.learner)
         if not mine:
-            raise LabNotFoundError("You have no lab running for a failover drill; expected the notebook's Lab.start "
-                                   "cell first.")
+            raise LabNotFoundError(_("You have no lab running for a failover drill; expected the notebook's "
+                                     "Lab.start cell first."))
         return max(mine, key=lambda h: h.last_used).lab
 
     def _rejoin(self, lab: Lab) -> None:

@@ -37,6 +37,7 @@ from labs.cluster import lab_names, remove_lab
 from labs.control import JSON, ChannelClient, ChannelServer, ControlServer
 from labs.docker_backend import DockerBackend
 from labs.errors import LabError, UsageError
+from labs.i18n import N_, _, ngettext
 from labs.lab import Lab
 from labs.tokens import LabAuth, new_secret_key
 from labs.topology import full_mesh, single
@@ -59,8 +60,8 @@ def default_state_dir() -> Path:
 class AdminServer(ChannelServer):
     """The lab server's admin socket (0600)."""
 
-    refusal = "The lab server's admin socket refused a request without its admin token; expected the token in " \
-              "the lab server's state.json."
+    refusal = N_("The lab server's admin socket refused a request without its admin token; expected the token in the "
+                 "lab server's state.json.")
 
     def __init__(self, socket_path: Path, token: str, server: LabServer) -> None:
         self.server = server
@@ -82,10 +83,11 @@ class AdminServer(ChannelServer):
         if len(parts) == 3 and parts[:2] == ["v1", "events"] and method == "POST":
             clusters = body.get("clusters") if isinstance(body, dict) else None
             if not isinstance(clusters, list) or not all(isinstance(c, str) for c in clusters):
-                raise UsageError("A class-wide event needs {\"clusters\": [...]}; e.g. {\"clusters\": [\"beijing\"]}.")
+                raise UsageError(_("A class-wide event needs {body}; e.g. {example}.").format(
+                    body='{"clusters": [...]}', example='{"clusters": ["beijing"]}'))
             return server.workshop.event(parts[2], tuple(clusters), progress)
-        raise UsageError(f"The lab server's admin socket has no {method} {path}; expected learners, class, events "
-                         "or activity.")
+        raise UsageError(_("The lab server's admin socket has no {method} {path}; expected `learners`, `class`, "
+                           "`events` or `activity`.").format(method=method, path=path))
 
 
 class LabServer:
@@ -103,11 +105,11 @@ class LabServer:
         (state_dir / "learners").mkdir(exist_ok=True)
         (state_dir / "learners").chmod(0o711)  # a container sees its own folder only; root opens any
         if (shared or shared_file) and warm:
-            raise UsageError("A workshop on shared clusters starts no labs, so it keeps no warm pool; expected no "
-                             "--warm with --shared or --shared-clusters.")
+            raise UsageError(_("A workshop on shared clusters starts no labs, so it keeps no warm pool; expected no "
+                               "--warm with --shared or --shared-clusters."))
         if shared and shared_file:
-            raise UsageError("--shared starts the class's clusters here and --shared-clusters names clusters "
-                             "deployed elsewhere; expected one of them.")
+            raise UsageError(_("--shared starts the class's clusters here and --shared-clusters names clusters "
+                               "deployed elsewhere; expected one of them."))
         self.shared_clusters = shared
         self.shared_file = shared_file
         self.backend = DockerBackend(load_settings(), client)
@@ -173,7 +175,7 @@ class LabServer:
             self._save()
         self._serve_learner(name, token)
         folder = self.state_dir / "learners" / name
-        progress(f"Learner {name!r}: control channel at {folder / 'control.sock'}.")
+        progress(_("Learner {name!r}: control channel at {socket}.").format(name=name, socket=folder / "control.sock"))
         return {"token": token, "folder": str(folder), "network": learner_network(name)}
 
     def _serve_learner(self, name: str, token: str) -> None:
@@ -208,7 +210,9 @@ class LabServer:
         if server is not None:
             server.stop()
         self.remove_learner_network(name)
-        progress(f"Learner {name!r}: removed {labs} lab(s), the channel and the network.")
+        progress(ngettext("Learner {name!r}: removed {count} lab, the channel and the network.",
+                          "Learner {name!r}: removed {count} labs, the channel and the network.", labs).format(
+                              name=name, count=labs))
         return {"labs": labs}
 
     # ------------------------------------------------------------------ run
@@ -221,13 +225,15 @@ class LabServer:
         for name in lab_names(client):
             if name.startswith(ours) and not (name == shared_name and self.shared_clusters):
                 containers, networks = remove_lab(client, name)
-                self.log(f"Removed lab {name} left by an earlier lab server ({containers} container(s)).")
+                self.log(ngettext("Removed lab {name} left by an earlier lab server ({count} container).",
+                                  "Removed lab {name} left by an earlier lab server ({count} containers).",
+                                  containers).format(name=name, count=containers))
         if self.shared_clusters:
             self.workshop.shared = self._start_shared()
         elif self.shared_file is not None:
             self.workshop.shared = SharedClusters.from_file(self.shared_file, self.backend.settings)
-            self.log(f"Shared clusters from {self.shared_file}: {list(self.workshop.shared.lab.clusters)} "
-                     "(deployed elsewhere; every one knows the others).")
+            self.log(_("Shared clusters from {file}: {clusters} (deployed elsewhere; every one knows the others).")
+                     .format(file=self.shared_file, clusters=list(self.workshop.shared.lab.clusters)))
         for name, token in sorted(self.state["learners"].items()):
             self._serve_learner(name, token)
         checks = self.state_dir / "checks.jsonl"
@@ -243,8 +249,13 @@ class LabServer:
         self._maintainer = threading.Thread(target=self.workshop.maintain, args=(self._stop,), name="geolab-workshop",
                                             daemon=True)
         self._maintainer.start()
-        self.log(f"Lab server ready: admin socket {self.admin_socket}; {len(self.servers)} learner(s); warm pool "
-                 f"{self.workshop.warm or 'off'}; memory budget {self.workshop.quotas.memory_mib} MiB.")
+        warm = ", ".join(f"{lab} {count}" for lab, count in self.workshop.warm.items()) or _("off")
+        self.log(ngettext("Lab server ready: admin socket {socket}; {count} learner; warm pool {warm}; memory budget "
+                          "{budget} MiB.",
+                          "Lab server ready: admin socket {socket}; {count} learners; warm pool {warm}; memory budget "
+                          "{budget} MiB.", len(self.servers)).format(
+                              socket=self.admin_socket, count=len(self.servers), warm=warm,
+                              budget=self.workshop.quotas.memory_mib))
         return self
 
     def _start_shared(self) -> SharedClusters:
@@ -256,7 +267,8 @@ class LabServer:
                 self._save()
         auth = LabAuth(base64.b64decode(self.state["shared_key"]))
         backend = DockerBackend(self.backend.settings, self.backend.docker, auth)
-        self.log(f"Starting the class's shared clusters {list(self.shared_clusters)} (authentication on) ...")
+        self.log(_("Starting the class's shared clusters {clusters} (authentication on) ...").format(
+            clusters=list(self.shared_clusters)))
         clusters = self.shared_clusters
         topology = single(clusters[0]) if len(clusters) == 1 else full_mesh(*clusters, config_store="independent")
         lab = Lab.start(topology, name=self.shared_name,
@@ -303,11 +315,11 @@ class LabServer:
         """Run until SIGTERM or SIGINT, then remove every lab and learner network."""
         done = threading.Event()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: done.set())
+            signal.signal(sig, lambda *_args: done.set())
         done.wait()
-        self.log("Lab server stopping: removing the learners' labs and networks ...")
+        self.log(_("Lab server stopping: removing the learners' labs and networks ..."))
         self.stop()
-        self.log("Lab server stopped.")
+        self.log(_("Lab server stopped."))
 
 
 class LabServerClient(ChannelClient):
@@ -318,9 +330,9 @@ class LabServerClient(ChannelClient):
         try:
             token = json.loads(state.read_text())["admin_token"]
         except (OSError, ValueError, KeyError) as exc:
-            raise LabError(f"Cannot read the lab server's admin token from {state} ({type(exc).__name__}); expected "
-                           "`geolab serve --state "
-                           f"{state_dir}` to have started (as root). Start it first.") from exc
+            raise LabError(_("Cannot read the lab server's admin token from {state} ({error}); expected `geolab serve "
+                             "--state {folder}` to have started (as root). Start it first.").format(
+                                 state=state, error=type(exc).__name__, folder=state_dir)) from exc
         super().__init__(str(state_dir / "admin.sock"), str(token), timeout_s, serves="`geolab serve`")
 
     def add_learner(self, name: str) -> dict[str, str]:

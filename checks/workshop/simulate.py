@@ -72,9 +72,9 @@ class LearnerRun:
 
 def run_notebook_as_learner(client: docker.DockerClient, learner: str, folder: Path, network: str, token: str,
                             notebook: nbformat.NotebookNode, cell_timeout_s: int = 300, timeout_s: float = 900,
-                            limits: SandboxLimits | None = None) -> LearnerRun:
-    """Run `notebook` in a container of `learner` (see the module docstring); never raises for what
-    the notebook does."""
+                            limits: SandboxLimits | None = None, lang: str = "en") -> LearnerRun:
+    """Run `notebook` in a container of `learner` (see the module docstring), in the learner's language
+    `lang` (their server's GEOLAB_LANG); never raises for what the notebook does."""
     work = Path(tempfile.mkdtemp(prefix=f"geolab-learner-{learner}-"))
     work.chmod(0o755)
     nbformat.write(notebook, work / "notebook.ipynb")
@@ -90,7 +90,8 @@ def run_notebook_as_learner(client: docker.DockerClient, learner: str, folder: P
                 Mount(target="/work", source=str(work), type="bind", read_only=True)],
         environment={"HOME": home, "IPYTHONDIR": f"{home}/.ipython", "MPLCONFIGDIR": f"{home}/.mpl",
                      "JUPYTER_RUNTIME_DIR": f"{home}/.runtime", "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1",
-                     "GEOLAB_CONTROL": f"{RUN_INSIDE}/control.sock", "GEOLAB_CONTROL_TOKEN": token},
+                     "GEOLAB_CONTROL": f"{RUN_INSIDE}/control.sock", "GEOLAB_CONTROL_TOKEN": token,
+                     "GEOLAB_LANG": lang},
         labels={LABEL_LAB: f"ws-net-{learner}", LABEL_LEARNER: learner})
     peak = 0.0
     try:

@@ -98,7 +98,8 @@ def test_every_verb_of_a_submissions_channel_runs_in_its_language() -> None:
 def test_the_trusted_side_refuses_in_the_submissions_language_with_english_verbs() -> None:
     with pytest.raises(UsageError) as chinese:
         InLanguage(graded_labs(), "zh").call("solve", {})
-    assert "可信端没有动词" in str(chinese.value) and "`check`、`peek`、`reset`、`predict` 或 `drill`" in str(chinese.value)
+    said = str(chinese.value)
+    assert "可信端没有动词" in said and "`check`、`peek`、`reset`、`predict` 或 `drill`" in said
     with pytest.raises(UsageError) as english:
         InLanguage(graded_labs(), "en").call("solve", {})
     assert str(english.value).startswith("The trusted side has no verb 'solve'")
@@ -151,3 +152,215 @@ def test_a_sandbox_refuses_a_language_of_no_course_before_it_makes_anything(made
         Sandbox(LabSpec(one_way("beijing", "shanghai"), "one-way"), "t-", "image", NoDocker(),  # type: ignore[arg-type]
                 lang="fr")
     assert not made
+
+
+def test_each_submission_gets_a_sandbox_in_its_own_language(made: list[Any], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grader grades each submission under using(its language); its sandbox, kernel and channel follow."""
+    import json
+
+    from checks.engine import batch
+
+    sandboxes: list[Sandbox] = []
+
+    def run_nothing(self: Sandbox, notebook: Any, cell_timeout_s: int, deadline_s: int) -> run.SandboxOutcome:
+        sandboxes.append(self)
+        return run.SandboxOutcome("ok", "", 0, 0, 0.0)
+
+    monkeypatch.setattr(Sandbox, "run", run_nothing)
+    monkeypatch.setattr(Sandbox, "close", lambda self: shutil.rmtree(self.workdir))
+    monkeypatch.setattr(batch, "_remove_prefixed", lambda backend, prefix: None)
+    folder = tmp_path / "03_one_way"
+    folder.mkdir()
+    for learner, lang in (("ada", "zh"), ("bob", "fr"), ("cyd", None)):
+        geolab = {"geolab": {"lang": lang}} if lang else {}
+        notebook = {"cells": [], "metadata": geolab, "nbformat": 4, "nbformat_minor": 5}
+        (folder / f"{learner}.ipynb").write_text(json.dumps(notebook))
+    grader = batch.Grader(NoDocker(), "image")  # type: ignore[arg-type]
+    for forced in (None, "zh"):
+        for index, learner in enumerate(("ada", "bob", "cyd"), start=1):
+            report = batch.grade_one(batch.Submission(learner, folder / f"{learner}.ipynb"), index,
+                                     batch.GradeOptions(lang=forced), [], grader)
+            assert report.extra["lang"] == sandboxes[-1].lang
+    assert [s.lang for s in sandboxes] == ["zh", "en", "en", "zh", "zh", "zh"]
+    assert [server.handler.lang for server in made] == ["zh", "en", "en", "zh", "zh", "zh"]
+    assert language() == "en"
+
+
+# ------------------------------------------------------------------------------ geolab grade and the CLI
+
+
+def test_geolab_grade_lang_overrides_every_submissions_language(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from checks.cli import main as geolab
+    from checks.engine import batch
+
+    given: list[batch.GradeOptions] = []
+
+    def grade(paths: Any, out: Any, options: batch.GradeOptions, progress: Any) -> list[Any]:
+        given.append(options)
+        return []
+
+    monkeypatch.setattr(batch, "grade", grade)
+    assert geolab(["grade", str(tmp_path), "--out", str(tmp_path / "out"), "--lang", "zh"]) == 0
+    assert geolab(["grade", str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    assert [options.lang for options in given] == ["zh", None]  # None: each notebook's own
+    with pytest.raises(SystemExit) as refused:  # argparse: en or zh only
+        geolab(["grade", str(tmp_path), "--lang", "fr"])
+    assert refused.value.code == 2 and "'fr'" in capsys.readouterr().err
+
+
+def test_the_graders_commands_speak_the_readers_language(monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from checks.cli import main as geolab
+
+    monkeypatch.setenv("GEOLAB_LANG", "zh")
+    monkeypatch.setenv("COLUMNS", "300")  # no help text wrapped inside what is looked for
+    assert geolab(["grade"]) == 2
+    assert "没有给出提交" in capsys.readouterr().err
+    assert geolab(["serve", "--warm", "full-mesh"]) == 2
+    assert "--warm 'full-mesh' 无效" in capsys.readouterr().err
+    for command, said in ((["--help"], "在各自的实验环境上为提交的 notebook 评分"),
+                          (["grade", "--help"], "所有提交的评分和反馈所用的语言"),
+                          (["workshop", "up", "--help"], "学员的语言")):
+        with pytest.raises(SystemExit):
+            geolab(command)
+        helped = capsys.readouterr().out
+        assert said in helped, command
+    assert "--lang {en,zh}" in helped
+
+
+def test_the_class_table_translates_its_headings_not_the_class() -> None:
+    from checks.cli import class_table
+
+    view: dict[str, object] = {
+        "exercises": [{"id": "01-basics/1"}, {"id": "01-basics/2"}],
+        "learners": {"ada": {"exercises": {"01-basics/1": {"passed": True, "tries": 2}},
+                             "labs": [{"name": "basics"}], "stuck": ["01-basics/2"]}},
+        "pool": {"full-mesh": 1}, "warm": {}, "memory": {"committed_mib": 3300, "budget_mib": 14000}}
+    with using("zh"):
+        table = class_table(view)
+    heading, row, summary = table.splitlines()
+    assert heading.split() == ["学员", "已通过", "尝试次数", "实验环境", "卡在"]
+    assert row.split() == ["ada", "1/2", "2", "basics", "01-basics/2"]
+    assert summary == "预热池：full-mesh 1（目标 无）；内存：已用 3300 / 14000 MiB。"
+    assert class_table(view).splitlines()[0].split()[:2] == ["learner", "passed"]
+
+
+# ------------------------------------------------------------------------------ the workshop
+
+
+def hub_settings(tmp_path: Path, **values: Any) -> Any:
+    from checks.workshop.hub import HubSettings
+
+    return HubSettings(str(tmp_path / "workshop"), "geolab/singleuser-self-paced:0", "learners-pw", ("teach",),
+                       "i" * 40, "/usr/bin/chp", **values)
+
+
+def test_the_hub_gives_every_learners_server_the_workshops_language(tmp_path: Path) -> None:
+    from traitlets.config import Config
+
+    from checks.workshop.hub import CLASS_VIEW, HubSettings, configure
+
+    settings = hub_settings(tmp_path, lang="zh", environment={"TZ": "Asia/Shanghai"})
+    path = settings.save()
+    assert HubSettings.load(path).lang == "zh"
+    config = Config()
+    configure(config, str(path))
+    assert config.DockerSpawner.environment == {"TZ": "Asia/Shanghai", "GEOLAB_LANG": "zh"}
+    class_view = next(s for s in config.JupyterHub.services if s["name"] == CLASS_VIEW)
+    assert class_view["environment"]["GEOLAB_LANG"] == "zh"
+    assert hub_settings(tmp_path).server_environment == {"GEOLAB_LANG": "en"}
+
+
+def test_a_workshop_in_no_language_of_the_course_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="'fr'"):
+        hub_settings(tmp_path, lang="fr")
+    with using("zh"), pytest.raises(UsageError, match="工作坊的语言 'fr' 不是本课程的语言"):
+        hub_settings(tmp_path, lang="fr")
+
+
+def test_geolab_workshop_up_takes_the_learners_language() -> None:
+    from checks.cli import add_grade
+    from labs import cli
+
+    assert cli.parser(add_grade).parse_args(["workshop", "up", "--lang", "zh"]).lang == "zh"
+    assert cli.parser(add_grade).parse_args(["workshop", "up"]).lang is None  # then this shell's language
+
+
+def test_the_workshops_refusals_reach_a_learner_in_their_language() -> None:
+    from checks.workshop.labs import Quotas, validate_learner
+    from labs.errors import QuotaError
+
+    with using("zh"):
+        with pytest.raises(UsageError, match="学员名 'Ada' 无效"):
+            validate_learner("Ada")
+        with pytest.raises(UsageError, match="工作坊配额 max_clusters=0 无效"):
+            Quotas(max_clusters=0)
+    with pytest.raises(UsageError, match="Learner name 'Ada' is invalid"):
+        validate_learner("Ada")
+    assert issubclass(QuotaError, Exception)
+
+
+def test_the_class_view_page_is_in_the_workshops_language_with_english_keys() -> None:
+    import json
+    import re
+
+    from checks.workshop.classview import page
+
+    with using("zh"):
+        html = page("/services/geolab-class/", "xsrf", "<teach>")
+    assert '<html lang="zh-CN">' in html and "<title>Pulsar GeoLab：全班</title>" in html
+    assert "已登录为 &lt;teach&gt;" in html  # the user's name is escaped
+    assert '<option value="kill">强制终止</option>' in html and '<a class="lang" href="?lang=en">English</a>' in html
+    texts = json.loads(re.search(r"T = (\{.*\});", html).group(1))  # type: ignore[union-attr]
+    assert texts["learner"] == "学员" and texts["summary"][0].startswith("{count} 个学员")
+    assert re.search(r"const prefix = \"/services/geolab-class/\", xsrf = \"xsrf\", lang = \"zh\"", html)
+    english = page("/p/", "x", "teach")
+    assert '<html lang="en">' in english and '<option value="kill">kill</option>' in english
+    assert "{{" not in english and not re.search(r"[\u4e00-\u9fff]", english.replace("中文", ""))
+
+
+def test_the_learner_image_carries_the_course_in_each_language() -> None:
+    from checks.workshop.image import _course
+
+    names = [name for name, _data in _course("self-paced")]
+    assert "en/00_welcome.ipynb" in names
+    assert all(name.split("/")[0] in ("en", "zh") and name.endswith(".ipynb") for name in names)
+
+
+DOCKERFILE = Path(__file__).resolve().parents[2] / "docker" / "Dockerfile.singleuser"
+
+
+@pytest.mark.parametrize(("environment", "folders", "copied"), [
+    ({"GEOLAB_LANG": "zh"}, ("en", "zh"), "zh"),
+    ({"GEOLAB_LANG": "en"}, ("en", "zh"), "en"),
+    ({"GEOLAB_LANG": "zh"}, ("en",), "en"),  # an image without Chinese notebooks
+    ({"GEOLAB_LANG": "fr"}, ("en", "zh"), "en"),
+    ({"LANG": "zh_CN.UTF-8"}, ("en", "zh"), "zh"),
+    ({}, ("en", "zh"), "en"),
+])
+def test_a_new_learners_home_gets_the_notebooks_of_their_language(environment: dict[str, str],
+                                                                   folders: tuple[str, ...], copied: str,
+                                                                   tmp_path: Path) -> None:
+    """The learner image's start command, run here with the course in a temporary folder."""
+    import json
+    import os
+    import re
+    import subprocess
+    import sys
+
+    command = json.loads(re.search(r"^CMD (\[.*\])$", DOCKERFILE.read_text(), re.M).group(1))  # type: ignore[union-attr]
+    assert command[:2] == ["sh", "-c"] and command[2].endswith("; exec jupyterhub-singleuser")
+    course = tmp_path / "opt"
+    for lang in folders:
+        (course / lang).mkdir(parents=True)
+        (course / lang / "00_welcome.ipynb").write_text(lang)
+    home = tmp_path / "home"
+    home.mkdir()
+    script = command[2].replace("/opt/geolab-notebooks", str(course)).replace("exec jupyterhub-singleuser", "true")
+    path = f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin"
+    subprocess.run(["sh", "-c", script], env={"PATH": path, "HOME": str(home), **environment}, check=True,
+                   timeout=60)
+    assert (home / "00_welcome.ipynb").read_text() == copied
+    assert sorted(p.name for p in home.iterdir()) == ["00_welcome.ipynb"]
