@@ -348,6 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                     print(_("{lang}: skipped {stem}: {reason}").format(lang=lang, stem=path.stem, reason=exc))
                 continue
             print(f"{args.edition} ({lang}): {written}")
+        if lang != "en":
+            for orphan in sorted(folder.glob("*.ipynb")):
+                if not (source / orphan.name).exists():
+                    orphan.unlink()
+                    print(_("{lang}: removed {path}: its English lesson is gone").format(lang=lang, path=orphan))
     if skipped:
         print(ngettext("{count} lesson has no complete translation yet; the others are built.",
                        "{count} lessons have no complete translation yet; the others are built.", skipped).format(

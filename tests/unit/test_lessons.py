@@ -318,3 +318,28 @@ def test_make_lab_opens_the_course_folder_of_the_language(env: dict[str, str], f
                             capture_output=True, text=True, check=True)
     assert result.stdout.strip() == folder
 
+
+
+def test_make_notebooks_builds_the_translated_lessons_and_skips_the_others(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from checks.editions import main
+
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    for path in ENGLISH:
+        shutil.copy(path, source)
+    (source / "zh").mkdir()
+    incomplete = [p for p in ENGLISH if p not in COMPLETE]
+    stale = [source / "zh" / "99_gone.ipynb"] + [source / "zh" / p.name for p in incomplete[:1]]
+    for path in stale:
+        path.write_text("{}")
+    assert main(["--source", str(source), "--lang", "zh"]) == 0
+    out = capsys.readouterr().out
+    assert sorted(p.name for p in (source / "zh").glob("*.ipynb")) == [p.name for p in COMPLETE]
+    for path in COMPLETE:
+        assert (source / "zh" / path.name).read_bytes() == (ROOT / "notebooks" / "zh" / path.name).read_bytes()
+    for path in incomplete:
+        assert f"zh: skipped {path.stem}: " in out and f"python -m tools.lessons pending {path.stem}" in out
+    assert all(f"removed {path}" in out for path in stale)
+    assert sorted(p.name for p in source.glob("*.ipynb")) == [p.name for p in ENGLISH]  # English untouched
+    assert [p.read_bytes() for p in sorted(source.glob("*.ipynb"))] == [p.read_bytes() for p in ENGLISH]
