@@ -292,6 +292,13 @@ def translate(notebook: nbformat.NotebookNode, stem: str, lang: str = "zh",
             skeleton is not its English text's.
     """
     path = catalog_path(stem, lang, locale_dir)
+    if not path.exists():
+        raise LessonNotTranslated(
+            _("Lesson {stem} has no {lang!r} catalog ({catalog}): its {lang!r} edition is built from the English "
+              "lesson in a checkout of the course. There, run `python -m checks.lessons extract` and translate it "
+              "(`python -m tools.lessons pending {stem}`); elsewhere, take the {lang!r} notebooks as shipped: "
+              "`GEOLAB_LANG={lang} geolab notebooks DIR`.").format(stem=stem, lang=lang, catalog=_relative(path)),
+            pieces(notebook))
     done = translations(stem, lang, locale_dir)
     fix = _("Translate it in {catalog}: `python -m tools.lessons pending {stem}` lists the texts left, "
             "`python -m tools.lessons apply {stem} FILE.json` fills them in (after a change to the English "

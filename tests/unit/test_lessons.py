@@ -343,3 +343,9 @@ def test_make_notebooks_builds_the_translated_lessons_and_skips_the_others(
     assert all(f"removed {path}" in out for path in stale)
     assert sorted(p.name for p in source.glob("*.ipynb")) == [p.name for p in ENGLISH]  # English untouched
     assert [p.read_bytes() for p in sorted(source.glob("*.ipynb"))] == [p.read_bytes() for p in ENGLISH]
+
+
+def test_a_lesson_without_a_catalog_says_where_its_chinese_edition_comes_from(tmp_path: Path) -> None:
+    with pytest.raises(LessonNotTranslated, match=r"no 'zh' catalog .*GEOLAB_LANG=zh geolab notebooks DIR") as raised:
+        translate(read(ENGLISH[0]), ENGLISH[0].stem, locale_dir=tmp_path)
+    assert raised.value.missing  # every text of the lesson
