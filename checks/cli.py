@@ -225,8 +225,9 @@ def cmd_workshop(args: argparse.Namespace) -> int:
                 print(class_table(view))
         else:
             outcome = client.event(args.event, args.clusters, lambda line: print(line, flush=True))
-            for learner, result in sorted(outcome.items()):
-                print(f"  {learner}: {result}")
+            for learner, result in sorted(outcome.items()):  # "ok", or what went wrong (already translated)
+                shown = _("done") if result == "ok" else result
+                print(f"  {learner}: {shown}")
     finally:
         client.close()
     return 0

@@ -140,6 +140,7 @@ def texts() -> dict[str, object]:
         "waiting": [ngettext("{event} ({count} learner waiting)", "{event} ({count} learners waiting)", n)
                     for n in (1, 2)],
         "updated": _("Updated {time}."),
+        "done": _("done"),  # a learner's outcome "ok" of a class-wide event
     }
 
 
@@ -260,7 +261,7 @@ async function event(action, clusters) {
     headers: {"Content-Type": "application/json", "X-XSRFToken": xsrf}, body: JSON.stringify({clusters})});
   const answer = await response.json();
   status.textContent = answer.error ? answer.error : action + " " + clusters.join("-") + ": " +
-    Object.entries(answer.outcome).map(([who, what]) => who + " " + what).join("; ");
+    Object.entries(answer.outcome).map(([who, what]) => who + " " + (what === "ok" ? T.done : what)).join("; ");
   refresh();
 }
 document.getElementById("cluster-go").onclick = () => event(

@@ -3,9 +3,9 @@
 Built offline like the kernel image (checks/sandbox/image.py): the host's pip downloads the wheels
 into GEOLAB_CACHE, pinned to the kernel venv's own versions, and the build installs them with
 `--no-index`. The image carries the course notebooks in the workshop's edition: self-paced (with
-collapsed reference solutions and `solve()`) or graded (neither), in every language the package has
-them in (/opt/geolab-notebooks/<lang>/); a new learner's server copies those of its GEOLAB_LANG
-(`geolab workshop up --lang`), English where there are none in it.
+collapsed reference solutions and `solve()`) or graded (neither), a whole course in each language
+(/opt/geolab-notebooks/<lang>/: the lessons translated so far, the English ones of the others); a new
+learner's server copies those of its GEOLAB_LANG (`geolab workshop up --lang`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from checks.sandbox.image import (
     recipe,
     up_to_date,
 )
-from labs.errors import UsageError
+from labs.course import course_notebooks
+from labs.errors import LabNotFoundError, UsageError
 from labs.i18n import LANGUAGES, _
 from labs.image import LABEL_RECIPE, cache_folder, docker_build, image_files
 from labs.settings import LabSettings
@@ -52,28 +53,21 @@ def server_requirements() -> list[str]:
                            "install 'pulsar-geolab[workshop]'` (or `make install`).").format(package=exc.name)) from exc
 
 
-def _packaged(lang: str) -> list[tuple[str, bytes]]:
-    """The course notebooks (name, bytes) the package carries in `lang`: English in labs/notebooks, another
-    language in its folder there (labs/notebooks/zh); none when the package has none in it."""
-    from importlib import resources
-
-    folder = resources.files("labs") / "notebooks"
-    if lang != "en":
-        folder = folder / lang
-    if not folder.is_dir():
-        return []
-    return [(entry.name, entry.read_bytes()) for entry in sorted(folder.iterdir(), key=lambda e: e.name)
-            if entry.name.endswith(".ipynb") and entry.is_file()]
-
-
 def _course(edition: str) -> list[tuple[str, bytes]]:
-    """The notebooks (<lang>/<name>, bytes) of the edition a workshop's learners get, in every language
-    the package has them in (each built in its own language)."""
+    """The notebooks (<lang>/<name>, bytes) of the edition a workshop's learners get, a whole course in
+    each language: the package's notebooks of that language (`labs.course.course_notebooks`), and the
+    English one of a lesson not translated yet (each built in the language it is written in)."""
     from checks.editions import build, exercise_cells
 
+    english = {path.name: path for path in course_notebooks("en")}
     found: list[tuple[str, bytes]] = []
     for lang in LANGUAGES:
-        for name, data in _packaged(lang):
+        try:
+            translated = {path.name: path for path in course_notebooks(lang)} if lang != "en" else english
+        except LabNotFoundError:
+            translated = {}  # a package without that language: its learners get the English course
+        for name in sorted(english):
+            data = translated.get(name, english[name]).read_bytes()
             if edition == "graded":
                 notebook = nbformat.reads(data.decode(), as_version=4)
                 if exercise_cells(notebook):

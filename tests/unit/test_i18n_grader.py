@@ -321,12 +321,23 @@ def test_the_class_view_page_is_in_the_workshops_language_with_english_keys() ->
     assert "{{" not in english and not re.search(r"[\u4e00-\u9fff]", english.replace("中文", ""))
 
 
-def test_the_learner_image_carries_the_course_in_each_language() -> None:
-    from checks.workshop.image import _course
+@pytest.mark.parametrize("edition", ["self-paced", "graded"])
+def test_the_learner_image_carries_a_whole_course_in_each_language(edition: str) -> None:
+    import json
 
-    names = [name for name, _data in _course("self-paced")]
-    assert "en/00_welcome.ipynb" in names
-    assert all(name.split("/")[0] in ("en", "zh") and name.endswith(".ipynb") for name in names)
+    from checks.workshop.image import _course
+    from labs.course import course_notebooks
+
+    course = dict(_course(edition))
+    english = sorted(path.name for path in course_notebooks("en"))
+    assert sorted(name for name in course if name.startswith("en/")) == [f"en/{name}" for name in english]
+    assert sorted(name for name in course if name.startswith("zh/")) == [f"zh/{name}" for name in english]
+    translated = {path.name for path in course_notebooks("zh")}
+    for name in english:  # a lesson not translated yet is the English one
+        lang = json.loads(course[f"zh/{name}"])["metadata"].get("geolab", {}).get("lang", "en")
+        assert lang == ("zh" if name in translated else "en"), name
+        assert json.loads(course[f"en/{name}"])["metadata"].get("geolab", {}).get("lang", "en") == "en"
+    assert "00_welcome.ipynb" in translated
 
 
 DOCKERFILE = Path(__file__).resolve().parents[2] / "docker" / "Dockerfile.singleuser"
