@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from checks.engine.model import Exercise, LabSpec
-from checks.exercises import basics, disaster, failover, full_mesh, one_way, operations, stuck, topics, welcome
+from checks.exercises import basics, disaster, failover, full_mesh, one_way, operations, stuck, tdmq, topics, welcome
 
-MODULES = (welcome, basics, full_mesh, one_way, failover, operations, disaster, stuck, topics)  # in course order
+MODULES = (welcome, basics, full_mesh, one_way, failover, operations, disaster, stuck, topics, tdmq)  # in course order
 
 ALL: dict[str, Exercise] = {exercise.exercise_id: exercise for module in MODULES for exercise in module.EXERCISES}
 

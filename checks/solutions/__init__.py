@@ -6,9 +6,10 @@ self-test puts it into both editions' exercise cells."""
 
 from __future__ import annotations
 
-from checks.solutions import basics, disaster, failover, full_mesh, one_way, operations, stuck, topics, welcome
+from checks.solutions import basics, disaster, failover, full_mesh, one_way, operations, stuck, tdmq, topics, welcome
 
 SOLUTIONS: dict[str, str] = {
-    exercise_id: code for module in (welcome, basics, full_mesh, one_way, failover, operations, disaster, stuck, topics)
+    exercise_id: code for module in (welcome, basics, full_mesh, one_way, failover, operations, disaster, stuck, topics,
+                                     tdmq)
     for exercise_id, code in module.SOLUTIONS.items()
 }
