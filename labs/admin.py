@@ -11,15 +11,16 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 
-from labs.errors import AdminRefused, AdminUnreachable, UsageError
+from labs.errors import AdminError, AdminRefused, AdminUnreachable, UsageError
 from labs.i18n import _
 
 JSON = Any
+AdminErrorT = TypeVar("AdminErrorT", bound=AdminError)
 
 
 @dataclass(frozen=True)
@@ -247,9 +248,9 @@ class PulsarAdmin:
                       "is wrong. Check `geolab status`.").format(cluster=self.cluster) if self.cluster else
                     _("Expected the broker to answer; it is stopped, still starting, or the URL is wrong. Check "
                       "`geolab status`."))
-            raise AdminUnreachable(method, url, 0, f"{type(exc).__name__}: {exc}", hint) from exc
+            raise _failed(AdminUnreachable, method, url, 0, f"{type(exc).__name__}: {exc}", hint) from exc
         if response.status_code >= 400 and response.status_code not in ok:
-            raise AdminRefused(method, url, response.status_code, _reason(response), hint)
+            raise _failed(AdminRefused, method, url, response.status_code, _reason(response), hint)
         return response
 
     def _json(self, method: str, path: str, **kwargs: Any) -> JSON:
@@ -582,6 +583,23 @@ class PulsarAdmin:
     def delete_topic(self, topic: str, force: bool = False) -> None:
         """`pulsar-admin topics delete`."""
         self._call("DELETE", f"/admin/v2/{topic_path(topic)}", params={"force": str(force).lower()})
+
+
+def _failed(kind: type[AdminErrorT], method: str, url: str, status: int, reason: str, hint: str) -> AdminErrorT:
+    """An admin call's failure, said in the reader's language (`hint`: the next step, already in it)."""
+    if status and hint:
+        said = _("Pulsar admin call {method} {url} failed: HTTP {status}: {reason}. {hint}").format(
+            method=method, url=url, status=status, reason=reason, hint=hint)
+    elif status:
+        said = _("Pulsar admin call {method} {url} failed: HTTP {status}: {reason}").format(
+            method=method, url=url, status=status, reason=reason)
+    elif hint:
+        said = _("Pulsar admin call {method} {url} failed: no response: {reason}. {hint}").format(
+            method=method, url=url, reason=reason, hint=hint)
+    else:
+        said = _("Pulsar admin call {method} {url} failed: no response: {reason}").format(
+            method=method, url=url, reason=reason)
+    return kind(method, url, status, reason, hint, said)
 
 
 def _reason(response: httpx.Response) -> str:

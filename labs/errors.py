@@ -24,10 +24,13 @@ one or two lines, never a traceback. The tree::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from labs.i18n import Text
+
+class Said(Protocol):
+    """A text that says itself in the reader's language (a `labs.i18n.Text`; errors import nothing of the lab)."""
+
+    def render(self) -> str: ...
 
 
 class LabError(Exception):
@@ -77,75 +80,64 @@ class ProvisioningError(LabError):
 class WaitTimeout(LabError, TimeoutError):
     """A wait reached its deadline.
 
+    Its message is the one `labs.waiting.wait_for` says in the reader's language (`message`: what did
+    not happen, how long it waited, the last value seen, the next step). Without one: `what` rendered,
+    then `hint`; or, for an older caller's phrase, an English sentence made of all four.
+
     Attributes:
-        what: what did not happen in time: a `Text` that says it in one whole sentence ("Cluster
-            'beijing' did not pass its health check at ... in time."), shown in the reader's language
-            with the wait's length and the last value after it; or (older callers) an English phrase
-            naming what was awaited ("beijing's health check"), shown in an English sentence.
+        what: what did not happen in time: a `labs.i18n.Text` that says so in one whole sentence, or
+            (older callers) an English phrase naming what was awaited ("beijing's health check").
         timeout_s: the deadline, in seconds.
         last: the last value (or error) seen before the deadline.
-        hint: the next step, one whole sentence in the reader's language (may be empty).
+        hint: the next step, one whole sentence (may be empty).
     """
 
-    what: str | Text = ""
+    what: str | Said = ""
     timeout_s: float = 0.0
     last: object = None
     hint: str = ""
 
-    def __init__(self, what: str | Text, timeout_s: float, last: object, hint: str = "") -> None:
-        from labs.i18n import Text, _  # labs.i18n imports this module
-
+    def __init__(self, what: str | Said, timeout_s: float, last: object, hint: str = "", message: str = ""
+                 ) -> None:
         self.what = what
         self.timeout_s = timeout_s
         self.last = last
         self.hint = hint
-        if isinstance(what, Text):
+        if not message and isinstance(what, str):
+            message = f"Waited {timeout_s:g} s for {what}; last seen: {last_seen(last)}"
             if hint:
-                text = _("{said} Waited {seconds:g} s; last seen: {last}. {hint}").format(
-                    said=what.render(), seconds=timeout_s, last=_short(last), hint=hint)
-            else:
-                text = _("{said} Waited {seconds:g} s; last seen: {last}.").format(
-                    said=what.render(), seconds=timeout_s, last=_short(last))
-        else:
-            # an older caller's English phrase: glued into an English sentence (a translation cannot follow it)
-            text = f"Waited {timeout_s:g} s for {what}; last seen: {_short(last)}"
-            if hint:
-                text += f". {hint}"
-        super().__init__(text)
+                message += f". {hint}"
+        elif not message:
+            message = what.render() + (f" {hint}" if hint else "")
+        super().__init__(message)
 
 
 class AdminError(LabError):
     """A call to the Pulsar admin REST API failed.
+
+    Its message is the one `labs.admin` says in the reader's language (`message`); without one, an
+    English sentence made of the attributes.
 
     Attributes:
         method: HTTP method of the call.
         url: full URL that was called.
         status: HTTP status code (0 when no response arrived).
         reason: Pulsar's own ``reason`` text, the response body, or the transport error.
-        hint: the next step, one whole sentence in the reader's language (may be empty).
+        hint: the next step, one whole sentence (may be empty).
     """
 
-    def __init__(self, method: str, url: str, status: int, reason: str, hint: str = "") -> None:
-        from labs.i18n import _  # labs.i18n imports this module
-
+    def __init__(self, method: str, url: str, status: int, reason: str, hint: str = "", message: str = "") -> None:
         self.method = method
         self.url = url
         self.status = status
         self.reason = reason
         self.hint = hint
-        if status and hint:
-            text = _("Pulsar admin call {method} {url} failed: HTTP {status}: {reason}. {hint}").format(
-                method=method, url=url, status=status, reason=reason, hint=hint)
-        elif status:
-            text = _("Pulsar admin call {method} {url} failed: HTTP {status}: {reason}").format(
-                method=method, url=url, status=status, reason=reason)
-        elif hint:
-            text = _("Pulsar admin call {method} {url} failed: no response: {reason}. {hint}").format(
-                method=method, url=url, reason=reason, hint=hint)
-        else:
-            text = _("Pulsar admin call {method} {url} failed: no response: {reason}").format(
-                method=method, url=url, reason=reason)
-        super().__init__(text)
+        if not message:
+            what = f"HTTP {status}" if status else "no response"
+            message = f"Pulsar admin call {method} {url} failed: {what}: {reason}"
+            if hint:
+                message += f". {hint}"
+        super().__init__(message)
 
 
 class AdminUnreachable(AdminError):
@@ -156,6 +148,7 @@ class AdminRefused(AdminError):
     """The broker answered with an error status; `reason` is Pulsar's explanation."""
 
 
-def _short(value: object, limit: int = 300) -> str:
+def last_seen(value: object, limit: int = 300) -> str:
+    """A value (or an error) as a message shows the last one a wait saw, at most `limit` characters."""
     text = f"{type(value).__name__}: {value}" if isinstance(value, BaseException) else repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -262,14 +262,14 @@ class Attempts:
     def _repr_html_(self) -> str:
         rows = [(o.name, "✅ " + _("accepted") if o.accepted else "⛔ " + _("refused"), _(o.answer))
                 for o in self.opened]
-        values = {"topic": escape(_short(self.topic)), "cluster": escape(self.cluster)}
+        topic, cluster = escape(_short(self.topic)), escape(self.cluster)
         if self.kind == "producer":
-            title = _("Producers on <b>{topic}</b> in <b>{cluster}</b>:").format(**values)
+            title = _("Producers on <b>{topic}</b> in <b>{cluster}</b>:").format(topic=topic, cluster=cluster)
             listed = "<p>" + _("{cluster}'s topic stats list as publishers: <b>{names}</b>").format(
-                cluster=escape(self.cluster), names=escape(", ".join(self.listed) or _("none"))) + "</p>"
+                cluster=cluster, names=escape(", ".join(self.listed) or _("none"))) + "</p>"
             kind = _("producer")
         else:
-            title = _("Subscriptions on <b>{topic}</b> in <b>{cluster}</b>:").format(**values)
+            title = _("Subscriptions on <b>{topic}</b> in <b>{cluster}</b>:").format(topic=topic, cluster=cluster)
             listed, kind = "", _("subscription")
         return f"<p>{title}</p>" + _table((kind, _("answer"), _("details")), rows) + listed
 

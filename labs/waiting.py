@@ -3,7 +3,7 @@ errors it tolerates; at the deadline, an error that names what was awaited and t
 
 Every wait of the lab goes through `wait_for` (cluster health, the configuration store, namespace
 policies, replication probes, messages to arrive, dashboard states, checks). Modelled on
-testcontainers' wait strategies. Imports nothing of the lab but its errors and messages.
+testcontainers' wait strategies. Imports nothing of the lab but its errors and messages (both at the bottom).
 
 `what` says, in one whole sentence, what did not happen in time (a `labs.i18n.Text`, so that it is
 shown in the reader's language; the timeout adds how long it waited and what it saw last)::
@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from labs.errors import WaitTimeout
-from labs.i18n import Text
+from labs.errors import WaitTimeout, last_seen
+from labs.i18n import Text, _
 
 T = TypeVar("T")
 
@@ -96,6 +96,19 @@ def wait_for(
                 return value
             last = value
         if deadline.expired:
-            raise WaitTimeout(what, timeout_s, last, hint)
+            raise WaitTimeout(what, timeout_s, last, hint, timed_out(what, timeout_s, last, hint))
         if interval_s > 0:
             time.sleep(min(interval_s, deadline.remaining_s))
+
+
+def timed_out(what: str | Text, timeout_s: float, last: object, hint: str = "") -> str:
+    """A wait's timeout, said in the reader's language: `what` (a `Text`: the sentence that says what did
+    not happen), how long it waited, the last value seen, and the next step. An older caller's English
+    phrase (a str) is said in the English sentence it was written for."""
+    if not isinstance(what, Text):
+        return ""  # WaitTimeout says it in English
+    if hint:
+        return _("{said} Waited {seconds:g} s; last seen: {last}. {hint}").format(
+            said=what.render(), seconds=timeout_s, last=last_seen(last), hint=hint)
+    return _("{said} Waited {seconds:g} s; last seen: {last}.").format(
+        said=what.render(), seconds=timeout_s, last=last_seen(last))
