@@ -82,8 +82,9 @@ crash-cleanup: image  ## SIGKILL Lab.start at random points, count what is left 
 failover-drills: image  ## the failover drill 20 times in a row: lost and duplicates per run
 	$(PY) -m benchmarks.failover_drills
 
-self-test: image  ## grade every notebook with its solutions (full marks) and untouched (less)
+self-test: image  ## grade every notebook with its solutions (full marks) and untouched (less), in both languages
 	$(GEOLAB) grade --self-test --out grading/self-test
+	$(GEOLAB) grade --self-test --lang zh --out grading/self-test-zh
 
 wheel: install  ## build the wheel a learner installs (dist/)
 	$(PY) -m build --wheel --outdir dist .

@@ -36,7 +36,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.self_test:
         notebooks = Path(args.notebooks) if args.notebooks else None
-        ok = self_test(notebooks, out, options, lambda line: print(line, flush=True), args.only or None)
+        ok = self_test(notebooks, out, options, lambda line: print(line, flush=True), args.only or None,
+                       lang=args.lang or "en")  # --lang zh: the Chinese course
         print("\n" + (_("self-test passed") if ok else _("self-test FAILED")))
         return 0 if ok else 1
     if not args.submissions:
@@ -300,7 +301,8 @@ def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:
                        help=_("submissions graded at once, each with its own lab (about 2 GiB and a CPU each)"))
     grade.add_argument("--lang", choices=LANGUAGES,
                        help=_("the language of every submission's grading and feedback (default: each notebook's "
-                              "own, from its metadata geolab.lang)"))
+                              "own, from its metadata geolab.lang); with --self-test, the course's language "
+                              "(default en)"))
     grade.add_argument("--self-test", action="store_true",
                        help=_("prove solutions score full marks and untouched notebooks do not"))
     grade.add_argument("--notebooks", help=_("with --self-test: the course notebooks (default: the packaged ones)"))
