@@ -78,6 +78,13 @@ def test_a_wait_says_in_one_sentence_what_did_not_happen_in_the_readers_language
     assert english.value.what == what and english.value.last == "HTTP 503"
 
 
+def test_a_timeout_raised_outside_a_wait_says_its_sentence_in_the_readers_language() -> None:
+    what = Text("Not every new message arrived on the primary cluster.")
+    with using("zh"):
+        assert str(WaitTimeout(what, 60, None, "请重试。")) == "并非每条新消息都到达了主集群。 请重试。"
+    assert str(WaitTimeout(what, 60, None)) == "Not every new message arrived on the primary cluster."
+
+
 def test_an_older_callers_phrase_still_reads_as_an_english_sentence() -> None:
     with using("zh"), pytest.raises(WaitTimeout) as info:
         wait_for(lambda: False, what="beijing's health check", timeout_s=0.05, interval_s=0.05)
