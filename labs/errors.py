@@ -103,12 +103,13 @@ class WaitTimeout(LabError, TimeoutError):
         self.timeout_s = timeout_s
         self.last = last
         self.hint = hint
-        if not message and isinstance(what, str):
-            message = f"Waited {timeout_s:g} s for {what}; last seen: {last_seen(last)}"
-            if hint:
-                message += f". {hint}"
-        elif not message:
-            message = what.render() + (f" {hint}" if hint else "")
+        if not message:
+            if isinstance(what, str):
+                message = f"Waited {timeout_s:g} s for {what}; last seen: {last_seen(last)}"
+                if hint:
+                    message += f". {hint}"
+            else:
+                message = what.render() + (f" {hint}" if hint else "")
         super().__init__(message)
 
 
