@@ -181,7 +181,7 @@ def test_dashboard_renders_and_moves_in_a_real_browser(jupyter: str) -> None:
             passed = "all checks pass" if lang == "en" else zh("all checks pass")
             result = page.locator(".jp-OutputArea-output", has_text=passed).first
             result.wait_for(timeout=120_000)
-            page.screenshot(path=str(ARTIFACTS / f"{shot}.png" if lang == "zh" else f"{shot}-2.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / (f"{shot}.png" if lang == "zh" else f"{shot}-2.png")), full_page=True)
             result.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / ("check-zh.png" if lang == "zh" else "check.png")), full_page=True)
             if lang == "zh":
