@@ -42,7 +42,7 @@ from labs.cluster import (
     wait_started,
     wait_store_ready,
 )
-from labs.engine import docker_client, engine_calls
+from labs.engine import LAB_START, docker_client, engine_calls
 from labs.errors import LabConflictError, LabNotFoundError
 from labs.i18n import _
 from labs.image import resolve_image
@@ -157,7 +157,7 @@ class DockerBackend:
     def start(self, topology: Topology, name: str, base_port: int | None, configure: bool, probe: bool,
               progress: Progress) -> LabRecord:
         """Provision the lab, or reattach to it; registering clusters and probing is the facade's job."""
-        with engine_calls(f"start lab {name!r}", f"Run `geolab down {name}`, then start the lab again."):
+        with engine_calls(LAB_START, name=name):
             existing = lab_containers(self.docker, name)
             leftover = incomplete(self.docker, name, topology, existing)
             if leftover:

@@ -88,35 +88,24 @@ LAB_START = EngineStep(
 
 
 @contextmanager
-def engine_calls(step: EngineStep | str, next_step: str = "", **values: object) -> Iterator[None]:
+def engine_calls(step: EngineStep, **values: object) -> Iterator[None]:
     """Turn a Docker failure inside the block into a lab error that says what was being done.
 
     A dropped connection becomes `EngineError` (the engine stopped answering); a refusal by the
     engine becomes `ProvisioningError` with the engine's explanation. Lab errors pass through.
 
     Args:
-        step: an `EngineStep`, its sentences formatted with `values` (shown in the reader's language);
-            or (older callers) an English verb phrase ("start lab 'x'") with `next_step`, an English
-            sentence, both glued into English sentences that no translation can follow.
-        next_step: with a phrase `step` only.
-        values: the names an `EngineStep`'s sentences show besides {error} and {address}.
+        step: what the caller is doing, as its two failures (`EngineStep`), each said in one whole
+            sentence in the reader's language and formatted with `values`.
+        values: the names the step's sentences show besides {error} and {address}.
     """
     try:
         yield
     except LabError:
         raise
     except APIError as exc:
-        error = exc.explanation or exc
-        if isinstance(step, EngineStep):
-            raise ProvisioningError(_(step.refused).format(error=error, **values)) from exc
-        raise ProvisioningError(f"The Docker engine refused to {step}: {error}. {next_step}") from exc
+        raise ProvisioningError(_(step.refused).format(error=exc.explanation or exc, **values)) from exc
     except (DockerException, requests.RequestException) as exc:
         first = str(exc).splitlines()[0][:160] if str(exc) else ""
-        if isinstance(step, EngineStep):
-            said = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-            raise EngineError(_(step.stopped).format(address=engine_address(), error=said, **values)) from exc
-        raise EngineError(
-            f"The Docker engine at {engine_address()} stopped answering while trying to {step} "
-            f"({type(exc).__name__}: {first or 'no answer'}); expected it to keep running. Start it again, then "
-            f"{next_step[0].lower()}{next_step[1:]}"
-        ) from exc
+        said = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        raise EngineError(_(step.stopped).format(address=engine_address(), error=said, **values)) from exc

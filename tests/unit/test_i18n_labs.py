@@ -116,13 +116,13 @@ def test_an_engine_that_stops_answering_in_a_step_is_said_in_chinese_with_its_ad
                                          "starting lab 'basics' (ConnectionError: Connection aborted)")
 
 
-def test_an_older_callers_engine_phrase_keeps_its_english_sentences() -> None:
-    with pytest.raises(ProvisioningError, match="refused to start lab 'x': gone. Run it again."):
-        with engine_calls("start lab 'x'", "Run it again."):
-            raise APIError("500", explanation="gone")
+def test_a_callers_own_engine_step_says_its_sentences_with_its_values() -> None:
     step = EngineStep("Refused: {error} ({thing}).", "Stopped at {address}: {error} ({thing}).")
     with pytest.raises(ProvisioningError, match=r"^Refused: gone \(box\)\.$"), engine_calls(step, thing="box"):
         raise APIError("500", explanation="gone")
+    stopped = r"^Stopped at \S+: ConnectionError \(box\)\.$"
+    with pytest.raises(EngineError, match=stopped), engine_calls(step, thing="box"):
+        raise requests.ConnectionError()
 
 
 # ------------------------------------------------------------------ tokens, firewall, forwards, remote clusters
