@@ -44,7 +44,7 @@ def language_of(path: Path) -> str:
 
 
 def test_the_course_has_its_notebooks() -> None:
-    assert [p.stem[:2] for p in NOTEBOOKS] == ["00", "01", "02", "03", "04", "05", "06", "07", "08"]
+    assert [p.stem[:2] for p in NOTEBOOKS] == ["00", "01", "02", "03", "04", "05", "06", "07", "08", "09"]
 
 
 @dataclass(frozen=True)
