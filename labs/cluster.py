@@ -24,7 +24,7 @@ from typing_extensions import Self
 import docker
 from labs.errors import PortInUseError, ProvisioningError, WaitTimeout
 from labs.firewall import bridge_name, open_bridge
-from labs.i18n import N_, _
+from labs.i18n import N_, Text, _
 from labs.settings import (
     BROKER_PORT,
     HTTP_PORT,
@@ -299,11 +299,12 @@ def wait_healthy(container: Container, cluster: str, admin_url: str, timeout_s: 
 
         try:
             wait_for(health,
-                     what=f"cluster {cluster!r} to pass its health check at {admin_url}/admin/v2/brokers/health",
+                     what=Text("Cluster {cluster!r} did not pass its health check at {url}.", cluster=cluster,
+                               url=f"{admin_url}/admin/v2/brokers/health"),
                      timeout_s=timeout_s, tolerate=(httpx.HTTPError,), accept=lambda answer: answer == "HTTP 200 ok",
                      halt=_halt_if_exited(container, cluster))
         except WaitTimeout as exc:
-            raise ProvisioningError(_("{error}. A slow machine may need GEOLAB_START_TIMEOUT=400; `geolab doctor` "
+            raise ProvisioningError(_("{error} A slow machine may need GEOLAB_START_TIMEOUT=400; `geolab doctor` "
                                       "checks memory and CPU.\nLast log lines of {container}:\n{logs}").format(
                 error=exc, container=container.name, logs=last_logs(container))) from exc
     return time.monotonic() - started
@@ -358,13 +359,15 @@ def wait_started(container: Container, cluster: str, admin_url: str, timeout_s: 
         healthy_at = time.time()  # only this process's log: the one before a restart flapped too
         try:
             flaps = wait_for(partial(registration_flaps, container, healthy_at), timeout_s=FLAP_WINDOW_S,
-                             what=f"{cluster}'s bookie registration to flap", interval_s=1.0,
+                             what=Text("The bookie registration of cluster {cluster!r} did not flap {count} times "
+                                       "or more.", cluster=cluster, count=FLAP_THRESHOLD), interval_s=1.0,
                              accept=lambda count: count >= FLAP_THRESHOLD)
         except WaitTimeout:
             # a quiet window; and a new ledger must be possible (CI once saw a restarted cluster refuse
             # writes although its log stayed quiet for the window)
             try:
-                wait_for(partial(takes_writes, admin_url, token), what=f"{cluster}'s bookie to take a new ledger",
+                wait_for(partial(takes_writes, admin_url, token),
+                         what=Text("The bookie of cluster {cluster!r} did not take a new ledger.", cluster=cluster),
                          timeout_s=WRITE_PROBE_S, interval_s=1.0)
                 return time.monotonic() - started
             except WaitTimeout:
@@ -391,11 +394,12 @@ def wait_store_ready(container: Container, timeout_s: float) -> None:
         return output.decode(errors="replace").strip()[:80] if code == 0 else f"exit {code}"
 
     try:
-        wait_for(answer, what=f"the configuration store ({container.name}) to answer ZooKeeper's ruok with imok",
+        wait_for(answer, what=Text("The configuration store ({container}) did not answer ZooKeeper's ruok with imok.",
+                                   container=container.name),
                  timeout_s=timeout_s, tolerate=(APIError,), accept=lambda text: text == "imok",
                  halt=_halt_if_exited(container, None))
     except WaitTimeout as exc:
-        raise ProvisioningError(_("{error}. A slow machine may need GEOLAB_START_TIMEOUT=400; `geolab doctor` checks "
+        raise ProvisioningError(_("{error} A slow machine may need GEOLAB_START_TIMEOUT=400; `geolab doctor` checks "
                                   "memory and CPU.\nLast log lines of {container}:\n{logs}").format(
             error=exc, container=container.name, logs=last_logs(container))) from exc
 

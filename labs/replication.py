@@ -18,7 +18,7 @@ import pulsar
 from labs.admin import PulsarAdmin
 from labs.client import unsubscribe_or_close
 from labs.errors import AdminError, ProvisioningError, WaitTimeout
-from labs.i18n import _
+from labs.i18n import Text, _
 from labs.settings import BROKER_PORT, HTTP_PORT
 from labs.topology import ConfigStore, Topology
 from labs.waiting import wait_for
@@ -95,10 +95,11 @@ def wait_policies_visible(topology: Topology, admins: Mapping[str, PulsarAdmin],
         )
         try:
             wait_for(partial(admins[cluster].get_namespace_clusters, namespace),
-                     what=f"namespace {namespace} on {cluster} to replicate to {expected}", timeout_s=timeout_s,
+                     what=Text("Namespace {namespace} on {cluster} did not list the replication clusters {expected}.",
+                               namespace=namespace, cluster=cluster, expected=str(expected)), timeout_s=timeout_s,
                      interval_s=0.25, tolerate=(AdminError,), accept=expected.__eq__)
         except WaitTimeout as exc:
-            raise ProvisioningError(_("{error}. Run `geolab status` and check the broker logs.").format(
+            raise ProvisioningError(_("{error} Run `geolab status` and check the broker logs.").format(
                 error=exc)) from exc
 
 
@@ -150,13 +151,13 @@ def probe_replication(
                     return bool(message.data() == payload)
 
                 try:
-                    wait_for(arrived, what=f"the replication probe {source} -> {target} on {topic}",
+                    wait_for(arrived, what=Text("The replication probe from {source} did not arrive on {target} "
+                                                "({topic}).", source=source, target=target, topic=topic),
                              timeout_s=max(1.0, timeout_s - (time.monotonic() - started)), interval_s=0,
                              tolerate=(pulsar.Timeout,))
                 except WaitTimeout as exc:
-                    raise ProvisioningError(_("{error}; expected the message on {target}. Check the link with "
-                                              "`geolab status` and the topic stats' replication section on "
-                                              "{source}.").format(error=exc, target=target, source=source)
+                    raise ProvisioningError(_("{error} Check the link with `geolab status` and the topic stats' "
+                                              "replication section on {source}.").format(error=exc, source=source)
                                             ) from exc
                 results[f"{source}->{target}"] = time.monotonic() - started
     finally:

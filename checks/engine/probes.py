@@ -11,7 +11,7 @@ from checks.engine.model import Outcome
 from labs.client import unsubscribe_or_close
 from labs.errors import WaitTimeout
 from labs.flows import collect
-from labs.i18n import _
+from labs.i18n import Text, _
 from labs.lab import Lab
 from labs.waiting import wait_for
 
@@ -64,7 +64,9 @@ def queued_for(lab: Lab, source: str, target: str, namespace: str) -> Outcome:
         # a namespace policy reaches the broker's topics a moment after the admin call (CI once
         # waited more than 10 s under load)
         replicator = wait_for(lambda: lab.admin(source).get_topic_stats(topic).replication.get(target),
-                              what=f"a replicator {source} → {target}", timeout_s=30, interval_s=0.5,
+                              what=Text("{source}'s replicator to {target} did not show the message in its "
+                                        "replication backlog.", source=source, target=target),
+                              timeout_s=30, interval_s=0.5,
                               accept=lambda found: found is not None and found.replication_backlog >= 1)
     except WaitTimeout:
         replication = lab.admin(source).get_topic_stats(topic).replication
@@ -139,7 +141,8 @@ def standby_follows(lab: Lab, topic: str, subscription: str, active: str, standb
             return probe_id is not None
 
         try:
-            wait_for(find_probe, what=f"the probe in {standby}", timeout_s=timeout_s, interval_s=0,
+            wait_for(find_probe, what=Text("The probe message did not reach {standby}.", standby=standby),
+                     timeout_s=timeout_s, interval_s=0,
                      tolerate=(pulsar.Timeout,))
         except WaitTimeout:
             return Outcome(False, expected, _("the probe never reached {standby}: is the topic replicated "
@@ -152,7 +155,9 @@ def standby_follows(lab: Lab, topic: str, subscription: str, active: str, standb
             return (-1, -1) if cursor is None else _position(cursor.mark_delete_position)
 
         try:
-            wait_for(standby_position, what=f"{standby}'s copy of {subscription} to follow", timeout_s=timeout_s,
+            wait_for(standby_position, what=Text("{standby}'s copy of {subscription} did not move past the probe "
+                                                 "message.", standby=standby, subscription=subscription),
+                     timeout_s=timeout_s,
                      accept=lambda position: position >= target)
         except WaitTimeout:
             position = standby_position()
@@ -197,7 +202,8 @@ def replication_burst(lab: Lab, source: str, target: str, namespace: str, messag
             return replicator is not None and replicator.connected
 
         try:
-            wait_for(connected, what=f"{source}'s replicator of the burst topic to connect", timeout_s=30)
+            wait_for(connected, what=Text("{source}'s replicator of the burst topic to {target} did not connect.",
+                                          source=source, target=target), timeout_s=30)
         except WaitTimeout:
             pass  # the burst then shows what the replicator does: the outcome reports the count
         for payload in payloads:
@@ -256,7 +262,8 @@ def replicator_drains(lab: Lab, source: str, target: str, topic: str, timeout_s:
         return (found.connected, found.replication_backlog) if found is not None else (False, -1)
 
     try:
-        wait_for(state, what=f"{source}'s replicator to {target} to drain", timeout_s=timeout_s, interval_s=1.0,
+        wait_for(state, what=Text("{source}'s replicator to {target} did not connect and drain its backlog.",
+                                  source=source, target=target), timeout_s=timeout_s, interval_s=1.0,
                  accept=lambda s: s[0] and s[1] == 0)
     except WaitTimeout:
         connected, backlog = state()

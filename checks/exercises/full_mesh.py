@@ -13,7 +13,7 @@ from labs.admin import ExaminedMessage
 from labs.client import unsubscribe_or_close
 from labs.errors import AdminError, WaitTimeout
 from labs.flows import collect
-from labs.i18n import N_, _
+from labs.i18n import N_, Text, _
 from labs.lab import Lab
 from labs.topology import full_mesh as mesh
 from labs.waiting import wait_for
@@ -60,7 +60,8 @@ def payments_flow_everywhere(lab: Lab) -> Outcome:
                 continue
             try:
                 wait_for(partial(delivery, lab, source, target, PAYMENTS, timeout_s=10), timeout_s=30,
-                         what=f"a message {source} → {target}", accept=lambda outcome: outcome.passed)
+                         what=Text("A message produced in {source} did not arrive in {target}.", source=source,
+                                   target=target), accept=lambda outcome: outcome.passed)
             except WaitTimeout:
                 missing.append(f"{source} → {target}")
     return Outcome(not missing, expected, _("not delivered: {missing}").format(missing=", ".join(missing)) if missing
@@ -102,7 +103,8 @@ def held_by(lab: Lab, cluster: str, window_s: float) -> list[bytes]:
         return SELECTIVE in payloads
 
     try:
-        wait_for(read_one, what=f"a 'for shanghai' message in {cluster}", timeout_s=window_s, interval_s=0,
+        wait_for(read_one, what=Text("No 'for shanghai' message showed up in {cluster}.", cluster=cluster),
+                 timeout_s=window_s, interval_s=0,
                  tolerate=(pulsar.Timeout,))
     except WaitTimeout:
         pass  # what the cluster holds after the whole window is the outcome

@@ -5,7 +5,9 @@ and in English where they are identities; the English tests of each module keep 
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 
 import httpx
 import pytest
@@ -123,6 +125,95 @@ def test_a_callers_own_engine_step_says_its_sentences_with_its_values() -> None:
     stopped = r"^Stopped at \S+: ConnectionError \(box\)\.$"
     with pytest.raises(EngineError, match=stopped), engine_calls(step, thing="box"):
         raise requests.ConnectionError()
+
+
+# ------------------------------------------------------------------ a lab's start: its waits
+
+
+class RunningStore:
+    """A container that keeps running and answers ZooKeeper's ruok with `busy` (docker-py's shape, as far
+    as the waits use it)."""
+
+    name = "geolab-basics-store"
+    status = "running"
+    attrs: dict[str, dict[str, int]] = {"State": {}}
+
+    def reload(self) -> None:
+        pass
+
+    def logs(self, tail: int = 0, since: int = 0) -> bytes:
+        return b"zookeeper: still starting"
+
+    def exec_run(self, command: list[str]) -> tuple[int, bytes]:
+        return 0, b"busy"
+
+
+class ListingOnlyItself:
+    """A Pulsar admin client whose cluster lists only itself in the namespace's replication clusters."""
+
+    def __init__(self, cluster: str) -> None:
+        self.cluster = cluster
+
+    def get_namespace_clusters(self, namespace: str) -> list[str]:
+        return [self.cluster]
+
+
+def test_a_configuration_store_that_does_not_answer_says_so_in_one_chinese_sentence() -> None:
+    from labs.cluster import wait_store_ready
+
+    with using("zh"), pytest.raises(ProvisioningError) as info:
+        wait_store_ready(RunningStore(), timeout_s=0.1)  # type: ignore[arg-type]
+    said = str(info.value)
+    assert said.startswith("配置存储（geolab-basics-store）没有以 imok 回应 ZooKeeper 的 ruok。已等待 0.1 秒")
+    assert "'busy'" in said and "GEOLAB_START_TIMEOUT=400" in said and "zookeeper: still starting" in said
+    with pytest.raises(ProvisioningError) as english:
+        wait_store_ready(RunningStore(), timeout_s=0.1)  # type: ignore[arg-type]
+    assert str(english.value).startswith(
+        "The configuration store (geolab-basics-store) did not answer ZooKeeper's ruok with imok. Waited 0.1 s; "
+        "last seen: 'busy'. A slow machine may need GEOLAB_START_TIMEOUT=400;")
+
+
+def test_a_cluster_that_fails_its_health_check_says_so_in_chinese_with_its_url() -> None:
+    from labs.cluster import wait_healthy
+
+    with using("zh"), pytest.raises(ProvisioningError) as info:
+        wait_healthy(RunningStore(), "beijing", "http://127.0.0.1:9", timeout_s=0.1)  # type: ignore[arg-type]
+    said = str(info.value)
+    assert said.startswith("集群 'beijing' 没有通过 http://127.0.0.1:9/admin/v2/brokers/health 的健康检查。"
+                           "已等待 0.1 秒")
+    assert "ConnectError" in said
+
+
+def test_a_namespace_that_does_not_list_its_replication_clusters_says_so_in_chinese() -> None:
+    from labs.replication import wait_policies_visible
+    from labs.topology import full_mesh
+
+    topology = full_mesh("beijing", "shanghai", config_store="independent")
+    admins = {cluster: ListingOnlyItself(cluster) for cluster in topology.clusters}
+    with using("zh"), pytest.raises(ProvisioningError) as info:
+        wait_policies_visible(topology, admins, timeout_s=0.1)  # type: ignore[arg-type]
+    said = str(info.value)
+    assert said.startswith(f"beijing 上的命名空间 {topology.qualified_namespace} 没有列出复制集群 "
+                           "['beijing', 'shanghai']。")
+    assert "['beijing']" in said and said.endswith("请运行 `geolab status`，并检查 broker 日志。")
+    with pytest.raises(ProvisioningError) as english:
+        wait_policies_visible(topology, admins, timeout_s=0.1)  # type: ignore[arg-type]
+    assert str(english.value) == (
+        f"Namespace {topology.qualified_namespace} on beijing did not list the replication clusters ['beijing', "
+        "'shanghai']. Waited 0.1 s; last seen: ['beijing']. Run `geolab status` and check the broker logs.")
+
+
+def test_no_wait_of_the_lab_or_the_checks_names_what_it_awaits_in_an_english_phrase() -> None:
+    """Every `wait_for(what=...)` says what did not happen in one whole sentence, a `Text` (shown in the
+    reader's language); an English phrase (a str or an f-string) would be said in English to everyone."""
+    root = Path(__file__).resolve().parents[2]
+    phrases = []
+    for path in sorted([*(root / "labs").rglob("*.py"), *(root / "checks").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "wait_for":
+                phrases += [f"{path.relative_to(root)}:{node.lineno}" for keyword in node.keywords
+                            if keyword.arg == "what" and isinstance(keyword.value, (ast.Constant, ast.JoinedStr))]
+    assert not phrases, f"waits that name what they await in an English phrase, not a Text: {phrases}"
 
 
 # ------------------------------------------------------------------ tokens, firewall, forwards, remote clusters
