@@ -44,7 +44,7 @@ from labs.cluster import (
 )
 from labs.engine import LAB_START, docker_client, engine_calls
 from labs.errors import LabConflictError, LabNotFoundError
-from labs.i18n import _
+from labs.i18n import _, in_this_language
 from labs.image import resolve_image
 from labs.settings import (
     LABEL_CLUSTER,
@@ -231,9 +231,10 @@ class DockerBackend:
                 progress(_("Configuration store ready."))
                 return 0.0
 
+            # the workers speak the caller's language (a kernel's, on a lab server), not the process's
             with ThreadPoolExecutor(max_workers=len(topology.clusters) + 1) as pool:
-                tasks = [pool.submit(store_ready)] if store_network else []
-                tasks += [pool.submit(launch, c) for c in topology.clusters]
+                tasks = [pool.submit(in_this_language(store_ready))] if store_network else []
+                tasks += [pool.submit(in_this_language(launch), c) for c in topology.clusters]
                 for future in tasks:
                     future.result()
         except BaseException:

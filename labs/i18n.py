@@ -7,7 +7,8 @@ both extracted and compiled with Babel: `make messages`). Which language, read o
 never at import:
 
 1. a language set for this thread of work with `using(lang)` (the trusted side answers each kernel
-   in the kernel's language; the grader each submission in its own);
+   in the kernel's language; the grader each submission in its own); work handed to another thread
+   (a pool's worker, a thread's target) takes it along when wrapped in `in_this_language(...)`;
 2. ``GEOLAB_LANG``: ``en`` or ``zh`` (also ``zh_CN``, ``zh-CN``, ``zh_Hans``); any other value is a
    `SettingsError` from `load_settings()` (here it falls back to English, so an error message never
    fails for its language);
@@ -22,11 +23,12 @@ from __future__ import annotations
 
 import gettext
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, wraps
 from importlib import resources
+from typing import ParamSpec, TypeVar
 
 from labs.errors import SettingsError
 
@@ -36,6 +38,8 @@ DOMAIN = "geolab"
 LOCALES = {"zh": "zh_CN"}
 _ALIASES = {"en": "en", "en_us": "en", "en_gb": "en", "zh": "zh", "zh_cn": "zh", "zh_hans": "zh", "zh_hans_cn": "zh"}
 _chosen: ContextVar[str | None] = ContextVar("geolab_language", default=None)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def parse_language(value: str) -> str | None:
@@ -88,7 +92,8 @@ def language() -> str:
 
 @contextmanager
 def using(lang: str) -> Iterator[None]:
-    """Show messages in `lang` within the block, in this thread (and the tasks it starts with its context).
+    """Show messages in `lang` within the block, in this thread (and the tasks it starts with its context;
+    a thread pool's workers and new threads only through `in_this_language`).
 
     Raises:
         SettingsError: `lang` is not en or zh.
@@ -101,6 +106,34 @@ def using(lang: str) -> Iterator[None]:
         yield
     finally:
         _chosen.reset(token)
+
+
+def in_this_language(work: Callable[P, R]) -> Callable[P, R]:
+    """`work`, to be run in another thread, in the language chosen here and now.
+
+    A thread starts with a context of its own, so the language `using()` chose does not follow work
+    handed to a `ThreadPoolExecutor` or a `threading.Thread`: its progress lines and errors would come
+    out in GEOLAB_LANG's or the locale's language (a Chinese learner of a hosted workshop would read
+    English). Wrap the work where it is handed over::
+
+        pool.submit(in_this_language(launch), cluster)
+        pool.map(in_this_language(one), labs)
+        threading.Thread(target=in_this_language(run))
+
+    Each call, in any thread and several at once, speaks the language chosen when `work` was wrapped
+    (none chosen: GEOLAB_LANG's or the locale's, as it would here).
+    """
+    chosen = _chosen.get()
+
+    @wraps(work)
+    def in_language(*args: P.args, **kwargs: P.kwargs) -> R:
+        token = _chosen.set(chosen)
+        try:
+            return work(*args, **kwargs)
+        finally:
+            _chosen.reset(token)
+
+    return in_language
 
 
 @cache

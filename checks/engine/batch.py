@@ -38,7 +38,7 @@ from labs.cluster import lab_names, remove_lab
 from labs.course import course_notebooks
 from labs.docker_backend import DockerBackend
 from labs.errors import LabError
-from labs.i18n import LANGUAGES, _, using
+from labs.i18n import LANGUAGES, _, in_this_language, using
 from labs.settings import load_settings
 
 Progress = Callable[[str], None]
@@ -427,7 +427,7 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
             grade_numbered(index)
     else:  # each submission has its own sandbox, lab (prefix grade<index>-) and kernel thread
         with ThreadPoolExecutor(max_workers=options.jobs, thread_name_prefix="geolab-grade") as pool:
-            list(pool.map(grade_numbered, range(1, total + 1)))
+            list(pool.map(in_this_language(grade_numbered), range(1, total + 1)))  # its lines in the grader's
     graded = [done[i] for i in sorted(done)]
     width = max(len(g.learner) for g in graded)
     width = max(width, len(_("learner")))

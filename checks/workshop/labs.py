@@ -39,7 +39,7 @@ from labs.backend import LabRecord
 from labs.docker_backend import DockerBackend
 from labs.errors import LabError, LabNotFoundError, QuotaError, SettingsError, UsageError
 from labs.forward import Forward
-from labs.i18n import _, ngettext
+from labs.i18n import _, in_this_language, ngettext
 from labs.lab import Lab
 from labs.remote import RemoteBackend, RemoteClusters
 from labs.replication import apply_topology
@@ -395,7 +395,7 @@ class Workshop:
                     break
                 victim = min(pooled, key=lambda h: (h.spec.name == spec.name, h.last_used))
                 self.labs.pop(victim.lab.name, None)
-                threading.Thread(target=self._discard, args=(victim,), daemon=True).start()
+                threading.Thread(target=in_this_language(self._discard), args=(victim,), daemon=True).start()
             used = self.committed_mib()
             if used + needed > self.quotas.memory_mib:
                 raise QuotaError(_(
@@ -646,7 +646,7 @@ class Workshop:
                 return str(held.learner), str(exc)
 
         with ThreadPoolExecutor(max_workers=max(1, self.quotas.parallel_starts * 2)) as pool:
-            outcome = dict(pool.map(one, targets))
+            outcome = dict(pool.map(in_this_language(one), targets))  # said in the caller's language
         progress(ngettext("Class-wide `{action} {clusters}`: done in {done} of {count} learner's lab.",
                           "Class-wide `{action} {clusters}`: done in {done} of {count} learners' labs.",
                           len(outcome)).format(action=action, clusters="-".join(clusters),

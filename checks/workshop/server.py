@@ -37,7 +37,7 @@ from labs.cluster import lab_names, remove_lab
 from labs.control import JSON, ChannelClient, ChannelServer, ControlServer
 from labs.docker_backend import DockerBackend
 from labs.errors import LabError, UsageError
-from labs.i18n import N_, _, ngettext
+from labs.i18n import N_, _, in_this_language, ngettext
 from labs.lab import Lab
 from labs.tokens import LabAuth, new_secret_key
 from labs.topology import full_mesh, single
@@ -246,8 +246,8 @@ class LabServer:
                     continue
         self.admin = AdminServer(self.admin_socket, self.state["admin_token"], self)
         self.admin.start()
-        self._maintainer = threading.Thread(target=self.workshop.maintain, args=(self._stop,), name="geolab-workshop",
-                                            daemon=True)
+        self._maintainer = threading.Thread(target=in_this_language(self.workshop.maintain), args=(self._stop,),
+                                            name="geolab-workshop", daemon=True)
         self._maintainer.start()
         warm = ", ".join(f"{lab} {count}" for lab, count in self.workshop.warm.items()) or _("off")
         self.log(ngettext("Lab server ready: admin socket {socket}; {count} learner; warm pool {warm}; memory budget "
