@@ -15,8 +15,10 @@ from pathlib import Path
 
 ALLOWED_FILE = Path(__file__).with_name("i18n") / "english_allowed.txt"
 CJK = re.compile(r"[\u4e00-\u9fff]")
-#: code and names: `spans`, quoted strings, URLs, paths, identifiers with _ . / : = ( ), numbers with units
-CODE = re.compile(r"`[^`]*`|'[^']*'|\"[^\"]*\"|“[^”]*”|\S+://\S+|\S*[_./:=()<>\[\]{}@#]\S*|\b[A-Z][A-Z0-9_]+\b"
+#: quoted text: `spans`, strings (a payload the lesson's code sends, a name), and quotations of Pulsar
+QUOTED = re.compile(r"`[^`]*`|'[^'\n]*'|\"[^\"\n]*\"|“[^”]*”")
+#: code and names: URLs, paths, identifiers with _ . / : = ( ), capitals, numbers with units
+CODE = re.compile(r"\S+://\S+|\S*[_./:=()<>\[\]{}@#]\S*|\b[A-Z][A-Z0-9_]+\b"
                   r"|\b\d+(?:\.\d+)?\s*(?:ms|s|MiB|GiB|KiB|MB|GB|msg/s|%)?")
 NAMES = re.compile(r"\b(?:beijing|shanghai|guangzhou|geolab|broker|brokers|bookie|bookies|bundle|Pulsar|Docker|"
                    r"JupyterLab|Jupyter|TDMQ|ZooKeeper|Python|pulsar-admin|full_mesh|one_way|failover|msg/s|ok|OK)\b",
@@ -40,7 +42,7 @@ def english_runs(text: str) -> list[str]:
     """Runs of two or more English words left in `text` (a line of a Chinese reader's output)."""
     for pattern in allowed_patterns():
         text = pattern.sub(" ", text)
-    text = NAMES.sub(" ", CODE.sub(" ", text))
+    text = NAMES.sub(" ", CODE.sub(" ", QUOTED.sub(" ", text)))
     return [m.group(0) for m in RUN.finditer(text)]
 
 
