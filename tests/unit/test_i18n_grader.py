@@ -221,7 +221,7 @@ def test_the_graders_commands_speak_the_readers_language(monkeypatch: pytest.Mon
     assert geolab(["serve", "--warm", "full-mesh"]) == 2
     assert "--warm 'full-mesh' 无效" in capsys.readouterr().err
     for command, said in ((["--help"], "在各自的实验环境上为提交的 notebook 评分"),
-                          (["grade", "--help"], "所有提交的评分和反馈所用的语言"),
+                          (["grade", "--help"], "每份提交评分和反馈所用的语言"),
                           (["workshop", "up", "--help"], "学员的语言")):
         with pytest.raises(SystemExit):
             geolab(command)

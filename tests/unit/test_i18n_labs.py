@@ -274,8 +274,8 @@ def test_remote_clusters_say_in_chinese_what_is_the_platforms_business() -> None
         with pytest.raises(UsageError) as cut:
             backend.cut_link(backend.record, "beijing", "shanghai")
     assert lines == ["集群 ['beijing'] 运行在别处；无需启动。"]
-    assert str(kill.value).startswith("强行终止 beijing 应由这些集群所在的平台来做")
-    assert str(cut.value).startswith("切断复制链路 beijing-shanghai")
+    assert str(kill.value).startswith("强制终止 beijing 应由这些集群所在的平台来做")
+    assert str(cut.value).startswith("断开复制链路 beijing-shanghai")
 
 
 # ------------------------------------------------------------------------------ notebook outputs
@@ -289,7 +289,7 @@ def test_a_drill_report_reads_in_chinese_with_its_numbers() -> None:
                          complete=True, failed_over=True, back_after_s=31.0, returned=10, duplicates_after_return=0)
     with using("zh"):
         html = report._repr_html_()
-    assert "✅ 没有丢失消息" in html and "1 条重复消息" in html and "已发送并确认：220" in html
+    assert "✅ 没有丢失消息" in html and "1 条重复消息" in html and "已发送并确认接收：220" in html
     assert "备集群从第 199 条消息处继续" in html and "4.2 秒" in html and "pulsar://127.0.0.1:16651" in html
     assert "在那里生产并收到了 10 条新消息" in html
     english = DrillReport(sent=3, acked_before_failover=1, received_after_failover=0, duplicates=0, lost=("m00002",),
@@ -303,12 +303,12 @@ def test_orders_read_in_chinese_and_english_with_their_numbers() -> None:
 
     read = OrdersRead("shanghai", "billing", (1, 2, 3, 3), {}, 10.0)
     with using("zh"):
-        assert "收到 4 个订单（#1–#3）" in read._repr_html_() and "订单 #1" in read._repr_html_()
+        assert "收到 4 条订单（#1–#3）" in read._repr_html_() and "订单 #1" in read._repr_html_()
         assert "没有收到订单" in OrdersRead("shanghai", "billing", (), {}, 10.0)._repr_html_()
-        assert "1 个订单：#7" in OrderNumbers((7,))._repr_html_()
-        assert "0 个订单：无" in OrderNumbers(())._repr_html_() or "0 个订单：" in OrderNumbers(())._repr_html_()
-        assert "已处理 2 个订单（#1–#2）" in Applied((1, 2), (3,))._repr_html_()
-        assert "<b>beijing</b> 在 1.5 秒内确认了 <code>orders</code> 上的 120 个订单（#1–#120）" in Orders(
+        assert "1 条订单：#7" in OrderNumbers((7,))._repr_html_()
+        assert "0 条订单：无" in OrderNumbers(())._repr_html_() or "0 条订单：" in OrderNumbers(())._repr_html_()
+        assert "已处理 2 条订单（#1–#2）" in Applied((1, 2), (3,))._repr_html_()
+        assert "<b>beijing</b> 在 1.5 秒内确认接收了 <code>orders</code> 上的 120 条订单（#1–#120）" in Orders(
             "beijing", "persistent://geolab/geo/orders", tuple(range(1, 121)), 1.5)._repr_html_()
     assert "1 order: #7" in OrderNumbers((7,))._repr_html_() and "2 orders: #1–#2" in OrderNumbers((1, 2))._repr_html_()
     assert "Applied 2 orders (#1–#2). Ignored 1 duplicate (#3)." in Applied((1, 2), (3,))._repr_html_()
