@@ -60,7 +60,7 @@ messages: install  ## extract the marked messages, update the zh catalog, compil
 notebooks: install  ## rebuild notebooks/ and notebooks/zh/ (self-paced edition) from the exercises and lesson catalogs
 	@# the lessons' Chinese text: notebooks/locale/zh_CN/LC_MESSAGES/<lesson>.po (python -m tools.lessons pending|apply)
 	$(PY) -m checks.lessons extract
-	$(PY) -m checks.editions
+	$(PY) -m checks.editions --strict  # a text without its Chinese stops the build
 
 lint: install  ## ruff
 	$(VENV)/bin/ruff check labs checks tests benchmarks tools
