@@ -117,16 +117,18 @@ def test_feedback_names_expected_and_actual(batch: tuple[dict[str, dict[str, str
     assert not re.search(r"(?<!\\)[<>]", text) and not [c for c in text if ord(c) < 32 and c not in "\n\t"]
 
 
-#: the graded editions whose untouched run CI grades (a stub holds comments only, in every lesson and
-#: language: tests/unit/test_exercises.py); `make self-test` grades every one
-UNTOUCHED = ["01_replication_basics", "04_failover", "06_disaster_recovery", "08_production_topics"]
+#: the English lessons CI grades, with their solutions and untouched. Every lesson's solutions are graded in
+#: Chinese, whose code is the English lesson's, cell for cell (tests/unit/test_lessons.py); a stub holds
+#: comments only, in every lesson and language (tests/unit/test_exercises.py). `make self-test` grades
+#: every lesson of both languages, with solutions and untouched.
+ENGLISH = ["01_replication_basics", "04_failover", "06_disaster_recovery", "08_production_topics"]
 
 
 def test_self_test_in_the_sandbox(tmp_path: Path, pulsar_image: str) -> None:
     """`geolab grade --self-test`, sandboxed like any submission: every notebook's reference solutions
-    earn full marks on the grader's lab in the graded edition of both languages (the self-paced edition
-    of one Chinese notebook too), and a graded edition left untouched earns less, whatever its later
-    cells do. A Chinese submission is graded and answered in Chinese."""
+    earn full marks on the grader's lab in the Chinese graded edition (and its self-paced edition of one
+    notebook), four lessons' in the English one, and a graded edition left untouched earns less,
+    whatever its later cells do. A Chinese submission is graded and answered in Chinese."""
     lines: list[str] = []
     options = GradeOptions(cell_timeout_s=120, submission_timeout_s=400, jobs=2)
     graded_notebooks = {e.notebook for e in ALL.values()}
@@ -134,14 +136,15 @@ def test_self_test_in_the_sandbox(tmp_path: Path, pulsar_image: str) -> None:
     assert chinese, "no Chinese lesson with exercises is built (notebooks/zh): run `make notebooks`"
     paced = ["01_replication_basics" if "01_replication_basics" in chinese else chinese[0]]
     # two at a time (--jobs 2): each submission in its own sandbox with its own lab
-    ok_en = self_test(None, tmp_path / "en", options, lines.append, self_paced=[], untouched=UNTOUCHED)
+    ok_en = self_test(None, tmp_path / "en", options, lines.append, only=ENGLISH, self_paced=[], untouched=ENGLISH)
     ok_zh = self_test(None, tmp_path / "zh", options, lines.append, self_paced=paced, untouched=[], lang="zh")
     rows = {}
     for lang in ("en", "zh"):
         with (tmp_path / lang / "gradebook.csv").open(encoding="utf-8") as handle:
             rows[lang] = list(csv.DictReader(handle))
     assert sorted(r["learner"] for r in rows["en"]) == sorted(
-        [f"{n}__graded__solutions" for n in graded_notebooks] + [f"{n}__graded__untouched" for n in UNTOUCHED])
+        [f"{n}__graded__solutions" for n in ENGLISH] + [f"{n}__graded__untouched" for n in ENGLISH])
+    assert chinese == sorted(graded_notebooks), "every lesson with exercises has its Chinese edition"
     assert sorted(r["learner"] for r in rows["zh"]) == sorted(
         [f"{n}__zh__graded__solutions" for n in chinese] + [f"{n}__zh__self-paced__solutions" for n in paced])
     for row in rows["en"] + rows["zh"]:
