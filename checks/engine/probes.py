@@ -9,7 +9,7 @@ import pulsar
 
 from checks.engine.model import Outcome
 from labs.client import unsubscribe_or_close
-from labs.errors import WaitTimeout
+from labs.errors import AdminError, WaitTimeout
 from labs.flows import collect
 from labs.i18n import Text, _
 from labs.lab import Lab
@@ -274,3 +274,23 @@ def replicator_drains(lab: Lab, source: str, target: str, topic: str, timeout_s:
             return Outcome(False, expected, _("connected, backlog {backlog}").format(backlog=backlog))
         return Outcome(False, expected, _("not connected, backlog {backlog}").format(backlog=backlog))
     return Outcome(True, expected, _("connected, backlog {backlog}").format(backlog=0))
+
+
+def drop_namespace(lab: Lab, cluster: str, namespace: str) -> None:
+    """Delete `cluster`'s copy of `namespace` and its topics (an exercise's reset, a check's cleanup).
+
+    Pulsar refuses to delete a namespace that still lists other clusters (HTTP 412, "Cannot delete the
+    global namespace ... more than one replication clusters", Pulsar 4.0.8), so its list becomes
+    `cluster` alone first; the deletion then waits until its topics have closed their replicators
+    (deleting at once raced with that closing and left topics fenced, "Topic is already fenced")."""
+    admin = lab.admin(cluster)
+    if admin.get_namespace_clusters(namespace) != [cluster]:
+        admin.set_namespace_clusters(namespace, [cluster])
+
+    def replicating() -> list[str]:
+        return [topic for topic in admin.list_topics(namespace) if admin.get_topic_stats(topic).replication]
+
+    wait_for(replicating, what=Text("The topics of {namespace} in {cluster} did not close their replicators.",
+                                    namespace=namespace, cluster=cluster),
+             timeout_s=30, interval_s=0.5, tolerate=(AdminError,), accept=lambda left: not left)
+    admin.delete_namespace(namespace, force=True)

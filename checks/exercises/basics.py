@@ -6,8 +6,8 @@ from __future__ import annotations
 import uuid
 
 from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
-from checks.engine.probes import delivery
-from labs.errors import AdminError
+from checks.engine.probes import delivery, drop_namespace
+from labs.errors import AdminError, WaitTimeout
 from labs.i18n import N_, Text, _
 from labs.lab import Lab
 from labs.topology import full_mesh
@@ -60,8 +60,10 @@ def reset_namespace(lab: Lab) -> None:
         admin = lab.admin(cluster)
         if "geolab" in admin.list_tenants():
             if NAMESPACE in admin.list_namespaces("geolab"):
-                admin.delete_namespace(NAMESPACE, force=True)
-            admin.delete_tenant("geolab", force=True)
+                drop_namespace(lab, cluster, NAMESPACE)
+            for namespace in admin.list_namespaces("geolab"):  # any other the learner made
+                drop_namespace(lab, cluster, namespace)
+            admin.delete_tenant("geolab")
 
 
 def reset_register(lab: Lab) -> None:
@@ -94,8 +96,8 @@ def one_side_lists_the_other(lab: Lab) -> tuple[str | None, str]:
     finally:
         for cluster in PAIR:
             try:
-                lab.admin(cluster).delete_namespace(namespace, force=True)
-            except AdminError:
+                drop_namespace(lab, cluster, namespace)
+            except (AdminError, WaitTimeout):
                 pass  # the experiment's namespace; left behind, it changes nothing the lesson uses
     seen = _("beijing → shanghai: {forth}; shanghai → beijing: {back} (watched 5 s)").format(
         forth=forth.actual, back=back.actual)

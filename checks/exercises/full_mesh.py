@@ -8,7 +8,7 @@ from functools import partial
 import pulsar
 
 from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
-from checks.engine.probes import delivery, fresh_topic
+from checks.engine.probes import delivery, drop_namespace, fresh_topic
 from labs.admin import ExaminedMessage
 from labs.client import unsubscribe_or_close
 from labs.errors import AdminError, WaitTimeout
@@ -133,7 +133,7 @@ def arrived_in_shanghai(lab: Lab, timeout_s: float = 15.0) -> Outcome:
 
 def reset_payments(lab: Lab) -> None:
     if PAYMENTS in lab.admin("beijing").list_namespaces("geolab"):
-        lab.admin("beijing").delete_namespace(PAYMENTS, force=True)
+        drop_namespace(lab, "beijing", PAYMENTS)  # one copy: the store is shared
 
 
 ONLY_BEIJING = N_("beijing only")

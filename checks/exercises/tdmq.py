@@ -12,14 +12,13 @@ from collections.abc import Callable, Sequence
 import pulsar
 
 from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
-from checks.engine.probes import fresh_topic
+from checks.engine.probes import drop_namespace, fresh_topic
 from labs.client import unsubscribe_or_close
 from labs.errors import AdminError, LabError
 from labs.flows import collect
 from labs.i18n import N_, Text, _, ngettext
 from labs.lab import Lab
 from labs.topology import full_mesh
-from labs.waiting import wait_for
 
 NOTEBOOK = "09_managed_tdmq"
 LAB = LabSpec(full_mesh("beijing", "shanghai", "guangzhou", config_store="independent"), "tdmq", configure=False)
@@ -185,23 +184,6 @@ def _centre_has_no_replicator(lab: Lab) -> Outcome:
     return Outcome(True, expected, _("guangzhou's new topic has none"))
 
 
-def _drop_namespace(lab: Lab, cluster: str, namespace: str) -> None:
-    """Delete `cluster`'s copy of `namespace` and its topics. Pulsar refuses to delete a namespace that
-    still lists other clusters (HTTP 412), so its list becomes `cluster` alone first; the deletion then
-    waits until its topics have closed their replicators (deleting at once raced with that closing and
-    left topics fenced on Pulsar 4.0.8, "Topic is already fenced", measured)."""
-    admin = lab.admin(cluster)
-    admin.set_namespace_clusters(namespace, [cluster])
-
-    def replicating() -> list[str]:
-        return [topic for topic in admin.list_topics(namespace) if admin.get_topic_stats(topic).replication]
-
-    wait_for(replicating, what=Text("The topics of {namespace} in {cluster} did not close their replicators.",
-                                    namespace=namespace, cluster=cluster),
-             timeout_s=30, interval_s=0.5, tolerate=(AdminError,), accept=lambda left: not left)
-    admin.delete_namespace(namespace, force=True)
-
-
 def reset_aggregation(lab: Lab) -> None:
     """Back to bare clusters: no tenant `geolab` (nor the checks' own), no peer registered anywhere."""
     for cluster in lab.clusters:
@@ -210,7 +192,7 @@ def reset_aggregation(lab: Lab) -> None:
             if tenant not in admin.list_tenants():
                 continue
             for namespace in admin.list_namespaces(tenant):
-                _drop_namespace(lab, cluster, namespace)
+                drop_namespace(lab, cluster, namespace)
             admin.delete_tenant(tenant)
     for cluster in lab.clusters:
         for peer in set(lab.admin(cluster).list_clusters()) & set(lab.clusters) - {cluster}:
@@ -258,7 +240,7 @@ def centre_lists_the_regions(lab: Lab) -> tuple[str | None, str]:
             unsubscribe_or_close(consumer)
         for cluster in lists:
             try:
-                _drop_namespace(lab, cluster, namespace)
+                drop_namespace(lab, cluster, namespace)
             except LabError:
                 pass  # the experiment's namespace; left behind, it changes nothing the lesson uses
     reached = sorted(r for r, seen in arrived.items() if seen)
