@@ -10,14 +10,34 @@ from __future__ import annotations
 
 import atexit
 import logging
+import sys
 import weakref
 
 import pulsar
+
+from labs.i18n import _
 
 #: The pulsar-client's log goes through Python logging under this name (warnings and errors by
 #: default); the batch grader silences it, since probing a learner's broken lab logs expected errors.
 CLIENT_LOGGER = logging.getLogger("labs.pulsar-client")
 CLIENT_LOGGER.setLevel(logging.WARNING)
+
+
+class _ClientLog(logging.Handler):
+    """Shows a pulsar-client log line on stderr (the one of the moment: a kernel replaces it) inside a
+    sentence of the reader's language that says whose line it is: the text after it is the client's
+    own, in English, as Pulsar wrote it."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            sys.stderr.write(_("pulsar-client log: {line}").format(line=self.format(record)) + "\n")
+        except Exception:  # noqa: BLE001 - logging must never raise into the client's callback
+            self.handleError(record)
+
+
+if not any(isinstance(handler, _ClientLog) for handler in CLIENT_LOGGER.handlers):
+    CLIENT_LOGGER.addHandler(_ClientLog())
+    CLIENT_LOGGER.propagate = False  # shown once, by the handler above
 
 
 _OPEN: weakref.WeakSet[pulsar.Client] = weakref.WeakSet()

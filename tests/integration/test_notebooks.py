@@ -119,11 +119,14 @@ def shown(notebook: nbformat.NotebookNode) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def notebook_runs(pulsar_image: str) -> Iterator[dict[str, Future[NotebookRun]]]:
-    """Every notebook, two at a time (each with its own kernel and lab; the machine has room for two labs,
-    and most of a notebook's time is waiting on clusters), started once for this module's tests."""
+def notebook_runs(request: pytest.FixtureRequest, pulsar_image: str) -> Iterator[dict[str, Future[NotebookRun]]]:
+    """Every notebook this session's tests ask for (all, unless `-k` picked some), two at a time (each with
+    its own kernel and lab; the machine has room for two labs, and most of a notebook's time is waiting on
+    clusters), started once for this module's tests."""
+    wanted = {item.callspec.params["path"] for item in request.session.items
+              if hasattr(item, "callspec") and isinstance(item.callspec.params.get("path"), Path)}
     pool = ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="notebook")
-    runs = {path.stem: pool.submit(run_notebook, path) for path in NOTEBOOKS}
+    runs = {path.stem: pool.submit(run_notebook, path) for path in NOTEBOOKS if path in wanted}
     try:
         yield runs
     finally:

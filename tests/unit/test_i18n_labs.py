@@ -343,3 +343,14 @@ def test_incident_and_topic_outputs_read_in_chinese_and_keep_pulsars_own_words()
         assert "复制订阅" in EntriesWritten("beijing", "t", 10, True, 13, 3.0)._repr_html_()
     assert "✅ accepted" in attempts._repr_html_() and "open" in attempts._repr_html_()
     assert health.schema_versions["shanghai"] == "no topic"  # the value stays the English key
+
+
+def test_a_pulsar_client_log_line_says_whose_it_is_in_the_readers_language(capsys: pytest.CaptureFixture[str]) -> None:
+    from labs.client import CLIENT_LOGGER
+
+    with using("zh"):
+        CLIENT_LOGGER.warning("[<none> -> pulsar://127.0.0.1:6650] Failed to establish connection")
+    CLIENT_LOGGER.warning("Failed to create producer: ProducerBusy")
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["pulsar-client 日志：[<none> -> pulsar://127.0.0.1:6650] Failed to establish connection",
+                   "pulsar-client log: Failed to create producer: ProducerBusy"]
