@@ -110,12 +110,22 @@ def notebook_state(page: Page) -> str:
     return f"kernel status {status!r}; cells:\n" + "\n".join(lines)
 
 
+def accept_kernel_choice(page: Page) -> None:
+    """JupyterLab sometimes asks which kernel to start ("Select Kernel", with the notebook's own kernel
+    chosen) while the page already looks idle; its dialog then takes every click: accept the choice."""
+    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    if dialog.count():
+        dialog.get_by_role("button", name="Select", exact=True).click()
+        dialog.wait_for(state="detached", timeout=30_000)
+
+
 def run_all_cells(page: Page) -> None:
     """Run > Run All Cells, and see the first cell start (a prompt of [*] or a number) within 30 s; a click
     the page swallowed (a menu that closed under a toast) is tried once more."""
     started = ("[...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]"
                ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))")
     for attempt in (1, 2):
+        accept_kernel_choice(page)
         page.click(".jp-Notebook")
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()

@@ -30,7 +30,14 @@ from labs.cluster import lab_names
 from labs.firewall import bridge_name
 from labs.settings import load_settings
 from labs.waiting import wait_for
-from tests.integration.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, notebook_state, run_all_cells
+from tests.integration.test_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    accept_kernel_choice,
+    notebook_state,
+    run_all_cells,
+)
 
 ADA, BOB, TEACHER = "it-ada", "it-bob", "it-teacher"
 PASSWORD, TEACHER_PASSWORD = "learners-secret-1", "instructors-secret-" + "x" * 20
@@ -104,6 +111,7 @@ def run_lesson_00(page: Page, workshop: WorkshopHost, user: str, solve: bool) ->
     page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
     page.goto(f"{workshop.settings.url}/user/{user}/lab/tree/00_welcome.ipynb")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+    accept_kernel_choice(page)
     if solve:  # the learner writes their prediction into the exercise cell
         cell = page.locator(".jp-Cell", has_text=PREDICTION_CELL).first
         cell.locator(".cm-content").click()
