@@ -112,11 +112,13 @@ def notebook_state(page: Page) -> str:
 
 def accept_kernel_choice(page: Page) -> None:
     """JupyterLab sometimes asks which kernel to start ("Select Kernel", with the notebook's own kernel
-    chosen) while the page already looks idle; its dialog then takes every click: accept the choice."""
+    chosen), also after the page looked idle; its dialog then takes every click. Whenever it appears
+    before an action of the test, the choice is accepted (Playwright's locator handler)."""
     dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
-    if dialog.count():
-        dialog.get_by_role("button", name="Select", exact=True).click()
-        dialog.wait_for(state="detached", timeout=30_000)
+    if getattr(page, "_geolab_kernel_choice", False):
+        return
+    page.add_locator_handler(dialog, lambda found: found.get_by_role("button", name="Select", exact=True).click())
+    page._geolab_kernel_choice = True  # type: ignore[attr-defined]
 
 
 def run_all_cells(page: Page) -> None:
@@ -171,6 +173,7 @@ def test_dashboard_renders_and_moves_in_a_real_browser(jupyter: str) -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 2200})
         try:
+            accept_kernel_choice(page)
             page.goto(jupyter)
             page.wait_for_selector(".jp-Notebook", timeout=90_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)

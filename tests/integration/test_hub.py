@@ -108,6 +108,7 @@ def log_in(browser: Browser, workshop: WorkshopHost, user: str, password: str) -
 
 
 def run_lesson_00(page: Page, workshop: WorkshopHost, user: str, solve: bool) -> None:
+    accept_kernel_choice(page)
     page.wait_for_url(f"**/user/{user}/lab**", timeout=120_000)
     page.goto(f"{workshop.settings.url}/user/{user}/lab/tree/00_welcome.ipynb")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
