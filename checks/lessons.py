@@ -30,7 +30,7 @@ import sys
 import tokenize
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,7 +40,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po, write_po
 
 from checks.errors import GradingError
-from labs.i18n import LOCALES, _, ngettext
+from labs.i18n import LOCALES, PLACEHOLDER, _, ngettext
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The English lessons (a checkout's notebooks/ folder).
@@ -163,15 +163,20 @@ def translations(stem: str, lang: str = "zh", locale_dir: Path = LOCALE) -> dict
 
 
 @contextmanager
-def locked(stem: str) -> Iterator[None]:
-    """One writer at a time for a lesson's catalog (translators of different lessons do not wait)."""
-    LOCKS.mkdir(parents=True, exist_ok=True)
-    with (LOCKS / f"lesson-{stem}.lock").open("w") as handle:
+def exclusive(lock: Path) -> Iterator[None]:
+    """One writer at a time, across processes, for what the file `lock` guards."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def locked(stem: str) -> AbstractContextManager[None]:
+    """One writer at a time for a lesson's catalog (translators of different lessons do not wait)."""
+    return exclusive(LOCKS / f"lesson-{stem}.lock")
 
 
 def _catalog_bytes(catalog: Catalog) -> bytes:
@@ -351,7 +356,6 @@ _AUTOLINK = re.compile(r"<(?:https?|mailto):[^>\s]*>")
 _HTML_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)\b[^<>]*>")
 _HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]|$)", re.M)
 _LINK = re.compile(r"!?\[[^\]]*\]\([^)]*\)")
-_PLACEHOLDER = re.compile(r"{([^{}!:]*)[^{}]*}")
 _TABLE_ROW = re.compile(r"^ {0,3}\|.*$", re.M)
 
 
@@ -404,7 +408,7 @@ def skeleton(text: str) -> Skeleton:
         headings=tuple(sorted(Counter(len(m.group(1)) for m in _HEADING.finditer(prose)).items())),
         links=links,
         table_rows=tuple(row.replace("\\|", "").count("|") for row in _TABLE_ROW.findall(prose)),
-        placeholders=tuple(sorted(Counter(_PLACEHOLDER.findall(prose)).items())),
+        placeholders=tuple(sorted(Counter(PLACEHOLDER.findall(prose)).items())),
     )
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gettext
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -38,6 +39,8 @@ DOMAIN = "geolab"
 LOCALES = {"zh": "zh_CN"}
 _ALIASES = {"en": "en", "en_us": "en", "en_gb": "en", "zh": "zh", "zh_cn": "zh", "zh_hans": "zh", "zh_hans_cn": "zh"}
 _chosen: ContextVar[str | None] = ContextVar("geolab_language", default=None)
+#: A message's ``{placeholder}`` (its name is group 1): a translation must keep every one of them.
+PLACEHOLDER = re.compile(r"{([^{}!:]*)[^{}]*}")
 P = ParamSpec("P")
 R = TypeVar("R")
 

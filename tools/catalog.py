@@ -11,34 +11,27 @@ and the messages still untranslated.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from babel.messages.catalog import Message
 from babel.messages.pofile import read_po, write_po
 
+from checks.lessons import exclusive
+from labs.i18n import PLACEHOLDER
+
 ROOT = Path(__file__).resolve().parents[1]
 PO = ROOT / "labs" / "locale" / "zh_CN" / "LC_MESSAGES" / "geolab.po"
 BUILD = ROOT / "build" / "i18n"
 PYBABEL = str(Path(sys.executable).parent / "pybabel")
-PLACEHOLDER = re.compile(r"{([^{}!:]*)[^{}]*}")
 
 
-@contextmanager
-def locked() -> Iterator[None]:
-    BUILD.mkdir(parents=True, exist_ok=True)
-    with (BUILD / "catalog.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def locked() -> AbstractContextManager[None]:
+    """One writer at a time for the runtime catalog (several translators share one working tree)."""
+    return exclusive(BUILD / "catalog.lock")
 
 
 def _run(*args: str) -> None:

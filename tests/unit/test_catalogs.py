@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,10 +10,11 @@ from pathlib import Path
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+from labs.i18n import PLACEHOLDER
+
 ROOT = Path(__file__).resolve().parents[2]
 PO = ROOT / "labs" / "locale" / "zh_CN" / "LC_MESSAGES" / "geolab.po"
 MO = PO.with_suffix(".mo")
-PLACEHOLDER = re.compile(r"{([^{}!:]*)[^{}]*}")
 
 
 def extracted(tmp_path: Path) -> set[str]:
