@@ -24,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from checks.editions import build, with_solutions
+from checks.editions import build, notebook_language, with_solutions
 from checks.engine.model import Exercise, ExerciseResult, NotebookReport, Prediction
 from checks.engine.runner import run_exercise
 from checks.errors import GradingError
@@ -124,9 +124,12 @@ def submission_language(notebook: nbformat.NotebookNode | None, forced: str | No
     of the course is English: it only picks the words of the feedback), else English."""
     if forced is not None:
         return forced
-    geolab = notebook.get("metadata", {}).get("geolab") if notebook is not None else None
-    said = geolab.get("lang") if isinstance(geolab, dict) else None
-    return said if isinstance(said, str) and said in LANGUAGES else "en"
+    if notebook is None:
+        return "en"
+    try:
+        return notebook_language(notebook)
+    except GradingError:
+        return "en"
 
 
 def load_roster(path: Path) -> dict[str, str]:
