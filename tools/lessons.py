@@ -20,6 +20,8 @@ import csv
 import json
 import re
 import sys
+from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 import nbformat
@@ -42,20 +44,32 @@ from checks.lessons import (
 GLOSSARY = ROOT / "docs" / "glossary.csv"
 
 
-def _prose(text: str) -> str:
-    """A text's words without its code (the glossary does not apply to code), as tests/unit/test_glossary reads."""
-    for code in (r"```.*?```", r"`[^`]*`", r"\{[^{}]*\}", r"[\w.]*\w\([^()]*\)", r"\b\w+[._=]\w[\w.=]*",
-                 r"<[^<>]*>", r"\]\([^)]*\)"):
-        text = re.sub(code, " ", text, flags=re.S)
+#: What is code in a message (the glossary does not apply to it): `spans`, {placeholders}, calls and dotted
+#: names (``Lab.start(...)``, ``lab.admin``), which keep their English in every language.
+MESSAGE_CODE = (r"`[^`]*`", r"\{[^{}]*\}", r"[\w.]*\w\([^()]*\)", r"\b\w+[._=]\w[\w.=]*")
+#: ... and in a lesson's Markdown, also fenced blocks, HTML tags and link targets.
+MARKDOWN_CODE = (r"```.*?```", *MESSAGE_CODE, r"<[^<>]*>", r"\]\([^)]*\)")
+
+
+def prose(text: str, code: Sequence[str] = MARKDOWN_CODE) -> str:
+    """A text's words without its code."""
+    for pattern in code:
+        text = re.sub(pattern, " ", text, flags=re.S)
     return text
 
 
-def glossary_slips(msgid: str, msgstr: str) -> list[str]:
-    """The glossary's terms `msgid` names that `msgstr` does not use, and the variants to avoid it uses."""
+@cache
+def glossary() -> tuple[dict[str, str], ...]:
+    """docs/glossary.csv's terms (english, chinese, avoid, note), read once."""
+    return tuple(csv.DictReader(GLOSSARY.read_text(encoding="utf-8").splitlines()))
+
+
+def glossary_slips(msgid: str, msgstr: str, code: Sequence[str] = MARKDOWN_CODE) -> list[str]:
+    """The glossary's terms `msgid` names (outside its `code`) that `msgstr` does not use, and the
+    variants to avoid it uses."""
     slips: list[str] = []
-    terms = list(csv.DictReader(GLOSSARY.read_text(encoding="utf-8").splitlines()))
-    words = _prose(msgid)
-    for term in terms:
+    words = prose(msgid, code)
+    for term in glossary():
         named = re.compile(rf"\b{re.escape(term['english'])}(?:s|es|\(s\))?\b", re.IGNORECASE)
         if named.search(words) and term["chinese"] not in msgstr:
             slips.append(f"names {term['english']!r}: the glossary says {term['chinese']!r}")

@@ -7,30 +7,16 @@ the last test here makes sure that check forbids every variant to avoid, as this
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 from babel.messages.pofile import read_po
 
-from tools.lessons import glossary_slips
+from tools.lessons import MESSAGE_CODE, glossary_slips
 
 ROOT = Path(__file__).resolve().parents[2]
 GLOSSARY = list(csv.DictReader((ROOT / "docs" / "glossary.csv").read_text(encoding="utf-8").splitlines()))
 CATALOGS = sorted((ROOT / "labs" / "locale").glob("*/LC_MESSAGES/*.po"))
 LESSON_CATALOGS = sorted((ROOT / "notebooks" / "locale").glob("*/LC_MESSAGES/*.po"))
-
-
-def names(english: str) -> re.Pattern[str]:
-    """The term as a whole word, also in the plural ("clusters", "container(s)")."""
-    return re.compile(rf"\b{re.escape(english)}(?:s|es|\(s\))?\b", re.IGNORECASE)
-
-
-def prose(text: str) -> str:
-    """The words of a message, without its code: `spans`, {placeholders}, calls and dotted names
-    (``Lab.start(...)``, ``lab.admin``), which keep their English in every language."""
-    for code in (r"`[^`]*`", r"\{[^{}]*\}", r"[\w.]*\w\([^()]*\)", r"\b\w+[._=]\w[\w.=]*"):
-        text = re.sub(code, " ", text)
-    return text
 
 
 def translations() -> list[tuple[str, str]]:
@@ -48,15 +34,8 @@ def translations() -> list[tuple[str, str]]:
 
 
 def test_messages_use_the_glossarys_terms() -> None:
-    wrong: list[str] = []
-    for source, target in translations():
-        for term in GLOSSARY:
-            if names(term["english"]).search(prose(source)) and term["chinese"] not in target:
-                wrong.append(f"{source!r} names {term['english']!r}, so its translation needs "
-                             f"{term['chinese']!r}: {target!r}")
-            for avoided in filter(None, term["avoid"].split("|")):
-                if avoided in target:
-                    wrong.append(f"{target!r} uses {avoided!r}; the glossary says {term['chinese']!r}")
+    wrong = [f"{source!r} -> {target!r}: {slip}" for source, target in translations()
+             for slip in glossary_slips(source, target, MESSAGE_CODE)]
     assert not wrong, "\n".join(wrong)
 
 
