@@ -15,6 +15,12 @@ from pathlib import Path
 
 ALLOWED_FILE = Path(__file__).with_name("i18n") / "english_allowed.txt"
 CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def chinese(text: str) -> bool:
+    """Whether `text` holds a Chinese character."""
+    return CJK.search(text) is not None
+
 #: quoted text: `spans`, strings (a payload the lesson's code sends, a name), and quotations of Pulsar
 QUOTED = re.compile(r"`[^`]*`|'[^'\n]*'|\"[^\"\n]*\"|“[^”]*”")
 #: code and names: URLs, paths, identifiers with _ . / : = ( ), capitals, numbers with units

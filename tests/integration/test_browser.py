@@ -24,7 +24,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from labs.i18n import catalog
 from labs.lab import down
 from labs.waiting import wait_for
-from tests.leaks import leaks
+from tests.leaks import chinese, leaks
 
 CHROMIUM = "/usr/bin/chromium"
 # Flags that work on an offline machine (no background networking, no component updates).
@@ -159,7 +159,6 @@ def fonts_drawing(page: Page, selector: str) -> list[str]:
     return found
 
 
-CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def test_dashboard_renders_and_moves_in_a_real_browser(jupyter: str) -> None:
@@ -231,6 +230,6 @@ def chinese_in_browser(page: Page, produced: str, passed: str) -> None:
     outputs = page.locator(".jp-OutputArea-output").all_inner_texts()
     assert any(produced in text for text in page.locator(".js-plotly-plot .annotation-text").all_text_contents())
     assert any(passed in text for text in outputs)
-    assert any(CJK.search(text) for text in outputs), outputs
+    assert any(chinese(text) for text in outputs), outputs
     english = leaks(outputs)
     assert not english, "English reached a Chinese reader:\n" + "\n".join(english)

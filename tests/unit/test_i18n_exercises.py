@@ -19,6 +19,7 @@ from checks.engine.runner import run_exercise
 from checks.exercises import ALL, basics, failover, full_mesh
 from labs.errors import AdminError
 from labs.i18n import _, render, text_key, using
+from tests.leaks import chinese
 
 BACKTICKED = re.compile(r"`[^`]*`")
 #: Identifiers outside backticks that stay English in every language: dotted names and paths
@@ -26,8 +27,6 @@ BACKTICKED = re.compile(r"`[^`]*`")
 IDENTIFIER = re.compile(r"[A-Za-z_]\w+(?:[./]\w+)+(?:\(\S*?\))?|\b[A-Za-z]\w*_\w+(?:\(\S*?\))?")
 
 
-def chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 def _param(exercise_id: str, exercise: Exercise) -> Any:

@@ -26,13 +26,12 @@ from checks.engine.runner import run_exercise
 from checks.errors import GradingError
 from checks.exercises import ALL
 from labs.i18n import N_, Text, catalog, using
+from tests.leaks import chinese
 
 #: a message the catalog translates, standing in for a translated choice (the model reads the catalog)
 TRANSLATED = "your prediction matches what the clusters did"
 
 
-def chinese(text: str) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 class Lab:

@@ -6,7 +6,6 @@ and in English where they are identities; the English tests of each module keep 
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,12 +19,7 @@ from labs.engine import LAB_START, EngineStep, engine_calls
 from labs.errors import AdminRefused, AdminUnreachable, EngineError, ProvisioningError, UsageError, WaitTimeout
 from labs.i18n import Text, using
 from labs.waiting import wait_for
-
-CHINESE = re.compile(r"[\u4e00-\u9fff]")
-
-
-def chinese(text: str) -> bool:
-    return CHINESE.search(text) is not None
+from tests.leaks import chinese
 
 
 def admin_answering(status: int | None) -> PulsarAdmin:

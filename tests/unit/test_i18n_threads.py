@@ -9,7 +9,6 @@ and map, several workers at once), in a thread, in a lab's parallel start and in
 
 from __future__ import annotations
 
-import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
@@ -24,9 +23,8 @@ from labs.errors import LabNotFoundError
 from labs.i18n import _, in_this_language, language, using
 from labs.settings import LabSettings
 from labs.topology import full_mesh
+from tests.leaks import chinese
 from tests.unit.test_workshop import start, started, workshop  # noqa: F401 (started: the fixture)
-
-CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
 
 def starting_line(cluster: str) -> str:
@@ -54,7 +52,7 @@ def test_many_workers_at_once_each_speak_the_callers_language() -> None:
     with using("zh"), ThreadPoolExecutor(max_workers=len(clusters)) as pool:
         said = list(pool.map(in_this_language(line), clusters))
     assert [lang for lang, _line in said] == ["zh"] * len(clusters)
-    assert all(CHINESE.search(text) and text.startswith(f"[{cluster}] ") for (_lang, text), cluster in
+    assert all(chinese(text) and text.startswith(f"[{cluster}] ") for (_lang, text), cluster in
                zip(said, clusters, strict=True))
 
 
@@ -75,7 +73,7 @@ def test_with_no_language_chosen_a_worker_follows_geolab_lang_as_the_caller_woul
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GEOLAB_LANG", "zh")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        assert CHINESE.search(pool.submit(in_this_language(starting_line), "beijing").result())
+        assert chinese(pool.submit(in_this_language(starting_line), "beijing").result())
     monkeypatch.setenv("GEOLAB_LANG", "en")
     with ThreadPoolExecutor(max_workers=1) as pool:
         assert pool.submit(in_this_language(starting_line), "beijing").result().startswith("[beijing] starting")
