@@ -166,11 +166,11 @@ def cmd_workshop_down(args: argparse.Namespace) -> int:
     """`geolab workshop down`: remove what a workshop left (after a crash; `up` cleans up on Ctrl-C)."""
     from checks.workshop.hub import remove_hub_network
     from checks.workshop.labs import LABEL_LEARNER
-    from labs.cluster import lab_names, remove_lab
+    from labs.cluster import lab_names, labelled_containers, remove_lab
     from labs.engine import docker_client
 
     client = docker_client()
-    for container in client.containers.list(all=True, filters={"label": LABEL_LEARNER}):
+    for container in labelled_containers(client, LABEL_LEARNER):
         container.remove(force=True)
     remove_hub_network(client)
     removed = 0

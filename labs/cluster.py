@@ -417,11 +417,24 @@ def lab_labels(lab: str, role: str, topology_json: str, cluster: str = "", ports
     return labels
 
 
+def labelled_containers(client: docker.DockerClient, label: str, *, stopped: bool = True) -> list[Container]:
+    """The containers carrying `label` ("key" or "key=value"), stopped ones too unless `stopped` is False.
+
+    Docker lists them, then docker-py inspects each: a container removed in between (a failed start's
+    cleanup still running in the engine, a server the hub is stopping) is gone, not an error."""
+    found: list[Container] = []
+    for container in client.containers.list(all=stopped, sparse=True, filters={"label": label}):
+        try:
+            container.reload()
+        except NotFound:
+            continue
+        found.append(container)
+    return found
+
+
 def lab_containers(client: docker.DockerClient, lab: str | None = None) -> list[Container]:
     """Every container (running or not) that belongs to `lab`, or to any lab."""
-    label = f"{LABEL_LAB}={lab}" if lab else LABEL_LAB
-    found: list[Container] = client.containers.list(all=True, filters={"label": label})
-    return found
+    return labelled_containers(client, f"{LABEL_LAB}={lab}" if lab else LABEL_LAB)
 
 
 def lab_names(client: docker.DockerClient) -> list[str]:

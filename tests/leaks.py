@@ -39,9 +39,15 @@ def allowed_patterns() -> list[re.Pattern[str]]:
     return [re.compile(line) for line in lines if line and not line.startswith("#")]
 
 
+#: tags that end a text of their own: a table's cell, a row, a paragraph, a list item, a line break
+BLOCK_END = re.compile(r"</(?:td|th|tr|p|li|div|h[1-6]|caption)\s*>|<br\s*/?>", re.I)
+
+
 def text_of_html(markup: str) -> str:
+    """The reader's text of `markup`, one line per table cell, paragraph or list item (two cells side by
+    side, a topic name in one and another topic's name in the next, are not a sentence)."""
     without_code = re.sub(r"<(code|pre|script|style)\b.*?</\1>", " ", markup, flags=re.S | re.I)
-    return html.unescape(re.sub(r"<[^>]+>", " ", without_code))
+    return html.unescape(re.sub(r"<[^>]+>", " ", BLOCK_END.sub("\n", without_code)))
 
 
 def english_runs(text: str) -> list[str]:

@@ -30,6 +30,7 @@ from checks.errors import GradingError
 from checks.sandbox.provisioner import RUN_INSIDE, SandboxLimits, SandboxProvisioner, SandboxSpec, destroy
 from checks.sandbox.trusted import GradedLabs, create_sandbox_network, remove_sandbox_network
 from labs.backend import LabRecord
+from labs.cluster import labelled_containers
 from labs.control import JSON, ControlHandler, ControlServer
 from labs.docker_backend import DockerBackend
 from labs.forward import Forward
@@ -219,8 +220,7 @@ class Sandbox:
         """Destroy the kernel's container, the lab, the network, the channel and the folder."""
         if self.provisioner is not None:
             destroy(self.provisioner.container)
-        for container in self.backend.docker.containers.list(all=True, filters={"label": f"{LABEL_LAB}="
-                                                                                          f"{self.prefix}sandbox"}):
+        for container in labelled_containers(self.backend.docker, f"{LABEL_LAB}={self.prefix}sandbox"):
             destroy(container)
         try:
             self.labs.close()

@@ -35,6 +35,7 @@ import httpx
 import docker
 from checks.workshop.labs import LABEL_LEARNER, LEARNER, Quotas
 from checks.workshop.server import LabServer, LabServerClient
+from labs.cluster import labelled_containers
 from labs.errors import EngineError, LabError, UsageError
 from labs.firewall import bridge_name, close_bridge, open_bridge
 from labs.i18n import LANGUAGES, Text, _
@@ -398,7 +399,7 @@ class WorkshopHost:
                 self.hub.kill()
                 self.hub.wait(timeout=10)
         self.hub = None
-        for container in self.client.containers.list(all=True, filters={"label": LABEL_LEARNER}):
+        for container in labelled_containers(self.client, LABEL_LEARNER):
             if container.name.startswith("geolab-learner-"):
                 container.remove(force=True)  # a server the hub did not stop (it was killed)
         if self.lab_server is not None:

@@ -36,6 +36,7 @@ from checks.engine.model import Exercise, ExerciseResult, LabSpec
 from checks.exercises import ALL, LABS
 from checks.sandbox.trusted import TrustedLabs
 from labs.backend import LabRecord
+from labs.cluster import labelled_containers
 from labs.docker_backend import DockerBackend
 from labs.errors import LabError, LabNotFoundError, QuotaError, SettingsError, UsageError
 from labs.forward import Forward
@@ -789,7 +790,7 @@ class WorkshopLabs(TrustedLabs):
         network = client.networks.get(self.network)
         network.reload()
         attached = {c.id for c in network.containers}
-        for container in client.containers.list(filters={"label": f"{LABEL_LEARNER}={self.learner}"}):
+        for container in labelled_containers(client, f"{LABEL_LEARNER}={self.learner}", stopped=False):
             if container.id not in attached:
                 network.connect(container)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 import docker
-from labs.cluster import lab_names, remove_lab
+from labs.cluster import lab_containers, lab_names, remove_lab
 from labs.engine import docker_client
 from labs.errors import EngineError, ImageError
 from labs.image import resolve_image
@@ -69,6 +69,6 @@ def unique() -> str:
 
 
 def lab_leftovers(engine: docker.DockerClient, name: str) -> tuple[list[str], list[str]]:
-    containers = [c.name for c in engine.containers.list(all=True, filters={"label": f"org.geolab.lab={name}"})]
+    containers = [c.name for c in lab_containers(engine, name)]
     networks = [n.name for n in engine.networks.list(filters={"label": f"org.geolab.lab={name}"})]
     return containers, networks

@@ -19,7 +19,7 @@ from labs.engine import LAB_START, EngineStep, engine_calls
 from labs.errors import AdminRefused, AdminUnreachable, EngineError, ProvisioningError, UsageError, WaitTimeout
 from labs.i18n import Text, using
 from labs.waiting import wait_for
-from tests.leaks import chinese
+from tests.leaks import chinese, leaks, text_of_html
 
 
 def admin_answering(status: int | None) -> PulsarAdmin:
@@ -315,7 +315,14 @@ def test_orders_read_in_chinese_and_english_with_their_numbers() -> None:
 
 
 def test_incident_and_topic_outputs_read_in_chinese_and_keep_pulsars_own_words() -> None:
-    from labs.incidents import DELETED, DeleteAttempt, ReplicationHealth, ReplicationMetrics, ReplicatorHealth
+    from labs.incidents import (
+        DELETED,
+        DeleteAttempt,
+        ReplicationHealth,
+        ReplicationMetrics,
+        ReplicatorHealth,
+        ReplicatorMetrics,
+    )
     from labs.production import OPEN, Arrivals, Attempts, EntriesWritten, Opened, PartitionCounts
 
     health = ReplicationHealth("persistent://geolab/invoices/invoices",
@@ -329,6 +336,10 @@ def test_incident_and_topic_outputs_read_in_chinese_and_keep_pulsars_own_words()
         assert "HTTP 412: Cannot delete a topic that is replicated" in refused._repr_html_()
         metrics = ReplicationMetrics("beijing", "geolab/invoices", ())._repr_html_()
         assert "pulsar_replication_backlog" in metrics and "<th>主题</th>" in metrics and "复制器" in metrics
+        two = ReplicationMetrics("beijing", "geolab/invoices", (ReplicatorMetrics("fee", "shanghai", 1, 0, 0),
+                                                                ReplicatorMetrics("invoices", "shanghai", 1, 0, 0)))
+        assert not leaks([text_of_html(two._repr_html_())])  # topic names in their own cells, not a sentence
+        assert leaks([text_of_html("<table><tr><td>replication is stuck</td></tr></table>")])
         assert "各集群一致" in PartitionCounts("t", {"beijing": 4, "shanghai": 4}, 0.5)._repr_html_()
         attempts = Attempts("beijing", "persistent://geolab/geo/orders", "producer",
                             (Opened("app-1", True, OPEN), Opened("app-2", False, "ProducerBusy: taken")), ("app-1",))

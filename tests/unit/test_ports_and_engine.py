@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import json
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from labs.cluster import allocate_ports
+import docker
+from labs.cluster import allocate_ports, lab_containers
 from labs.engine import docker_client
 from labs.errors import EngineError, PortInUseError
 from labs.lab import check_base_port
@@ -79,3 +83,41 @@ def test_a_network_docker_has_no_address_for_says_how_to_give_it_more() -> None:
 
     with pytest.raises(ProvisioningError, match="default-address-pools"):
         create_network(Client(), "geolab-x-cluster-beijing", "x")  # type: ignore[arg-type]
+
+
+class VanishingEngine(BaseHTTPRequestHandler):
+    """A Docker API that lists two lab containers and has removed one of them by the time it is inspected
+    (a failed start's cleanup still running in the engine)."""
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        listed = [{"Id": "kept", "Names": ["/kept"], "Labels": {"org.geolab.lab": "demo"}},
+                  {"Id": "gone", "Names": ["/gone"], "Labels": {"org.geolab.lab": "demo"}}]
+        if self.path.split("?")[0].endswith("/containers/json"):
+            self.reply(200, listed)
+        elif "/containers/kept/json" in self.path:
+            self.reply(200, {"Id": "kept", "Name": "/kept", "Config": {"Labels": {"org.geolab.lab": "demo"}}})
+        else:
+            self.reply(404, {"message": "No such container: gone"})
+
+    def reply(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_container_removed_while_docker_lists_the_lab_is_not_an_error() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), VanishingEngine)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = docker.DockerClient(base_url=f"tcp://127.0.0.1:{server.server_address[1]}", version="1.41")
+        assert [c.id for c in lab_containers(client, "demo")] == ["kept"]
+        assert lab_containers(client, "demo")[0].labels == {"org.geolab.lab": "demo"}
+    finally:
+        server.shutdown()
+        server.server_close()
