@@ -36,8 +36,7 @@ doctor: install  ## check Docker, memory, CPUs, image and ports
 
 lab: image  ## open JupyterLab on the notebooks (GEOLAB_LANG=zh: the Chinese course, notebooks/zh)
 	$(GEOLAB) doctor
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=$$($(PY) -m labs.course --folder notebooks) \
-	    $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+	$(GEOLAB) lab $$($(PY) -m labs.course --folder notebooks)
 
 test: image lint typecheck  ## the whole suite: lint, types, unit and real-cluster tests
 	$(PY) -m pytest tests $(PYTEST_ARGS)

@@ -29,6 +29,7 @@ from labs.engine import docker_client
 from labs.errors import LabError, LabNotFoundError, UsageError
 from labs.i18n import _, ngettext
 from labs.image import build_image, image_status
+from labs.jupyter import lab_options
 from labs.lab import Lab, down
 from labs.settings import LOCAL_IMAGE, OFFICIAL_IMAGE, load_settings
 from labs.topology import MAX_CLUSTERS, Topology, failover, full_mesh, one_way, single
@@ -169,7 +170,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
                                  "Install it with `pip install pulsar-geolab` (it depends on jupyterlab)."))
     sys.stdout.flush()
     root = ["--allow-root"] if os.geteuid() == 0 else []  # containers and CI machines run as root
-    os.execv(jupyter, [jupyter, "lab", "--ip=127.0.0.1", f"--notebook-dir={target}", *root])
+    # JupyterLab's own menus in the course's language (a default; the learner's own setting wins)
+    os.execv(jupyter, [jupyter, "lab", "--ip=127.0.0.1", f"--notebook-dir={target}", *root, *lab_options()])
     return 0  # not reached: exec replaces this process
 
 

@@ -33,7 +33,7 @@ Progress = Callable[[str], None]
 PACKAGE = "pulsar-geolab"
 KERNEL_DOCKERFILE = "Dockerfile.kernel"
 #: What a kernel never needs of the package's dependencies.
-NOT_IN_KERNEL = frozenset({"jupyterlab"})
+NOT_IN_KERNEL = frozenset({"jupyterlab", "jupyterlab-language-pack-zh-CN"})
 #: What stays out of the sandbox: the image files, the course notebooks (their collapsed solutions),
 #: the reference solutions and the editions built from them, and the grader itself (batch grading,
 #: the CLI, the sandbox's host side, the workshop's lab server and hub).

@@ -37,7 +37,7 @@ Progress = Callable[[str], None]
 DOCKERFILE = "Dockerfile.singleuser"
 EDITIONS = ("self-paced", "graded")
 #: What a learner's server adds to the kernel's venv (pinned to this host's versions).
-SERVER_PACKAGES = ("jupyterhub", "jupyterlab")
+SERVER_PACKAGES = ("jupyterhub", "jupyterlab", "jupyterlab-language-pack-zh-CN")
 
 
 def singleuser_image_name(edition: str) -> str:

@@ -1,10 +1,11 @@
 """A real browser: JupyterLab served on 127.0.0.1, Debian's Chromium driven by Playwright, runs a
 notebook with the live dashboard and sees the topology map and the charts render and change; in the
 Chinese edition (GEOLAB_LANG=zh) it sees the dashboard and a check's result in Chinese, drawn with a
-CJK font (not boxes), and English nowhere a reader's text is."""
+CJK font (not boxes), and English nowhere a reader's text is, JupyterLab's own menus included."""
 
 from __future__ import annotations
 
+import gettext
 import os
 import re
 import secrets
@@ -22,6 +23,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from labs.i18n import catalog
+from labs.jupyter import LOCALES, lab_options
 from labs.lab import down
 from labs.waiting import wait_for
 from tests.leaks import chinese, leaks
@@ -77,7 +79,8 @@ def jupyter(request: pytest.FixtureRequest, tmp_path: Path, pulsar_image: str) -
     log = (ARTIFACTS / "jupyter-server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", "--allow-root"],
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={tmp_path}", "--allow-root",
+         *lab_options(lang)],  # as `geolab lab` starts it: JupyterLab's own menus in the course's language
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "GEOLAB_LANG": lang},
     )
     base = f"http://127.0.0.1:{port}"
@@ -110,27 +113,38 @@ def notebook_state(page: Page) -> str:
     return f"kernel status {status!r}; cells:\n" + "\n".join(lines)
 
 
-def accept_kernel_choice(page: Page) -> None:
+def jupyterlab_words(lang: str, text: str) -> str:
+    """`text` of JupyterLab's own interface as it reads in `lang` (its language pack's catalog)."""
+    if lang not in LOCALES:
+        return text
+    import jupyterlab_language_pack_zh_CN as pack  # the one pack so far; LOCALES names its locale
+
+    return gettext.translation("jupyterlab", localedir=Path(pack.__file__).parent / "locale",
+                               languages=[LOCALES[lang]]).gettext(text)
+
+
+def accept_kernel_choice(page: Page, lang: str = "en") -> None:
     """JupyterLab sometimes asks which kernel to start ("Select Kernel", with the notebook's own kernel
     chosen), also after the page looked idle; its dialog then takes every click. Whenever it appears
     before an action of the test, the choice is accepted (Playwright's locator handler)."""
-    dialog = page.locator(".jp-Dialog", has_text="Select Kernel")
+    dialog = page.locator(".jp-Dialog", has_text=jupyterlab_words(lang, "Select Kernel"))
     if getattr(page, "_geolab_kernel_choice", False):
         return
-    page.add_locator_handler(dialog, lambda found: found.get_by_role("button", name="Select", exact=True).click())
+    select = jupyterlab_words(lang, "Select")
+    page.add_locator_handler(dialog, lambda found: found.get_by_role("button", name=select, exact=True).click())
     page._geolab_kernel_choice = True  # type: ignore[attr-defined]
 
 
-def run_all_cells(page: Page) -> None:
+def run_all_cells(page: Page, lang: str = "en") -> None:
     """Run > Run All Cells, and see the first cell start (a prompt of [*] or a number) within 30 s; a click
     the page swallowed (a menu that closed under a toast) is tried once more."""
     started = ("[...document.querySelectorAll('.jp-Notebook .jp-InputPrompt')]"
                ".some(p => /\\[(\\*|\\d+)\\]/.test(p.textContent))")
     for attempt in (1, 2):
-        accept_kernel_choice(page)
+        accept_kernel_choice(page, lang)
         page.click(".jp-Notebook")
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        page.get_by_role("menuitem", name=jupyterlab_words(lang, "Run"), exact=True).click()
+        page.get_by_role("menuitem", name=jupyterlab_words(lang, "Run All Cells"), exact=True).click()
         try:
             page.wait_for_function(started, timeout=30_000)
             return
@@ -172,11 +186,14 @@ def test_dashboard_renders_and_moves_in_a_real_browser(jupyter: str) -> None:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1400, "height": 2200})
         try:
-            accept_kernel_choice(page)
+            accept_kernel_choice(page, lang)
             page.goto(jupyter)
             page.wait_for_selector(".jp-Notebook", timeout=90_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
-            run_all_cells(page)
+            # JupyterLab's own menus speak the course's language (its language pack, labs/jupyter.py)
+            menus = page.locator(".lm-MenuBar-itemLabel").all_text_contents()
+            assert jupyterlab_words(lang, "Run") in menus and (lang == "en") == ("Run" in menus), menus
+            run_all_cells(page, lang)
             # two plotly figures: the topology map and the charts
             page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length >= 2", timeout=240_000)
             annotation = page.locator(".js-plotly-plot .annotation-text", has_text=produced).first

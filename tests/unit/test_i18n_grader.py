@@ -362,16 +362,23 @@ def test_a_new_learners_home_gets_the_notebooks_of_their_language(environment: d
     import sys
 
     command = json.loads(re.search(r"^CMD (\[.*\])$", DOCKERFILE.read_text(), re.M).group(1))  # type: ignore[union-attr]
-    assert command[:2] == ["sh", "-c"] and command[2].endswith("; exec jupyterhub-singleuser")
+    start = '; exec jupyterhub-singleuser $(python -m labs.jupyter --lang "$lang")'
+    assert command[:2] == ["sh", "-c"] and command[2].endswith(start)
     course = tmp_path / "opt"
     for lang in folders:
         (course / lang).mkdir(parents=True)
         (course / lang / "00_welcome.ipynb").write_text(lang)
     home = tmp_path / "home"
     home.mkdir()
-    script = command[2].replace("/opt/geolab-notebooks", str(course)).replace("exec jupyterhub-singleuser", "true")
+    script = command[2].replace("/opt/geolab-notebooks", str(course)).replace("exec jupyterhub-singleuser", "echo")
     path = f"{Path(sys.executable).parent}{os.pathsep}/usr/bin{os.pathsep}/bin"
-    subprocess.run(["sh", "-c", script], env={"PATH": path, "HOME": str(home), **environment}, check=True,
-                   timeout=60)
+    started = subprocess.run(["sh", "-c", script], env={"PATH": path, "HOME": str(home), **environment},
+                             check=True, timeout=60, capture_output=True, text=True)
     assert (home / "00_welcome.ipynb").read_text() == copied
-    assert sorted(p.name for p in home.iterdir()) == ["00_welcome.ipynb"]
+    assert sorted(p.name for p in home.iterdir() if p.name != ".cache") == ["00_welcome.ipynb"]
+    # JupyterLab's own menus in the same language: its settings folder in the learner's cache, nothing else
+    options = started.stdout.split()
+    if copied == "zh":
+        assert options == [f"--LabApp.app_settings_dir={home / '.cache' / 'geolab' / 'jupyterlab-settings' / 'zh'}"]
+    else:
+        assert options == [] and not (home / ".cache").exists()
