@@ -79,15 +79,20 @@ def duplicates_bounded(lab: Lab) -> Outcome:
     report = _drill(lab)
     if isinstance(report, str):
         return Outcome(False, _("shanghai resumed billing near where beijing's consumers left off"), report)
+    # Only the first wave is the learner's: how near billing's position shanghai resumed (the replicated
+    # subscription's snapshots). The second, after the return, is how far back beijing's own copy resumed
+    # after a SIGKILL (what it had written to storage: at most once every 10 s in a standalone cluster),
+    # from 1 to 220 of 230 messages on these clusters; the report shows it, the case does not count it.
     bound = report.acked_before_failover // 2
-    expected = _("fewer duplicates than half the {acknowledged} messages acknowledged before the failover "
-                 "(< {bound}): shanghai resumed near billing's position, not from the start").format(
+    after_failover = report.duplicates - report.duplicates_after_return
+    expected = _("fewer duplicates after the failover than half the {acknowledged} messages acknowledged before "
+                 "it (< {bound}): shanghai resumed near billing's position, not from the start").format(
         acknowledged=report.acked_before_failover, bound=bound)
-    return Outcome(report.duplicates < bound, expected,
-                   _("{duplicates} duplicate(s) ({after_return} of them after the return); shanghai resumed at "
-                     "message {resumed_at}").format(duplicates=report.duplicates,
-                                                    after_return=report.duplicates_after_return,
-                                                    resumed_at=report.resumed_at))
+    return Outcome(after_failover < bound, expected,
+                   _("{after_failover} duplicate(s) after the failover (and {after_return} after the return, which "
+                     "this case does not count); shanghai resumed at message {resumed_at}").format(
+                       after_failover=after_failover, after_return=report.duplicates_after_return,
+                       resumed_at=report.resumed_at))
 
 
 def back_on_beijing(lab: Lab) -> Outcome:

@@ -50,11 +50,21 @@ def test_a_drill_that_moved_back_and_lost_nothing_passes(reports: dict[str, Dril
     assert last_drill_report("lab-b") is None
 
 
+def test_duplicates_after_the_return_are_beijings_not_the_learners(reports: dict[str, DrillReport]) -> None:
+    """Seen on real clusters: beijing, SIGKILLed, resumed billing 220 messages back (its position written at
+    most once every 10 s); the case grades the failover's wave, the one the replicated subscription decides."""
+    reports["lab-a"] = replace(REPORT, duplicates=241, duplicates_after_return=220, resumed_at=180)
+    outcome = duplicates_bounded(lab_named("lab-a"))
+    assert outcome.passed and "21 duplicate(s) after the failover" in outcome.actual
+    assert "220 after the return" in outcome.actual
+
+
 @pytest.mark.parametrize(("change", "failing"), [
     ({"lost": ("m00007",), "complete": False}, nothing_lost),
     ({"failed_over": False}, nothing_lost),  # never on the standby: no failover was drilled
     ({"sent": 40}, nothing_lost),  # the traffic never ran
     ({"duplicates": 200, "resumed_at": 0}, duplicates_bounded),  # started over
+    ({"duplicates": 226, "duplicates_after_return": 126, "resumed_at": 100}, duplicates_bounded),  # 100 after it
     ({"back_after_s": None, "returned": 0}, back_on_beijing),
 ])
 def test_each_shortfall_fails_its_case(reports: dict[str, DrillReport], change: dict[str, Any],
