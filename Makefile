@@ -82,8 +82,9 @@ failover-drills: image  ## the failover drill 20 times in a row: lost and duplic
 	$(PY) -m benchmarks.failover_drills
 
 self-test: image  ## grade every notebook with its solutions (full marks) and untouched (less), in both languages
-	$(GEOLAB) grade --self-test --out grading/self-test
-	$(GEOLAB) grade --self-test --lang zh --out grading/self-test-zh
+	@# three at a time: a quarter faster than two on a 2-core machine (30 submissions: 939 s against 1,315 s)
+	$(GEOLAB) grade --self-test --jobs 3 --out grading/self-test
+	$(GEOLAB) grade --self-test --jobs 3 --lang zh --out grading/self-test-zh
 
 wheel: install  ## build the wheel a learner installs (dist/)
 	$(PY) -m build --wheel --outdir dist .
