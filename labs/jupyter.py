@@ -42,6 +42,14 @@ def language_pack_installed(locale: str) -> bool:
     return any(e.name == locale for e in importlib.metadata.entry_points(group="jupyterlab.languagepack"))
 
 
+def pack_locale(lang: str) -> str | None:
+    """JupyterLab's locale for the course language `lang`; None for a language JupyterLab shows without a
+    pack (English) or whose pack is not installed (then JupyterLab stays in its default language, and only
+    the course is translated)."""
+    locale = LOCALES.get(lang)
+    return locale if locale is not None and language_pack_installed(locale) else None
+
+
 def installation_settings() -> Path:
     """The application settings folder of the JupyterLab installed here (`<app dir>/settings`)."""
     from jupyterlab.commands import get_app_dir
@@ -49,18 +57,11 @@ def installation_settings() -> Path:
     return Path(get_app_dir()) / "settings"
 
 
-def settings_folder(lang: str, root: Path, installed: Path | None = None) -> Path | None:
-    """The application settings folder under `root` that starts JupyterLab in `lang`; None for a language
-    JupyterLab shows without a pack (English) or whose pack is not installed (then JupyterLab stays in
-    its default language, and only the course is translated).
-
-    The folder is written afresh each time, so a change to the installation's folder reaches it.
-    """
-    locale = LOCALES.get(lang)
-    if locale is None or not language_pack_installed(locale):
-        return None
+def settings_folder(locale: str, folder: Path, installed: Path | None = None) -> Path:
+    """Write `folder`: an application settings folder that starts JupyterLab in `locale` (the installation's
+    settings, `installed`, plus that default). It is written afresh each time, so a change to the
+    installation's folder reaches it."""
     source = installation_settings() if installed is None else installed
-    folder = root / lang
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
@@ -81,11 +82,11 @@ def lab_options(lang: str | None = None) -> list[str]:
     """The `jupyter lab` (or `jupyterhub-singleuser`) options that show JupyterLab in `lang` (the course's
     language when None): none for English, or when the language pack is missing."""
     chosen = lang or language()
-    locale = LOCALES.get(chosen)
-    if locale is None or not language_pack_installed(locale):
-        return []
-    folder = settings_folder(chosen, cache_folder(load_settings(), "jupyterlab-settings"))
-    return [f"--LabApp.app_settings_dir={folder}"] if folder else []
+    locale = pack_locale(chosen)
+    if locale is None:
+        return []  # nothing written: JupyterLab starts as installed
+    folder = settings_folder(locale, cache_folder(load_settings(), "jupyterlab-settings") / chosen)
+    return [f"--LabApp.app_settings_dir={folder}"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

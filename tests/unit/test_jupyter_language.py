@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import labs.jupyter
-from labs.jupyter import OVERRIDE_FILE, TRANSLATION_PLUGIN, language_pack_installed, settings_folder
+from labs.jupyter import OVERRIDE_FILE, TRANSLATION_PLUGIN, language_pack_installed, pack_locale, settings_folder
 
 
 def installation(root: Path) -> Path:
@@ -25,7 +25,8 @@ def installation(root: Path) -> Path:
 
 def test_the_chinese_folder_keeps_the_installations_settings_and_adds_the_locale(tmp_path: Path) -> None:
     assert language_pack_installed("zh_CN"), "jupyterlab-language-pack-zh-CN is a dependency of geolab"
-    folder = settings_folder("zh", tmp_path / "ours", installation(tmp_path / "installed"))
+    assert pack_locale("zh") == "zh_CN"
+    folder = settings_folder("zh_CN", tmp_path / "ours" / "zh", installation(tmp_path / "installed"))
     assert folder == tmp_path / "ours" / "zh"
     ours = json.loads((folder / "overrides.d" / OVERRIDE_FILE).read_text())
     assert ours == {TRANSLATION_PLUGIN: {"locale": "zh_CN"}}
@@ -38,19 +39,19 @@ def test_the_chinese_folder_keeps_the_installations_settings_and_adds_the_locale
 
 def test_the_folder_is_written_afresh(tmp_path: Path) -> None:
     installed = installation(tmp_path / "installed")
-    settings_folder("zh", tmp_path / "ours", installed)
+    settings_folder("zh_CN", tmp_path / "ours" / "zh", installed)
     (installed / "overrides.d" / "theme.json").unlink()
-    folder = settings_folder("zh", tmp_path / "ours", installed)
-    assert folder is not None and sorted(p.name for p in (folder / "overrides.d").iterdir()) == [OVERRIDE_FILE]
+    folder = settings_folder("zh_CN", tmp_path / "ours" / "zh", installed)
+    assert sorted(p.name for p in (folder / "overrides.d").iterdir()) == [OVERRIDE_FILE]
 
 
 def test_english_and_a_missing_pack_start_jupyterlab_as_installed(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    installed = installation(tmp_path / "installed")
-    assert settings_folder("en", tmp_path / "ours", installed) is None
+    monkeypatch.setenv("GEOLAB_CACHE", str(tmp_path / "cache"))
+    assert pack_locale("en") is None and labs.jupyter.lab_options("en") == []
     monkeypatch.setattr(labs.jupyter, "language_pack_installed", lambda locale: False)
-    assert settings_folder("zh", tmp_path / "ours", installed) is None
-    assert not (tmp_path / "ours").exists()
+    assert pack_locale("zh") is None and labs.jupyter.lab_options("zh") == []
+    assert not (tmp_path / "cache").exists()
 
 
 def test_lab_options_point_jupyterlab_at_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
