@@ -16,10 +16,12 @@ from html import escape
 
 from pulsar.schema import Integer, JsonSchema, Record, String
 
-from labs.errors import AdminError, UsageError
-from labs.i18n import N_, _
+from labs.cluster import container_name
+from labs.errors import AdminError, AdminRefused, UsageError
+from labs.i18n import N_, Text, _
 from labs.lab import Lab
 from labs.topology import ConfigStore
+from labs.waiting import wait_for
 
 INCIDENT = "incident"  # the property every planted message carries
 #: A cluster's schema when it reports none, or has no such topic (a key, shown in the reader's language).
@@ -272,11 +274,37 @@ _METRIC = re.compile(r'^(pulsar_replication_(?:connected_count|disconnected_coun
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
+#: How long a scrape of `/metrics` is tried again while the broker answers it with a server error.
+SCRAPE_RETRY_S = 20.0
+
+
+def scrape(lab: Lab, cluster: str, timeout_s: float = SCRAPE_RETRY_S) -> str:
+    """`cluster`'s broker's `/metrics`, as Prometheus scrapes it: a scrape the broker answers with a server
+    error (HTTP 5xx: its metrics generation failed this time) is tried again each second, as Prometheus
+    tries at its next interval, until `timeout_s` has passed. A refusal of another kind is raised at once."""
+    admin = lab.admin(cluster)
+
+    def once() -> str | AdminRefused:
+        try:
+            return admin.get_metrics()
+        except AdminRefused as refused:
+            if refused.status >= 500:
+                return refused  # not yet: the next scrape (and, at the deadline, the last answer seen)
+            raise
+
+    answer = wait_for(once, timeout_s=timeout_s, interval_s=1.0, accept=lambda seen: isinstance(seen, str),
+                    what=Text("Cluster {cluster!r}'s broker answered every scrape of /metrics with a server "
+                              "error.", cluster=cluster),
+                    hint=_("The broker's log says why: `docker logs {container}`, on the machine that runs "
+                           "the lab.").format(container=container_name(lab.name, cluster)))
+    return answer if isinstance(answer, str) else ""
+
+
 def replication_metrics(lab: Lab, cluster: str, namespace: str) -> ReplicationMetrics:
     """What `cluster`'s broker exports to Prometheus about the replicators of `namespace`'s topics (what
     an operator's alert on `pulsar_replication_disconnected_count` would see)."""
     found: dict[tuple[str, str], dict[str, int]] = {}
-    for line in lab.admin(cluster).get_metrics().splitlines():
+    for line in scrape(lab, cluster).splitlines():
         match = _METRIC.match(line)
         if match is None:
             continue
