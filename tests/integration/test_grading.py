@@ -121,18 +121,21 @@ def test_feedback_names_expected_and_actual(batch: tuple[dict[str, dict[str, str
 #: solutions are graded in Chinese, whose code is the English lesson's, cell for cell
 #: (tests/unit/test_lessons.py); a stub holds comments only, in every lesson and language
 #: (tests/unit/test_exercises.py). An untouched lesson whose later cells wait for what never happens takes
-#: minutes (06: 194 s, 07: 205 s), so CI grades two untouched; `make self-test` grades every lesson of both
+#: minutes (06: 194 s, 07: 205 s), so CI grades two untouched, one in each language (a Chinese one's
+#: feedback says what failed, in Chinese); `make self-test` grades every lesson of both
 #: languages, with solutions and untouched (measured: English 30 of 30 in 1,315 s at --jobs 2, Chinese 30 of
 #: 30 in 939 s at --jobs 3).
 ENGLISH = ["01_replication_basics", "04_failover", "06_disaster_recovery", "08_production_topics"]
-UNTOUCHED = ["01_replication_basics", "04_failover"]
+UNTOUCHED = ["04_failover"]
+UNTOUCHED_ZH = ["01_replication_basics"]
 
 
 def test_self_test_in_the_sandbox(tmp_path: Path, pulsar_image: str) -> None:
     """`geolab grade --self-test`, sandboxed like any submission: every notebook's reference solutions
     earn full marks on the grader's lab in the Chinese graded edition (and its self-paced edition of one
-    notebook), four lessons' in the English one, and a graded edition left untouched earns less,
-    whatever its later cells do. A Chinese submission is graded and answered in Chinese."""
+    notebook), four lessons' in the English one, and a graded edition left untouched (one lesson in each
+    language) earns less, whatever its later cells do. A Chinese submission is graded and answered in
+    Chinese, what it failed included."""
     lines: list[str] = []
     options = GradeOptions(cell_timeout_s=120, submission_timeout_s=400, jobs=3)
     graded_notebooks = {e.notebook for e in ALL.values()}
@@ -142,7 +145,8 @@ def test_self_test_in_the_sandbox(tmp_path: Path, pulsar_image: str) -> None:
     # three at a time (--jobs 3: a quarter faster than two on this 2-core machine, and every lesson still
     # earned full marks): each submission in its own sandbox with its own lab
     ok_en = self_test(None, tmp_path / "en", options, lines.append, only=ENGLISH, self_paced=[], untouched=UNTOUCHED)
-    ok_zh = self_test(None, tmp_path / "zh", options, lines.append, self_paced=paced, untouched=[], lang="zh")
+    ok_zh = self_test(None, tmp_path / "zh", options, lines.append, self_paced=paced, untouched=UNTOUCHED_ZH,
+                      lang="zh")
     rows = {}
     for lang in ("en", "zh"):
         with (tmp_path / lang / "gradebook.csv").open(encoding="utf-8") as handle:
@@ -151,7 +155,8 @@ def test_self_test_in_the_sandbox(tmp_path: Path, pulsar_image: str) -> None:
         [f"{n}__graded__solutions" for n in ENGLISH] + [f"{n}__graded__untouched" for n in UNTOUCHED])
     assert chinese == sorted(graded_notebooks), "every lesson with exercises has its Chinese edition"
     assert sorted(r["learner"] for r in rows["zh"]) == sorted(
-        [f"{n}__zh__graded__solutions" for n in chinese] + [f"{n}__zh__self-paced__solutions" for n in paced])
+        [f"{n}__zh__graded__solutions" for n in chinese] + [f"{n}__zh__self-paced__solutions" for n in paced]
+        + [f"{n}__zh__graded__untouched" for n in UNTOUCHED_ZH])
     for row in rows["en"] + rows["zh"]:
         solved = row["learner"].endswith("__solutions")
         assert (row["total"] == row["max"]) == solved, row

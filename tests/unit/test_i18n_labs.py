@@ -40,6 +40,10 @@ def test_a_refused_admin_call_is_said_in_chinese_with_pulsars_own_reason() -> No
     said = str(info.value)
     assert said.startswith("Pulsar 管理接口调用 PUT http://127.0.0.1:18080/admin/v2/tenants/geolab 失败：HTTP 412")
     assert "Clusters do not exist" in said and "允许的集群必须先在这个集群上注册" in said
+    # Pulsar's own reason after the status is its English, kept (after either colon); English elsewhere is not
+    reason_only = "Pulsar 管理接口调用 GET http://shanghai:8080/x 失败：HTTP 404：Namespace does not exist"
+    assert not leaks([reason_only]) and not leaks([reason_only.replace("：N", ": N")])
+    assert leaks(["失败：HTTP 404 and then more English"])
 
 
 def test_an_unreachable_broker_is_said_in_chinese_and_names_its_cluster() -> None:
