@@ -11,6 +11,7 @@ a learner's stopped server takes their labs with it; nothing is left when the wo
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -206,3 +207,38 @@ def test_a_learners_stopped_server_takes_their_labs_with_it(workshop: WorkshopHo
     wait_for(lambda: shop.learner_labs(BOB), what=f"{BOB}'s labs to go with his server", timeout_s=60,
              interval_s=0.5, accept=lambda labs: labs == [])
     assert not engine.containers.list(all=True, filters={"label": f"{LABEL_LEARNER}={BOB}"})
+
+
+def test_a_chinese_workshops_jupyterlab_starts_in_chinese(workshop: WorkshopHost, engine: docker.DockerClient) -> None:
+    """The learner image holds JupyterLab's Chinese language pack, and JupyterLab started with the options
+    its start command passes for a Chinese workshop (`python -m labs.jupyter --lang zh`) says, through its
+    own settings API, that its language is zh_CN unless the learner picks another. (This workshop is
+    English: the JupyterLab here is a second server in Ada's container, on its loopback only.)"""
+    probe = (
+        "import json, subprocess, sys, time, urllib.request\n"
+        "options = subprocess.run([sys.executable, '-m', 'labs.jupyter', '--lang', 'zh'], capture_output=True,\n"
+        "                         text=True, check=True).stdout.split()\n"
+        "server = subprocess.Popen(['jupyter', 'lab', '--no-browser', '--ip=127.0.0.1', '--port=18899',\n"
+        "                           '--IdentityProvider.token=probe', *options],\n"
+        "                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+        "def get(path):\n"
+        "    with urllib.request.urlopen(f'http://127.0.0.1:18899{path}?token=probe', timeout=5) as answer:\n"
+        "        return json.load(answer)\n"
+        "try:\n"
+        "    deadline = time.monotonic() + 90\n"
+        "    while True:\n"
+        "        try:\n"
+        "            plugin = get('/lab/api/settings/@jupyterlab/translation-extension:plugin'); break\n"
+        "        except OSError:\n"
+        "            if time.monotonic() > deadline or server.poll() is not None: raise\n"
+        "            time.sleep(0.5)\n"
+        "    pack = get('/lab/api/translations/zh_CN')\n"
+        "    print(json.dumps(dict(options=options, default=plugin['schema']['properties']['locale']['default'],\n"
+        "                          chosen=plugin['raw'], file_menu=pack['data']['jupyterlab']['menu\\x04File'])))\n"
+        "finally:\n"
+        "    server.terminate(); server.wait(30)\n")
+    seen = json.loads(exec_in(engine, ADA, probe))
+    assert len(seen["options"]) == 1 and seen["options"][0].startswith("--LabApp.app_settings_dir="), seen
+    assert seen["default"] == "zh_CN", seen  # a default: the learner's own choice still wins
+    assert seen["chosen"] in ("{}", ""), seen  # nothing written into the learner's own settings
+    assert seen["file_menu"] == ["文件"], seen  # the menu bar's File, from the pack
