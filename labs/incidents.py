@@ -297,7 +297,8 @@ def scrape(lab: Lab, cluster: str, timeout_s: float = SCRAPE_RETRY_S) -> str:
                               "error.", cluster=cluster),
                     hint=_("The broker's log says why: `docker logs {container}`, on the machine that runs "
                            "the lab.").format(container=container_name(lab.name, cluster)))
-    return answer if isinstance(answer, str) else ""
+    assert isinstance(answer, str)  # wait_for returns only an answer `accept` took
+    return answer
 
 
 def replication_metrics(lab: Lab, cluster: str, namespace: str) -> ReplicationMetrics:
