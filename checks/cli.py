@@ -32,12 +32,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     roster = load_roster(Path(args.roster)) if args.roster else None
     options = GradeOptions(cell_timeout_s=args.cell_timeout, submission_timeout_s=args.timeout, hidden_dir=hidden,
-                           roster=roster, jobs=args.jobs, lang=args.lang)
+                           roster=roster, jobs=args.jobs, lang=args.lang, storage_mib=args.storage_mib)
     out = Path(args.out)
     if args.self_test:
         notebooks = Path(args.notebooks) if args.notebooks else None
         ok = self_test(notebooks, out, options, lambda line: print(line, flush=True), args.only or None,
-                       lang=args.lang or "en")  # --lang zh: the Chinese course
+                       lang=args.lang or "en", rounds=args.rounds)  # --lang zh: the Chinese course
         print("\n" + (_("self-test passed") if ok else _("self-test FAILED")))
         return 0 if ok else 1
     if not args.submissions:
@@ -116,7 +116,8 @@ def _quotas(args: argparse.Namespace) -> object:
     from checks.workshop.labs import Quotas
 
     overrides: dict[str, int | float] = {"max_clusters": args.max_clusters, "faults_per_minute": args.faults_per_minute,
-                                         "idle_s": args.idle_minutes * 60.0, "parallel_starts": args.parallel_starts}
+                                         "idle_s": args.idle_minutes * 60.0, "parallel_starts": args.parallel_starts,
+                                         "storage_mib": args.storage_mib}
     if args.memory_mib is not None:
         overrides["memory_mib"] = args.memory_mib
     return Quotas.for_this_host(overrides)
@@ -269,6 +270,8 @@ def _lab_server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--idle-minutes", type=float, default=60.0,
                         help=_("remove a lab (and stop a server) unused this long (default 60)"))
     parser.add_argument("--parallel-starts", type=int, default=2, help=_("labs starting at once (default 2)"))
+    parser.add_argument("--storage-mib", type=int, default=512,
+                        help=_("what each cluster of a learner's lab may store, in MiB (default 512)"))
     parser.add_argument("--memory-mib", type=int,
                         help=_("memory budget for all labs (default: this host's memory less 2 GiB); 1100 MiB a "
                                "cluster"))
@@ -307,6 +310,10 @@ def add_grade(sub: argparse._SubParsersAction[cli.Parser]) -> None:
                        help=_("prove solutions score full marks and untouched notebooks do not"))
     grade.add_argument("--notebooks", help=_("with --self-test: the course notebooks (default: the packaged ones)"))
     grade.add_argument("--only", action="append", help=_("with --self-test: only this notebook stem (repeatable)"))
+    grade.add_argument("--rounds", type=int, default=1,
+                       help=_("with --self-test: grade each notebook's solutions this many times (default 1)"))
+    grade.add_argument("--storage-mib", type=int, default=512,
+                       help=_("what each cluster of a submission's lab may store, in MiB (default 512)"))
     grade.set_defaults(func=cmd_grade)
     serve = sub.add_parser("serve", help=_("run a workshop host's lab server: labs for learners' kernels (as root)"))
     serve.add_argument("--state",

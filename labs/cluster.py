@@ -22,12 +22,14 @@ from testcontainers.core.container import DockerContainer
 from typing_extensions import Self
 
 import docker
+from labs import disks
 from labs.errors import PortInUseError, ProvisioningError, WaitTimeout
-from labs.firewall import bridge_name, open_bridge
+from labs.firewall import FirewallError, bridge_name, confine_bridge, dropped, open_bridge
 from labs.i18n import N_, Text, _
 from labs.settings import (
     BROKER_PORT,
     HTTP_PORT,
+    LABEL_CLOSED,
     LABEL_CLUSTER,
     LABEL_LAB,
     LABEL_PORTS,
@@ -443,8 +445,21 @@ def lab_names(client: docker.DockerClient) -> list[str]:
     return sorted(names)
 
 
+def closed_networks(client: docker.DockerClient, lab: str) -> list[str]:
+    """The bridges of `lab`'s networks that carry firewall rules (a sandbox's, a closed lab's)."""
+    networks = client.networks.list(filters={"label": f"{LABEL_LAB}={lab}"})
+    return [bridge_name(n.id) for n in networks if {LABEL_SANDBOX, LABEL_CLOSED} & set(n.attrs.get("Labels") or {})]
+
+
+def lab_dropped(client: docker.DockerClient, lab: str) -> int:
+    """Packets from `lab`'s closed networks that the firewall dropped so far: what its containers tried to
+    send to this host or out of the lab (0 for a lab whose networks are not closed)."""
+    return sum(dropped(bridge) for bridge in closed_networks(client, lab))
+
+
 def remove_lab(client: docker.DockerClient, lab: str | None = None) -> tuple[int, int]:
-    """Remove the containers and networks of `lab` (every lab when None). Returns counts removed."""
+    """Remove the containers, networks, firewall rules and disks of `lab` (every lab when None).
+    Returns the counts of containers and networks removed."""
     containers = lab_containers(client, lab)
     for container in containers:
         try:
@@ -454,12 +469,13 @@ def remove_lab(client: docker.DockerClient, lab: str | None = None) -> tuple[int
     label = f"{LABEL_LAB}={lab}" if lab else LABEL_LAB
     networks = client.networks.list(filters={"label": label})
     for network in networks:
-        if LABEL_SANDBOX in (network.attrs.get("Labels") or {}):
-            open_bridge(bridge_name(network.id))  # a killed grader's rules go with its sandbox's network
+        if {LABEL_SANDBOX, LABEL_CLOSED} & set(network.attrs.get("Labels") or {}):
+            open_bridge(bridge_name(network.id))  # a killed grader's rules go with its networks
         try:
             network.remove()
         except NotFound:
             pass
+    disks.remove(lab)  # after the containers: nothing uses them any more
     return len(containers), len(networks)
 
 
@@ -471,12 +487,25 @@ POOLS_HINT = N_('Each lab takes a network per cluster and per link; Docker\'s de
                  'labs you no longer need (`geolab status`, `geolab down NAME`).')
 
 
-def create_network(client: docker.DockerClient, name: str, lab: str) -> None:
+def create_network(client: docker.DockerClient, name: str, lab: str, closed: bool = False,
+                   internal: bool = False) -> None:
+    """A lab network. `closed`: a learner's lab on a trusted side: nothing on it reaches this host or
+    leaves the lab (`labs.firewall.confine_bridge`); `internal`: Docker gives it no route out either (a
+    network that publishes no port)."""
+    labels = {LABEL_LAB: lab, "org.testcontainers": "true", **({LABEL_CLOSED: "true"} if closed else {})}
     try:
-        client.networks.create(name, driver="bridge", labels={LABEL_LAB: lab, "org.testcontainers": "true"})
+        network = client.networks.create(name, driver="bridge", internal=internal, labels=labels)
     except APIError as exc:
         if POOL_EXHAUSTED in str(exc):
             raise ProvisioningError(_("Docker has no address left for network {name}: {error}. {hint}").format(
                 name=name, error=exc.explanation or exc, hint=_(POOLS_HINT))) from exc
         raise
+    if closed:
+        try:
+            confine_bridge(bridge_name(network.id))
+        except FirewallError as exc:
+            open_bridge(bridge_name(network.id))
+            network.remove()
+            raise ProvisioningError(_("{error} A learner's lab starts only once its networks are closed.").format(
+                error=exc)) from exc
 

@@ -25,13 +25,17 @@ or ``zh``, or no header, is English.
 from __future__ import annotations
 
 import hmac
+import io
 import json
 import os
 import re
+import socket
 import socketserver
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from email.message import Message
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Protocol
@@ -295,6 +299,69 @@ class ControlHandler(Protocol):
 #: trusted side with idle connections: each also has a read timeout).
 MAX_CONCURRENT = 8
 READ_TIMEOUT_S = 30
+#: What one request may send in all (request line, headers and body), and how long it may take to send
+#: it: the trusted side never holds more of a request than this, nor waits longer for one.
+MAX_REQUEST = MAX_BODY + 16 * 1024
+REQUEST_DEADLINE_S = 10.0
+#: The longest path an audit line keeps.
+AUDIT_PATH = 200
+
+
+class BoundedReader(io.RawIOBase):
+    """The request side of one connection, bounded in bytes and in time: once `budget` bytes were read
+    it reads as the end of the stream (`exhausted` says so: the request is refused as too large), and a
+    read after `deadline_s` (from the connection's start) times out. So no request, whatever its
+    headers say, makes the trusted side read more than `budget` bytes or wait longer than `deadline_s`."""
+
+    def __init__(self, connection: socket.socket, budget: int, deadline_s: float) -> None:
+        super().__init__()
+        self._connection = connection
+        self.left = budget
+        self.exhausted = False
+        self._deadline = time.monotonic() + deadline_s
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.left <= 0:
+            self.exhausted = True
+            return 0
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError  # the handler answers a late request as timed out
+        self._connection.settimeout(remaining)
+        view = memoryview(buffer)[:min(len(buffer), self.left)]
+        read = self._connection.recv_into(view)
+        self.left -= read
+        return read
+
+
+def content_length(method: str, headers: Message) -> int:
+    """The body length a request announces, checked before a byte of it is read: plain decimal digits,
+    at most `MAX_BODY`; a POST must announce one (0 when it has no body); a chunked body is refused.
+
+    Raises:
+        UsageError: the length is missing on a POST, negative, not a number, too large, or chunked.
+    """
+    if headers.get("Transfer-Encoding"):
+        raise UsageError(_("The control channel refused a request with Transfer-Encoding {encoding!r}; expected a "
+                           "body of a stated Content-Length.").format(encoding=str(headers["Transfer-Encoding"])[:40]))
+    given = headers.get("Content-Length")
+    if given is None:
+        if method == "POST":
+            raise UsageError(_("The control channel refused a POST without Content-Length; expected the body's "
+                               "length in bytes (0 for none)."))
+        return 0
+    text = given.strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        raise UsageError(_("The control channel refused a request with Content-Length {length!r}; expected a "
+                           "number of bytes from 0 to {most}.").format(length=given[:40], most=MAX_BODY))
+    length = int(text)
+    if length > MAX_BODY:
+        raise UsageError(_("The control channel refused a {length}-byte request; expected at most "
+                           "{most}.").format(length=length, most=MAX_BODY))
+    return length
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
@@ -348,6 +415,13 @@ class ChannelServer:
         class Request(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.0"  # the body ends when the connection closes: lines can stream
             timeout = READ_TIMEOUT_S  # a connection that sends nothing is closed
+            reader: BoundedReader
+
+            def setup(self) -> None:
+                super().setup()
+                # every byte of the request (line, headers, body) is read through a bounded reader
+                self.reader = BoundedReader(self.connection, MAX_REQUEST, REQUEST_DEADLINE_S)
+                self.rfile = io.BufferedReader(self.reader, 8192)
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (stdlib's name)
                 return
@@ -374,7 +448,7 @@ class ChannelServer:
         self.socket_path.unlink(missing_ok=True)
 
     def _handle(self, request: BaseHTTPRequestHandler, method: str) -> None:
-        self.requests.append(f"{method} {request.path}")
+        self.requests.append(f"{method} {request.path[:AUDIT_PATH]}")
         request.send_response(200)
         request.send_header("Content-Type", "application/x-ndjson")
         request.end_headers()
@@ -394,11 +468,8 @@ class ChannelServer:
                     raise UsageError(_(self.refusal))
                 if self.on_request is not None:
                     self.on_request(method, request.path)
-                length = int(request.headers.get("Content-Length") or 0)
-                if length > MAX_BODY:
-                    raise UsageError(_("The control channel refused a {length}-byte request; expected at most "
-                                       "{most}.").format(length=length, most=MAX_BODY))
-                body = json.loads(request.rfile.read(length) or b"null") if length else None
+                body = self._body(request, method)
+                request.connection.settimeout(READ_TIMEOUT_S)  # the answer streams for as long as the verb runs
                 result = self._route(method, request.path, body, lambda line: send({"progress": line}))
                 send({"result": result})
             except LabError as exc:
@@ -407,6 +478,27 @@ class ChannelServer:
                 send({"error": {"type": "LabError", "message": _(
                     "The trusted side failed: {error}. Tell your instructor.").format(
                     error=f"{type(exc).__name__}: {str(exc)[:300]}")}})
+
+    @staticmethod
+    def _body(request: BaseHTTPRequestHandler, method: str) -> JSON:
+        """The request's JSON body (None when it has none), read within the request's bounds."""
+        length = content_length(method, request.headers)
+        if not length:
+            return None
+        try:
+            data = request.rfile.read(length)
+        except TimeoutError:
+            raise UsageError(_("The control channel refused a request whose body did not arrive within {seconds} s; "
+                               "expected it at once.").format(seconds=f"{REQUEST_DEADLINE_S:g}")) from None
+        if len(data) < length:
+            raise UsageError(_("The control channel refused a request whose body ended after {got} of the {length} "
+                               "bytes it announced (at most {most} are read); expected all of it.").format(
+                got=len(data), length=length, most=MAX_BODY))
+        try:
+            return json.loads(data)
+        except (ValueError, RecursionError):
+            raise UsageError(_("The control channel refused a body that is not JSON; expected a JSON "
+                               "object.")) from None
 
     def _route(self, method: str, path: str, body: JSON, progress: Progress) -> JSON:
         raise NotImplementedError

@@ -12,15 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import combinations
+from typing import Any
 
 from docker.errors import NotFound
 from docker.models.containers import Container
-from docker.types import EndpointConfig
+from docker.types import EndpointConfig, LogConfig
+from testcontainers.core.container import DockerContainer
 
 import docker
-from labs import faults
+from labs import disks, faults
 from labs.backend import ClusterEndpoint, LabRecord
 from labs.cluster import (
     CONTAINER_SYSCTLS,
@@ -59,6 +61,31 @@ from labs.tokens import LabAuth
 from labs.topology import ConfigStore, Topology
 
 Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """How a trusted side closes a lab it runs for a learner (a graded submission's, a workshop
+    learner's), so that nothing the learner does with it reaches past it:
+    - its networks are closed: no connection to this host, no route out of the lab
+      (`labs.firewall.confine_bridge`), and its containers resolve no name outside the lab;
+    - each container keeps what Pulsar stores, and its log files, on a disk of `storage_mib` MiB of its
+      own (`labs.disks`), and Docker keeps at most `log_mib` MiB of its output."""
+
+    storage_mib: int = 512
+    log_mib: int = 10
+
+    def container_options(self) -> dict[str, Any]:
+        return {"dns": ["127.0.0.1"],  # the lab's own names resolve (Docker's resolver); nothing is forwarded out
+                "log_config": LogConfig(type="json-file", config={"max-size": f"{self.log_mib}m", "max-file": "1"})}
+
+
+def image_layout(client: docker.DockerClient, image: str) -> tuple[str, tuple[int, int]]:
+    """Where Pulsar's home is in `image` (its working directory) and whose its files are (uid, gid)."""
+    config = client.images.get(image).attrs.get("Config") or {}
+    user, _colon, group = str(config.get("User") or "0").partition(":")
+    owner = (int(user), int(group or 0)) if user.isdigit() and (group or "0").isdigit() else (0, 0)
+    return str(config.get("WorkingDir") or "/pulsar"), owner
 
 
 def pair_networks(lab: str, topology: Topology) -> dict[tuple[str, str], str]:
@@ -139,11 +166,12 @@ class DockerBackend:
     """Labs on this host's Docker engine (see the module docstring)."""
 
     def __init__(self, settings: LabSettings, client: docker.DockerClient | None = None,
-                 auth: LabAuth | None = None) -> None:
+                 auth: LabAuth | None = None, confinement: Confinement | None = None) -> None:
         self.settings = settings
         self.docker = client or docker_client()
         self.auth = auth  # authentication and authorization on, for labs many learners share
         self.token = auth.superuser_token if auth else ""
+        self.confinement = confinement  # a trusted side's labs for learners: closed, storage capped
 
     def _signed(self, record: LabRecord) -> LabRecord:
         """The record with this backend's (superuser) token on every endpoint."""
@@ -167,27 +195,43 @@ class DockerBackend:
                 existing = []
             if existing:
                 return self._reattach(name, topology, existing, progress)
+            if self.confinement is not None:
+                disks.check_host()
             image = resolve_image(self.docker, self.settings, progress)
             ports = allocate_ports(topology.clusters, base_port)
             return self._provision(name, topology, image, ports, progress)
+
+    def _confined(self, container: DockerContainer, name: str, member: str, image: str) -> dict[str, Any]:
+        """Close one member (a cluster, the configuration store) of a closed lab: its disk's folders over
+        Pulsar's own; returns its further container options (resolving only the lab's names, a capped
+        log); {} for a lab that is not closed."""
+        if self.confinement is None:
+            return {}
+        home, owner = image_layout(self.docker, image)
+        mount = disks.create(name, member, self.confinement.storage_mib, owner)
+        for folder in disks.FOLDERS:
+            container.with_volume_mapping(str(mount / folder), f"{home}/{folder}", "rw")
+        return self.confinement.container_options()
 
     def _provision(self, name: str, topology: Topology, image: str, ports: dict[str, HostPorts],
                    progress: Progress) -> LabRecord:
         client, settings = self.docker, self.settings
         topology_json = topology.to_json()
         networks = pair_networks(name, topology)
+        closed = self.confinement is not None
         try:
-            for network in networks.values():
-                create_network(client, network, name)
+            for network in networks.values():  # no published port: closed labs give them no route out at all
+                create_network(client, network, name, closed=closed, internal=closed)
             store_network = None
             if topology.config_store is ConfigStore.SHARED:
                 store_network = network_name(name, "store")
-                create_network(client, store_network, name)
+                create_network(client, store_network, name, closed=closed, internal=closed)
                 progress(_("Starting the shared configuration store (global ZooKeeper) ..."))
                 store = ConfigurationStoreContainer(image).with_name(container_name(name, STORE_ALIAS))
                 store.with_kwargs(
                     labels=lab_labels(name, ROLE_STORE, topology_json), network=store_network,
                     networking_config={store_network: _endpoint(client, STORE_ALIAS)},
+                    **self._confined(store, name, STORE_ALIAS, image),
                 )
                 store.start()  # brokers start beside it and connect once ZooKeeper listens
 
@@ -198,7 +242,7 @@ class DockerBackend:
                 if store_network:
                     own.append(store_network)
                 first = network_name(name, "cluster", cluster)
-                create_network(client, first, name)
+                create_network(client, first, name, closed=closed)  # it publishes the ports: not internal
                 container = (
                     PulsarContainer(image, cluster)
                     .with_host_ports(ports[cluster])
@@ -214,6 +258,7 @@ class DockerBackend:
                     network=first,
                     networking_config={first: _endpoint(client, cluster)},
                     sysctls=CONTAINER_SYSCTLS,
+                    **self._confined(container, name, cluster, image),
                 )
                 progress(_("[{cluster}] starting Pulsar {image} on {address} ...").format(
                     cluster=cluster, image=image, address=f"{LOOPBACK}:{ports[cluster].broker}"))
@@ -283,6 +328,11 @@ class DockerBackend:
 
     def remove(self, record: LabRecord) -> tuple[int, int]:
         return remove_lab(self.docker, record.name)
+
+    def storage(self, record: LabRecord) -> tuple[disks.DiskUse, ...]:
+        """What each cluster's capped disk holds now (none for a lab whose storage is not capped)."""
+        found = (disks.use(record.name, cluster) for cluster in record.topology.clusters)
+        return tuple(use for use in found if use is not None)
 
     def close(self) -> None:
         self.docker.close()

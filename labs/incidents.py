@@ -147,16 +147,23 @@ def namespace_without_its_cluster(lab: Lab, messages: int = 10) -> str:
 
 def incompatible_schema(lab: Lab, messages: int = 5) -> str:
     """Incident 2: `profiles`, where the second cluster's application registered a schema that the
-    first cluster's newer one is not compatible with (compatibility FULL there). Returns the topic."""
+    first cluster's newer one is not compatible with (compatibility FULL there). Returns the topic.
+
+    The first cluster's producer (its schema registered there) opens before the second cluster's
+    old-shape profile is sent. The other order raced with replication: when the old profile reached
+    the first cluster first, its schema was registered there, and the first cluster then refused its
+    own newer producer (`IncompatibleSchema`; the reference solution of 07-stuck/2 lost its points
+    that way in one of four gradings). In this order every run is the same: the old profile reaches
+    the first cluster after the newer schema and is refused there (the lesson's other stuck row)."""
     first, second = _require_independent(lab)
     namespace = _namespace_both_ways(lab, "profiles")
     topic = f"persistent://{namespace}/profiles"
     lab.admin(second).set_schema_compatibility_strategy(namespace, "FULL")
-    old = lab.client(second).create_producer(topic, schema=JsonSchema(ProfileV1))
-    old.send(ProfileV1(id=1), properties={INCIDENT: "profiles-v1"})
-    old.close()
-    new = lab.client(first).create_producer(topic, schema=JsonSchema(ProfileV2))
+    new = lab.client(first).create_producer(topic, schema=JsonSchema(ProfileV2))  # registers beijing's shape there
     try:
+        old = lab.client(second).create_producer(topic, schema=JsonSchema(ProfileV1))
+        old.send(ProfileV1(id=1), properties={INCIDENT: "profiles-v1"})
+        old.close()
         for index in range(messages):
             new.send(ProfileV2(name=f"profile {index + 1}"), properties={INCIDENT: "profiles"})
     finally:

@@ -31,6 +31,7 @@ LABEL_CLUSTER = "org.geolab.cluster"
 LABEL_TOPOLOGY = "org.geolab.topology"
 LABEL_PORTS = "org.geolab.ports"
 LABEL_SANDBOX = "org.geolab.sandbox"  # a grading sandbox's kernel and network
+LABEL_CLOSED = "org.geolab.closed"  # a network of a lab a trusted side runs for a learner (labs.firewall)
 
 BROKER_PORT = 6650
 HTTP_PORT = 8080

@@ -31,14 +31,15 @@ from checks.errors import GradingError
 from checks.exercises import ALL, LABS, for_notebook
 from checks.sandbox.image import build_kernel_image
 from checks.sandbox.provisioner import SandboxLimits
-from checks.sandbox.run import Sandbox
+from checks.sandbox.reference import ReferenceExperiments
+from checks.sandbox.run import Sandbox, SandboxUse
 from checks.sandbox.trusted import ExerciseRecord
 from labs.client import CLIENT_LOGGER
 from labs.cluster import lab_names, remove_lab
 from labs.course import course_notebooks
-from labs.docker_backend import DockerBackend
+from labs.docker_backend import Confinement, DockerBackend
 from labs.errors import LabError
-from labs.i18n import LANGUAGES, _, in_this_language, using
+from labs.i18n import LANGUAGES, _, in_this_language, ngettext, using
 from labs.settings import load_settings
 
 Progress = Callable[[str], None]
@@ -53,8 +54,14 @@ class GradeOptions:
     roster: Mapping[str, str] | None = None
     jobs: int = 1  # submissions graded at once, each in its own sandbox with its own lab
     lang: str | None = None  # the feedback's language; None: each submission's own (its notebook's edition)
+    storage_mib: int = 512  # what each cluster of a submission's lab may store (its own disk of this size)
 
     def __post_init__(self) -> None:
+        if not MIN_STORAGE_MIB <= self.storage_mib <= MAX_STORAGE_MIB:
+            raise GradingError(_("storage_mib={storage} is out of range; expected {least} to {most} MiB for each "
+                                 "cluster of a submission's lab (a new cluster uses about 90). Try "
+                                 "--storage-mib 512.").format(storage=self.storage_mib, least=MIN_STORAGE_MIB,
+                                                              most=MAX_STORAGE_MIB))
         if not 1 <= self.jobs <= MAX_JOBS:
             raise GradingError(_("jobs={jobs} is out of range; expected 1 to {most} submissions graded at once (each "
                                  "runs a lab of its own: about 2 GiB and one CPU). Try --jobs 2.").format(
@@ -66,6 +73,12 @@ class GradeOptions:
 
 
 MAX_JOBS = 8
+MAX_ROUNDS = 50
+MIN_STORAGE_MIB, MAX_STORAGE_MIB = 256, 65536
+#: The largest submission the grader reads (a notebook of that size, outputs and all, is read whole).
+MAX_SUBMISSION_BYTES = 32 * 1024 * 1024
+#: Every reference lab of a grading batch is named graderef-<lab> (checks.sandbox.reference).
+REFERENCE_PREFIX = "graderef-"
 
 
 @dataclass(frozen=True)
@@ -224,10 +237,12 @@ def _remove_prefixed(backend: DockerBackend, prefix: str) -> None:
 
 @dataclass
 class Grader:
-    """What a batch shares: the Docker backend the grader owns labs on, and the kernel image."""
+    """What a batch shares: the Docker backend the grader owns labs on (closed labs, capped storage),
+    the kernel image, and the reference labs that the predictions are graded on."""
 
     backend: DockerBackend
     image: str
+    reference: ReferenceExperiments | None = None
 
 
 def _prediction(records: Mapping[str, ExerciseRecord], exercise: Exercise) -> Prediction | None:
@@ -242,8 +257,13 @@ def grade_one(submission: Submission, index: int, options: GradeOptions, hidden:
     language (`submission_language`), which its report keeps (``extra["lang"]``) for its feedback."""
     read_error: Exception | None = None
     try:
+        size = submission.path.stat().st_size
+        if size > MAX_SUBMISSION_BYTES:
+            raise GradingError(_("it holds {size} MiB; expected at most {most} MiB (clear its outputs: Edit → Clear "
+                                 "Outputs of All Cells, then save)").format(size=f"{size / 2**20:.0f}",
+                                                                            most=MAX_SUBMISSION_BYTES // 2**20))
         notebook: nbformat.NotebookNode | None = nbformat.read(submission.path, as_version=4)
-    except Exception as exc:  # broken JSON or not a notebook: recorded, never fatal
+    except Exception as exc:  # broken JSON, not a notebook, too large: recorded, never fatal
         notebook, read_error = None, exc
     lang = submission_language(notebook, options.lang)
     with using(lang):
@@ -278,7 +298,8 @@ def _grade_one(submission: Submission, notebook: nbformat.NotebookNode | None, r
         no_lab = _("this assignment names no lab")
         return NotebookReport(stem, zero(exercises, no_lab), "error", no_lab, time.monotonic() - started)
     _remove_prefixed(grader.backend, prefix)
-    sandbox = Sandbox(spec, prefix, grader.image, grader.backend, options.limits, notebooks=(stem,))
+    sandbox = Sandbox(spec, prefix, grader.image, grader.backend, options.limits, notebooks=(stem,),
+                      reference=grader.reference)
     try:
         outcome = sandbox.run(notebook, options.cell_timeout_s, options.submission_timeout_s)
         status, reason = outcome.status, outcome.reason
@@ -290,15 +311,26 @@ def _grade_one(submission: Submission, notebook: nbformat.NotebookNode | None, r
         else:
             try:
                 records = sandbox.labs.records
-                results = tuple(graded(e, run_exercise(e, lab, marks=False, prediction=_prediction(records, e)),
+                results = tuple(graded(e, run_exercise(e, lab, marks=False, prediction=_prediction(records, e),
+                                                       reference=grader.reference),
                                        records.get(e.exercise_id)) for e in exercises)
             except LabError as exc:
                 results = zero(exercises, _("the lab could not be read: {error}").format(error=exc)[:300])
         hints = sorted(e for e, record in sandbox.labs.records.items() if record.hints_shown)
+        use = sandbox.use()
     finally:
         sandbox.close()
+    if use.full:
+        full = _("storage cap reached: {clusters} stored {most} MiB or more, their cap; Pulsar refused further "
+                 "messages there").format(clusters=", ".join(use.full), most=f"{0.95 * options.storage_mib:.0f}")
+        reason = _("{reason}; {more}").format(reason=reason, more=full) if reason else full
     return NotebookReport(stem, results, status, reason, time.monotonic() - started,
-                          extra={"hints": " ".join(hints)})
+                          extra={"hints": " ".join(hints), **usage_columns(use)})
+
+
+def usage_columns(use: SandboxUse) -> dict[str, str]:
+    """A submission's use of the host, as the gradebook's columns: MiB its clusters stored, packets dropped."""
+    return {"disk_mib": f"{use.disk_bytes / 2**20:.0f}", "dropped_packets": str(use.dropped_packets)}
 
 
 MAX_TEXT = 300
@@ -369,13 +401,15 @@ def write_gradebook(out: Path, graded: list[Graded]) -> Path:
     exercise_ids = sorted({r.exercise_id for g in graded for r in g.report.results})
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["learner", "notebook", *exercise_ids, "total", "max", "status", "reason", "hints", "seconds"])
+    writer.writerow(["learner", "notebook", *exercise_ids, "total", "max", "status", "reason", "hints", "seconds",
+                     "disk_mib", "dropped_packets"])
     for g in graded:
         by_id = {r.exercise_id: r for r in g.report.results}
         writer.writerow([cell(g.learner), cell(g.report.notebook),
                          *[f"{by_id[e].earned:g}" if e in by_id else "" for e in exercise_ids],
                          f"{g.report.earned:g}", f"{g.report.points:g}", cell(g.report.status), cell(g.report.reason),
-                         cell(g.report.extra.get("hints", "")), f"{g.report.seconds:.1f}"])
+                         cell(g.report.extra.get("hints", "")), f"{g.report.seconds:.1f}",
+                         cell(g.report.extra.get("disk_mib", "")), cell(g.report.extra.get("dropped_packets", ""))])
     path = out / "gradebook.csv"
     _write_atomically(path, buffer.getvalue())
     for g in graded:
@@ -390,9 +424,22 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
         raise GradingError(_("No notebooks (*.ipynb) in {paths}; expected submitted notebooks. Check the folder, "
                              "then run `geolab grade` again.").format(paths=[str(p) for p in paths]))
     hidden = load_hidden(options.hidden_dir) if options.hidden_dir else []
-    backend = DockerBackend(load_settings())
+    # a submission's lab is closed like its sandbox: no route out, no reach to this host, storage capped
+    backend = DockerBackend(load_settings(), confinement=Confinement(storage_mib=options.storage_mib))
     progress(_("Preparing the sandbox's kernel image ..."))
-    grader = Grader(backend, build_kernel_image(backend.docker, backend.settings, progress))
+    image = build_kernel_image(backend.docker, backend.settings, progress)
+    _remove_prefixed(backend, REFERENCE_PREFIX)  # a crashed earlier grader's
+    assignments = {assignment_for(s.path, options.roster) for s in submissions}
+    reference = ReferenceExperiments(backend, REFERENCE_PREFIX, {a for a in assignments if a}, progress)
+    grader = Grader(backend, image, reference)
+    try:
+        return _grade_all(submissions, out, options, hidden, grader, progress)
+    finally:
+        reference.close()
+
+
+def _grade_all(submissions: list[Submission], out: Path, options: GradeOptions, hidden: list[Exercise],
+               grader: Grader, progress: Progress) -> list[Graded]:
     learners: list[str] = []
     for submission in submissions:
         learner = safe_learner(submission.learner)
@@ -444,7 +491,7 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
 
 def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, progress: Progress = print,
               only: Iterable[str] | None = None, self_paced: Iterable[str] | None = None,
-              untouched: Iterable[str] | None = None, lang: str = "en") -> bool:
+              untouched: Iterable[str] | None = None, lang: str = "en", rounds: int = 1) -> bool:
     """Each notebook with its reference solutions must score full marks, in both editions (the graded
     edition built from the shipped self-paced one); the graded edition untouched must not.
 
@@ -456,7 +503,12 @@ def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, prog
             editions share every code cell; the self-paced one adds collapsed solutions in Markdown.)
         untouched: the notebooks whose untouched graded edition must score less; None: all of them.
         lang: the course's language: its notebooks, graded (and answered) in that language.
+        rounds: how many times each notebook's graded edition with its solutions is graded (a right answer
+            must earn full marks every time; the other submissions are graded once).
     """
+    if not 1 <= rounds <= MAX_ROUNDS:
+        raise GradingError(_("--rounds {rounds} is out of range; expected 1 to {most}.").format(rounds=rounds,
+                                                                                           most=MAX_ROUNDS))
     wanted = set(only) if only else None
     paced = set(self_paced) if self_paced is not None else None
     bare = set(untouched) if untouched is not None else None
@@ -481,6 +533,8 @@ def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, prog
         graded_edition = build(self_paced_edition, path.stem, "graded")
         label = path.stem if lang == "en" else f"{path.stem}__{lang}"
         rows = [(f"{label}__graded__solutions", with_solutions(graded_edition))]
+        rows += [(f"{label}__graded__round{number}__solutions", with_solutions(graded_edition))
+                 for number in range(2, rounds + 1)]
         if bare is None or path.stem in bare:
             rows.append((f"{label}__graded__untouched", graded_edition))
         if paced is None or path.stem in paced:
@@ -490,11 +544,21 @@ def self_test(notebooks_dir: Path | None, out: Path, options: GradeOptions, prog
             paths.append(work / f"{name}.ipynb")
     graded = grade(paths, out, options, progress)
     ok = True
+    misses: list[str] = []
+    solved = 0
     for g in graded:
         solved_case = g.learner.endswith("__solutions")
         good = (g.report.earned == g.report.points) if solved_case else (g.report.earned < g.report.points)
         ok &= good
+        solved += solved_case
+        if solved_case and not good:
+            misses.append(g.learner)
         wanted_score = _("expected full marks") if solved_case else _("expected less than full marks")
         mark = _("ok") + "  " if good else _("FAIL")
         progress(f"{mark} {g.learner}: {g.report.earned:g}/{g.report.points:g} ({wanted_score})")
+    progress(ngettext("Reference solutions: {misses} miss in {gradings} gradings.",
+                      "Reference solutions: {misses} misses in {gradings} gradings.", len(misses)).format(
+        misses=len(misses), gradings=solved))
+    if misses:
+        progress(_("Missed full marks: {learners}").format(learners=", ".join(misses)))
     return ok

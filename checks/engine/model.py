@@ -73,10 +73,25 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class Observation:
+    """What a predict-then-observe experiment showed: the choice that came true (None when the clusters
+    could not show it), what was seen, and whether it ran on a reference lab of the trusted side's own,
+    where no learner's code runs (graded runs and workshops), or on the learner's own lab (a laptop)."""
+
+    answer: str | None
+    seen: str
+    reference: bool = False
+
+
+@dataclass(frozen=True)
 class Question:
     """The question of a predict-then-observe exercise: the learner records one of `choices` with
-    `predict()`; `observe(lab)` runs the experiment on the live clusters and returns the choice that
-    came true and what was seen (None as the choice when the clusters could not show it).
+    `predict()`; `observe(lab)` runs the experiment on live clusters and returns the choice that came
+    true and what was seen (None as the choice when the clusters could not show it).
+
+    A prediction is about Pulsar, not about one lab: where a grade counts (a graded run, a workshop),
+    the experiment runs on a reference lab of the trusted side's own (`checks.sandbox.reference`), never
+    on the learner's, whose state their code controls.
 
     `prompt` and `choices` are `N_()`-marked English texts. A choice's English text is its key: a
     learner may copy it in either language (`key_of`), and the key is what is recorded and graded."""
@@ -98,19 +113,34 @@ class Question:
         """The choices as the reader sees them (the current language)."""
         return [_(choice) for choice in self.choices]
 
+    def observed_on(self, lab: Lab) -> Observation:
+        """The experiment, run on `lab`."""
+        answer, seen = self.observe(lab)
+        return Observation(answer, seen)
+
+    def grade(self, prediction: Prediction | None, observation: Callable[[], Observation]) -> Outcome:
+        """A prediction against what an experiment showed; `observation` runs (or recalls) it, only once a
+        prediction is recorded."""
+        if prediction is None:
+            return Outcome(False, _("a prediction recorded with predict() before the check"),
+                           _("no prediction recorded"))
+        observed = observation()
+        expected = _("your prediction ({answer!r}) is what the clusters do").format(answer=_(prediction.answer))
+        if observed.answer is None:
+            return Outcome(False, expected, _("the clusters could not show it: {seen}").format(seen=observed.seen))
+        if observed.reference:
+            actual = _("the grader's reference clusters, where no code of yours runs: {observed!r} ({seen})")
+        else:
+            actual = _("the clusters: {observed!r} ({seen})")
+        return Outcome(observed.answer == prediction.answer, expected,
+                       actual.format(observed=_(observed.answer), seen=observed.seen))
+
     def case(self, points: float = 2.0) -> Case:
-        """The case that grades a prediction against what the clusters then did."""
+        """The case that grades a prediction against what the clusters then did (the learner's own lab
+        here; `checks.engine.runner.run_exercise` swaps in a reference lab's observation where one is given)."""
 
         def check(lab: Lab, prediction: Prediction | None) -> Outcome:
-            if prediction is None:
-                return Outcome(False, _("a prediction recorded with predict() before the check"),
-                               _("no prediction recorded"))
-            observed, seen = self.observe(lab)
-            expected = _("your prediction ({answer!r}) is what the clusters do").format(answer=_(prediction.answer))
-            if observed is None:
-                return Outcome(False, expected, _("the clusters could not show it: {seen}").format(seen=seen))
-            return Outcome(observed == prediction.answer, expected,
-                           _("the clusters: {observed!r} ({seen})").format(observed=_(observed), seen=seen))
+            return self.grade(prediction, lambda: self.observed_on(lab))
 
         return Case(N_("your prediction matches what the clusters did"), check, points, needs_prediction=True)
 

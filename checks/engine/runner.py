@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from checks.engine.model import CaseResult, Exercise, ExerciseResult, Prediction
+from typing import Protocol
+
+from checks.engine.model import Case, CaseResult, Exercise, ExerciseResult, Observation, Outcome, Prediction
 from labs.errors import LabError
 from labs.i18n import _
 from labs.lab import Lab
@@ -11,17 +13,25 @@ GRADING_TENANT = "geolab-grading"
 GRADING_NAMESPACE = f"{GRADING_TENANT}/marks"
 
 
+class Reference(Protocol):
+    """Where a trusted side runs the experiments of predict-then-observe exercises: on labs of its own
+    (`checks.sandbox.reference.ReferenceExperiments`)."""
+
+    def observe(self, exercise: Exercise) -> Observation: ...
+
+
 def run_exercise(exercise: Exercise, lab: Lab, include_hidden: bool = True, marks: bool = True,
-                 prediction: Prediction | None = None) -> ExerciseResult:
+                 prediction: Prediction | None = None, reference: Reference | None = None) -> ExerciseResult:
     """Run an exercise's cases on `lab`. `marks`: read the reference-solution record a learner's own
     machine keeps in the lab (never in grading: a submission could write or delete it). `prediction`:
-    the learner's recorded prediction, for the cases that grade one."""
+    the learner's recorded prediction, for the cases that grade one. `reference`: grade a prediction
+    against the experiment on the trusted side's own lab, not on `lab` (graded runs, workshops)."""
     results = []
     for case in exercise.cases:
         if case.hidden and not include_hidden:
             continue
         try:
-            outcome = case.check(lab, prediction) if case.needs_prediction else case.check(lab)
+            outcome = _outcome(exercise, case, lab, prediction, reference)
             results.append(CaseResult(case.key, case.points, case.points if outcome.passed else 0.0,
                                       outcome.passed, outcome.expected, outcome.actual, case.hidden,
                                       label=case.label()))
@@ -32,6 +42,15 @@ def run_exercise(exercise: Exercise, lab: Lab, include_hidden: bool = True, mark
     solved = solution_marks(lab) if marks else set()
     return ExerciseResult(exercise.exercise_id, _(exercise.title), tuple(results),
                           solved_by_solution=exercise.exercise_id in solved, hint=_(exercise.hint))
+
+
+def _outcome(exercise: Exercise, case: Case, lab: Lab, prediction: Prediction | None,
+             reference: Reference | None) -> Outcome:
+    if not case.needs_prediction:
+        return case.check(lab)
+    if reference is None or exercise.question is None:
+        return case.check(lab, prediction)
+    return exercise.question.grade(prediction, lambda: reference.observe(exercise))
 
 
 def best_of(best: ExerciseResult | None, result: ExerciseResult) -> ExerciseResult:

@@ -40,7 +40,7 @@ NOT_IN_KERNEL = frozenset({"jupyterlab", "jupyterlab-language-pack-zh-CN"})
 LEFT_OUT = ("labs/dockerfiles", "labs/notebooks", "checks/solutions", "checks/editions.py", "checks/cli.py",
             "checks/engine/batch.py",
             "checks/sandbox/image.py", "checks/sandbox/provisioner.py", "checks/sandbox/run.py",
-            "checks/sandbox/trusted.py", "checks/workshop")
+            "checks/sandbox/trusted.py", "checks/sandbox/reference.py", "checks/workshop")
 
 
 #: What a wheel download says, for each image whose wheels it fetches (whole sentences, one set an image).

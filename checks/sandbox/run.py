@@ -2,8 +2,11 @@
 
 Every wait has a deadline owned by the grader: each cell (nbclient's timeout), the kernel's start,
 and the whole submission, at which the container is destroyed (not a process group: everything the
-kernel started goes with it). Output the kernel sends is capped. What comes back is the executed
-notebook's outcome and the grader's own handle on the lab the submission started (or none).
+kernel started goes with it). What the grader holds of a submission is bounded: each message the
+kernel sends (`MAX_MESSAGE_BYTES`, enforced by ZeroMQ before a byte is kept), the output it keeps
+(`MAX_OUTPUT_BYTES`; widget state is not kept at all), each control-channel request
+(`labs.control.MAX_REQUEST`) and the submission's folder (a small tmpfs). What comes back is the
+executed notebook's outcome and the grader's own handle on the lab the submission started (or none).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import contextvars
 import json
 import secrets
 import shutil
+import subprocess
 import tempfile
 import threading
 import uuid
@@ -21,17 +25,30 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import zmq
+import zmq.asyncio
+from docker.models.containers import Container
+from jupyter_client.asynchronous.client import AsyncKernelClient
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from checks.engine.model import LabSpec
 from checks.errors import GradingError
-from checks.sandbox.provisioner import RUN_INSIDE, SandboxLimits, SandboxProvisioner, SandboxSpec, destroy
+from checks.sandbox.provisioner import (
+    RUN_INSIDE,
+    Freezer,
+    SandboxLimits,
+    SandboxProvisioner,
+    SandboxSpec,
+    destroy,
+)
+from checks.sandbox.reference import ReferenceExperiments
 from checks.sandbox.trusted import GradedLabs, create_sandbox_network, remove_sandbox_network
 from labs.backend import LabRecord
-from labs.cluster import labelled_containers
+from labs.cluster import lab_dropped, labelled_containers
 from labs.control import JSON, ControlHandler, ControlServer
+from labs.disks import DiskUse
 from labs.docker_backend import DockerBackend
 from labs.forward import Forward
 from labs.i18n import LANGUAGES, _, language, ngettext, using
@@ -41,7 +58,42 @@ from labs.topology import Topology
 Progress = Callable[[str], None]
 #: Output one submission may send back (stdout, displays, errors), in bytes of JSON.
 MAX_OUTPUT_BYTES = 2_000_000
+#: The largest message the grader takes from a kernel: ZeroMQ drops a larger one on arrival, before it is
+#: read into memory (a plotly figure widget's state, the largest a lesson sends, is about 5 MB).
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+#: The submission's folder on the host (its sockets, nothing else): a tmpfs of this size.
+RUN_DIR_SIZE = "1m"
 KERNEL_START_TIMEOUT_S = 90
+
+
+@dataclass(frozen=True)
+class SandboxUse:
+    """What one submission's lab used of the host, measured before it was removed: what its clusters
+    stored (each on a capped disk), and how many packets its kernel and clusters sent that the
+    firewall dropped (towards this host, or out of the lab)."""
+
+    disks: tuple[DiskUse, ...]
+    dropped_packets: int
+
+    @property
+    def disk_bytes(self) -> int:
+        return sum(d.used_bytes for d in self.disks)
+
+    @property
+    def full(self) -> tuple[str, ...]:
+        """The clusters whose disk reached its cap."""
+        return tuple(d.cluster for d in self.disks if d.full)
+
+
+class BoundedKernelClient(AsyncKernelClient):
+    """The grader's client of a sandboxed kernel: its ZeroMQ sockets refuse any message larger than
+    `MAX_MESSAGE_BYTES` (the connection is dropped and made again; the message is lost, never read)."""
+
+    def _context_default(self) -> zmq.asyncio.Context:
+        self._created_context = True
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        return context
 
 
 @dataclass(frozen=True)
@@ -56,11 +108,15 @@ class SandboxOutcome:
 
 
 class CappedClient(NotebookClient):
-    """nbclient with a cap on the output the kernel may send back."""
+    """nbclient with a cap on the output the kernel may send back; it keeps no widget state (what a
+    kernel's widgets send would otherwise pile up in the grader, uncounted)."""
 
     max_output_bytes = MAX_OUTPUT_BYTES
     output_bytes = 0
     capped = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, store_widget_state=False, **kwargs)
 
     def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
         size = len(json.dumps(msg.get("content", {}), default=str))
@@ -130,7 +186,8 @@ class Sandbox:
     with `labs.i18n.using`): the kernel's GEOLAB_LANG, and what the trusted side says and returns to it."""
 
     def __init__(self, spec: LabSpec, prefix: str, image: str, backend: DockerBackend,
-                 limits: SandboxLimits | None = None, notebooks: tuple[str, ...] = (), lang: str | None = None) -> None:
+                 limits: SandboxLimits | None = None, notebooks: tuple[str, ...] = (), lang: str | None = None,
+                 reference: ReferenceExperiments | None = None) -> None:
         self.lang = lang or language()
         if self.lang not in LANGUAGES:  # refused before anything is made
             raise GradingError(_("Language {lang!r} is not one of the course's; expected one of {languages}.").format(
@@ -142,22 +199,29 @@ class Sandbox:
         self.workdir = Path(tempfile.mkdtemp(prefix="geolab-grade-"))  # 0700: only the grader
         self.run_dir = self.workdir / "run"
         self.run_dir.mkdir()
-        self.run_dir.chmod(0o777)  # the kernel's user creates its sockets here; the parent keeps others out
         try:
+            # the one host folder the kernel can write: a tmpfs of its own, so it cannot fill the host's disk
+            _mount_run_dir(self.run_dir)
             self.network = create_sandbox_network(backend.docker, f"geolab-{prefix}sandbox", f"{prefix}sandbox")
         except BaseException:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            _remove_workdir(self.workdir, self.run_dir)
             raise
-        self.labs = GradedLabs(spec, prefix, self.network, backend, notebooks)
+        self.provisioner: SandboxProvisioner | None = None
+        self.labs = GradedLabs(spec, prefix, self.network, backend, notebooks, reference)
+        self.labs.freezer = Freezer(self._kernel)  # no code of the submission runs while a check observes
         self.token = secrets.token_hex(32)
         try:
             self.server = ControlServer(self.run_dir / "control.sock", self.token,
                                         InLanguage(self.labs, self.lang)).start()
         except BaseException:
             remove_sandbox_network(backend.docker, self.network)
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            _remove_workdir(self.workdir, self.run_dir)
             raise
-        self.provisioner: SandboxProvisioner | None = None
+
+    def _kernel(self) -> list[Container]:
+        """The submission's kernel container, while it exists (what a check freezes)."""
+        container = self.provisioner.container if self.provisioner is not None else None
+        return [container] if container is not None else []
 
     def run(self, notebook: nbformat.NotebookNode, cell_timeout_s: int, deadline_s: int) -> SandboxOutcome:
         """Execute the notebook in the sandbox; never raises for what the submission does. The outcome's
@@ -167,6 +231,7 @@ class Sandbox:
 
     def _run(self, notebook: nbformat.NotebookNode, cell_timeout_s: int, deadline_s: int) -> SandboxOutcome:
         km = AsyncKernelManager(kernel_name="python3")
+        km.client_factory = BoundedKernelClient
         kernel_id = str(uuid.uuid4())
         provisioner = SandboxProvisioner(kernel_id=kernel_id, kernel_spec=km.kernel_spec, parent=km)
         provisioner.spec = SandboxSpec(self.image, self.run_dir, self.network, f"geolab-{self.prefix}kernel",
@@ -216,6 +281,16 @@ class Sandbox:
                 else cut
         return SandboxOutcome(str(result["status"]), str(result["reason"]), len(raised), client.output_bytes, 0.0)
 
+    def use(self) -> SandboxUse:
+        """What the submission used of the host so far (call before `close`): its lab's disks, and the
+        packets the firewall dropped from its sandbox's network and its lab's networks."""
+        lab = self.labs.lab
+        disks = self.backend.storage(lab.record) if lab is not None else ()
+        dropped = lab_dropped(self.backend.docker, f"{self.prefix}sandbox")
+        if lab is not None:
+            dropped += lab_dropped(self.backend.docker, lab.name)
+        return SandboxUse(disks, dropped)
+
     def close(self) -> None:
         """Destroy the kernel's container, the lab, the network, the channel and the folder."""
         if self.provisioner is not None:
@@ -227,4 +302,28 @@ class Sandbox:
         finally:
             self.server.stop()
             remove_sandbox_network(self.backend.docker, self.network)
-            shutil.rmtree(self.workdir, ignore_errors=True)
+            _remove_workdir(self.workdir, self.run_dir)
+
+
+def _mount_run_dir(run_dir: Path) -> None:
+    """Mount a small tmpfs on the submission's folder, writable by the kernel's user (its sockets).
+
+    Raises:
+        GradingError: it cannot be mounted (not root); nothing is graded then.
+    """
+    command = ["mount", "-t", "tmpfs", "-o", f"size={RUN_DIR_SIZE},nr_inodes=256,mode=0777,nosuid,nodev,noexec",
+               "tmpfs", str(run_dir)]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise GradingError(_("Cannot give the submission its folder: `{command}` failed ({error}); expected it to "
+                             "run. Run the grader as root.").format(command=" ".join(command), error=exc)) from exc
+    if result.returncode != 0:
+        raise GradingError(_("Cannot give the submission its folder: `{command}` exited {code} ({error}); expected "
+                             "0. Run the grader as root.").format(command=" ".join(command), code=result.returncode,
+                                                                 error=result.stderr.strip()[:200]))
+
+
+def _remove_workdir(workdir: Path, run_dir: Path) -> None:
+    subprocess.run(["umount", "-l", str(run_dir)], capture_output=True, timeout=30)  # mounted or not: best effort
+    shutil.rmtree(workdir, ignore_errors=True)

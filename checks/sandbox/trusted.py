@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -21,6 +22,8 @@ from checks.engine.notebook import HINT_AFTER_FAILURES
 from checks.engine.runner import best_of, run_exercise
 from checks.errors import GradingError
 from checks.exercises import ALL
+from checks.sandbox.provisioner import Freezer
+from checks.sandbox.reference import ReferenceExperiments
 from labs.backend import ClusterEndpoint, LabRecord
 from labs.cluster import POOL_EXHAUSTED, POOLS_HINT
 from labs.docker_backend import DockerBackend
@@ -59,9 +62,12 @@ class TrustedLabs:
     #: workshop's kernels carry the solutions; a graded run's do not.
     accepts_solutions = False
 
-    def __init__(self, backend: DockerBackend, notebooks: tuple[str, ...]) -> None:
+    def __init__(self, backend: DockerBackend, notebooks: tuple[str, ...],
+                 reference: ReferenceExperiments | None = None, freezer: Freezer | None = None) -> None:
         self.backend = backend
         self.notebooks = notebooks
+        self.reference = reference  # predictions are graded on the trusted side's own labs
+        self.freezer = freezer  # the learner's containers, frozen while a check observes
         self.records: dict[str, ExerciseRecord] = {}
         self.drill: FailoverDrill | None = None
         self._lock = threading.Lock()
@@ -85,6 +91,11 @@ class TrustedLabs:
 
     def _recorded(self, exercise: Exercise, verb: str, result: ExerciseResult) -> None:
         """Called after every check and peek with the whole result (hidden cases too)."""
+
+    def _frozen(self) -> AbstractContextManager[None]:
+        """No code of the learner runs within this block: their containers are frozen (a no-op without a
+        freezer)."""
+        return self.freezer.frozen() if self.freezer is not None else nullcontext()
 
     # ------------------------------------------------------------------ what the kernel may ask
 
@@ -119,8 +130,9 @@ class TrustedLabs:
         here), ``drill`` (a step of the failover drill, run here on the trusted lab; its report is what
         the checks grade). There is no ``solve`` here: a reference solution, where a kernel has one, runs
         in the kernel and marks the lab as solved by it."""
-        if verb == "drill":
-            return self._drill(body if isinstance(body, dict) else {})
+        if verb == "drill":  # the grader's own drill, with none of the learner's code running beside it
+            with self._frozen():
+                return self._drill(body if isinstance(body, dict) else {})
         if verb == "solved" and not self.accepts_solutions:
             raise UsageError(_("A graded run takes no reference solutions; expected `check`, `peek`, `reset`, "
                                "`predict` or `drill`. Solve the exercise yourself."))
@@ -162,7 +174,9 @@ class TrustedLabs:
         if verb == "peek" and exercise.graded_at == "check" and record.best is not None:
             result = record.best  # progress() shows what counts: the best check()
         else:
-            result = run_exercise(exercise, lab, include_hidden=at_check, marks=False, prediction=record.prediction)
+            with self._frozen():  # what the check observes, no code of the learner's changes meanwhile
+                result = run_exercise(exercise, lab, include_hidden=at_check, marks=False,
+                                      prediction=record.prediction, reference=self.reference)
         if at_check:
             record.best = best_of(record.best, result)
         whole = replace(result, solved_by_solution=record.solved_by_solution)
@@ -270,8 +284,8 @@ class GradedLabs(TrustedLabs):
     assignment's, which the grader removes after the checks."""
 
     def __init__(self, spec: LabSpec, prefix: str, sandbox_network: str, backend: DockerBackend,
-                 notebooks: tuple[str, ...] = ()) -> None:
-        super().__init__(backend, notebooks)
+                 notebooks: tuple[str, ...] = (), reference: ReferenceExperiments | None = None) -> None:
+        super().__init__(backend, notebooks, reference)
         self.spec = spec
         self.prefix = prefix
         self.sandbox_network = sandbox_network

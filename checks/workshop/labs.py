@@ -34,6 +34,8 @@ from pathlib import Path
 
 from checks.engine.model import Exercise, ExerciseResult, LabSpec
 from checks.exercises import ALL, LABS
+from checks.sandbox.provisioner import Freezer
+from checks.sandbox.reference import ReferenceExperiments
 from checks.sandbox.trusted import TrustedLabs
 from labs.backend import LabRecord
 from labs.cluster import labelled_containers
@@ -104,6 +106,8 @@ class Quotas:
         cluster_mib: what one cluster (broker, bookie and metadata store in one JVM) takes, measured
             at about 1 GiB (README, "Requirements").
         parallel_starts: labs starting at once (cold starts use the CPU for about 20 s each).
+        storage_mib: what each cluster of a learner's lab may store, on a disk of its own of this size
+            (`labs.disks`).
     """
 
     max_clusters: int = 3
@@ -113,9 +117,11 @@ class Quotas:
     memory_mib: int = 16 * 1024
     cluster_mib: int = 1100
     parallel_starts: int = 2
+    storage_mib: int = 512
 
     def __post_init__(self) -> None:
-        for name in ("max_clusters", "faults_per_minute", "memory_mib", "cluster_mib", "parallel_starts"):
+        for name in ("max_clusters", "faults_per_minute", "memory_mib", "cluster_mib", "parallel_starts",
+                     "storage_mib"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UsageError(_("Workshop quota {name}={value!r} is invalid; expected a whole number of at least "
@@ -339,6 +345,10 @@ class Workshop:
         self.waiting: dict[str, set[str]] = {}  # shared clusters: event -> learners whose cell waits for it
         self._drift_checked = 0.0
         self.starting_mib = 0  # memory of labs being started now
+        self.reference_mib = 0  # memory of the reference labs the predictions are graded on
+        # predictions are graded on labs of the server's own (ws-<tag>ref-<lab>), which no learner touches
+        self.reference = ReferenceExperiments(backend, f"{LAB_PREFIX}{lab_tag}ref-", None, log,
+                                              starter=self._start_reference, remover=self._remove_reference)
         self.closed = False  # a lab started after close() (a pool refill under way) is removed at once
         self._lock = threading.RLock()
         self._event_happened = threading.Condition(self._lock)
@@ -384,7 +394,31 @@ class Workshop:
 
     def committed_mib(self) -> int:
         with self._lock:
-            return sum(h.clusters for h in self.labs.values()) * self.quotas.cluster_mib + self.starting_mib
+            return (sum(h.clusters for h in self.labs.values()) * self.quotas.cluster_mib + self.starting_mib
+                    + self.reference_mib)
+
+    def _start_reference(self, spec: LabSpec, name: str) -> Lab:
+        """A reference lab for the predictions (`checks.sandbox.reference`): counted against the memory
+        budget, started in a start slot like a learner's, configured as the course configures it."""
+        needed = self._reserve(spec, True, self.log)
+        try:
+            with self._start_slot(True, self.log):
+                lab = Lab.start(spec.topology, name=name, configure=True, probe=True, progress=lambda _line: None,
+                                backend=self.backend)
+            with self._lock:
+                self.reference_mib += needed
+            return lab
+        finally:
+            with self._lock:
+                self.starting_mib -= needed
+
+    def _remove_reference(self, lab: Lab) -> None:
+        lab.close()
+        try:
+            self.backend.remove(lab.record)
+        finally:
+            with self._lock:
+                self.reference_mib -= len(lab.clusters) * self.quotas.cluster_mib
 
     def _reserve(self, spec: LabSpec, for_learner: bool, progress: Progress) -> int:
         """Count a new lab against the memory budget (making room from the pool for a learner)."""
@@ -692,6 +726,7 @@ class Workshop:
             self.labs.clear()
         for each in held:
             self._discard(each)
+        self.reference.close()
 
 
 class WorkshopLabs(TrustedLabs):
@@ -700,7 +735,10 @@ class WorkshopLabs(TrustedLabs):
     accepts_solutions = True  # a self-paced workshop: solve() is reported, and earns nothing
 
     def __init__(self, workshop: Workshop, learner: str, network: str) -> None:
-        super().__init__(workshop.backend, tuple(LABS))
+        # the learner's own JupyterLab server (and every kernel in it) is frozen while a check observes
+        freezer = Freezer(lambda: labelled_containers(workshop.backend.docker, f"{LABEL_LEARNER}={learner}",
+                                                      stopped=False))
+        super().__init__(workshop.backend, tuple(LABS), workshop.reference, freezer)
         self.workshop = workshop
         self.learner = learner
         self.network = network

@@ -35,7 +35,7 @@ from checks.sandbox.trusted import create_sandbox_network, remove_sandbox_networ
 from checks.workshop.labs import LAB_PREFIX, CheckEvent, Quotas, SharedClusters, Workshop, validate_learner
 from labs.cluster import lab_names, remove_lab
 from labs.control import JSON, ChannelClient, ChannelServer, ControlServer
-from labs.docker_backend import DockerBackend
+from labs.docker_backend import Confinement, DockerBackend
 from labs.errors import LabError, UsageError
 from labs.i18n import N_, _, in_this_language, ngettext
 from labs.lab import Lab
@@ -90,6 +90,10 @@ class AdminServer(ChannelServer):
                            "`events` or `activity`.").format(method=method, path=path))
 
 
+#: What each of a class's shared clusters may store (sparse: only what is stored takes space).
+SHARED_STORAGE_MIB = 8192
+
+
 class LabServer:
     """The workshop host's lab server (see the module docstring)."""
 
@@ -112,7 +116,8 @@ class LabServer:
                                "deployed elsewhere; expected one of them."))
         self.shared_clusters = shared
         self.shared_file = shared_file
-        self.backend = DockerBackend(load_settings(), client)
+        # learners' labs are closed like their servers: no route out, no reach to this host, storage capped
+        self.backend = DockerBackend(load_settings(), client, confinement=Confinement(storage_mib=quotas.storage_mib))
         self.state = self._load_state()
         # every lab this lab server starts is ws-<id>-...: at start-up it removes what it left, nobody else's
         self.labs_named = f"{LAB_PREFIX}{self.state['id']}-"
@@ -266,7 +271,9 @@ class LabServer:
                 self.state["shared_key"] = base64.b64encode(new_secret_key()).decode()
                 self._save()
         auth = LabAuth(base64.b64decode(self.state["shared_key"]))
-        backend = DockerBackend(self.backend.settings, self.backend.docker, auth)
+        # closed like a learner's lab; the whole class stores its messages there, hence a class-sized disk
+        backend = DockerBackend(self.backend.settings, self.backend.docker, auth,
+                                Confinement(storage_mib=SHARED_STORAGE_MIB))
         self.log(_("Starting the class's shared clusters {clusters} (authentication on) ...").format(
             clusters=list(self.shared_clusters)))
         clusters = self.shared_clusters

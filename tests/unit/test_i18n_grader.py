@@ -124,7 +124,9 @@ def made(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
             return self
 
     monkeypatch.setattr(run, "create_sandbox_network", lambda docker, name, label: name)
+    monkeypatch.setattr(run, "_mount_run_dir", lambda folder: None)
     monkeypatch.setattr(run, "ControlServer", Server)
+    monkeypatch.setattr(Sandbox, "use", lambda self: run.SandboxUse((), 0))
     return servers
 
 

@@ -121,7 +121,7 @@ class FakeEngine:
 
 def test_a_labs_parallel_start_reports_its_clusters_in_the_kernels_language(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(docker_backend, "PulsarContainer", FakePulsarContainer)
-    monkeypatch.setattr(docker_backend, "create_network", lambda client, network, lab: None)
+    monkeypatch.setattr(docker_backend, "create_network", lambda client, network, lab, **options: None)
     monkeypatch.setattr(docker_backend, "wait_healthy", lambda *args, **kwargs: 12.5)
     backend = DockerBackend(LabSettings(), client=FakeEngine())  # type: ignore[arg-type]
     topology = full_mesh("beijing", "shanghai", config_store="independent")
