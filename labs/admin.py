@@ -108,6 +108,7 @@ class ExaminedMessage:
     replicated_from: str | None
     replicated_to: tuple[str, ...]
     publish_time: str
+    properties: dict[str, str] = field(default_factory=dict)
 
 
 PROPERTY_HEADER = "X-Pulsar-PROPERTY"  # the message's properties as one JSON object (Pulsar 4.0)
@@ -578,6 +579,7 @@ class PulsarAdmin:
             replicated_from=headers.get("X-Pulsar-replicated-from"),
             replicated_to=tuple(c.strip() for c in replicated_to.split(",")) if replicated_to else (),
             publish_time=headers.get("X-Pulsar-publish-time", ""),
+            properties=_properties(headers.get(PROPERTY_HEADER)),
         )
 
     def delete_topic(self, topic: str, force: bool = False) -> None:

@@ -463,6 +463,10 @@ class ChannelServer:
         # this request's own thread: its handler, progress lines and errors speak the kernel's language
         with using(wire_language(request.headers.get(LANGUAGE_HEADER))):
             try:
+                reader = getattr(request, "reader", None)  # the handler's BoundedReader
+                if isinstance(reader, BoundedReader) and reader.exhausted:
+                    raise UsageError(_("The control channel refused a request of more than {most} bytes (its "
+                                       "headers and body); expected a smaller one.").format(most=MAX_REQUEST))
                 given = request.headers.get("Authorization", "")
                 if not hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
                     raise UsageError(_(self.refusal))

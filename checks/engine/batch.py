@@ -329,8 +329,10 @@ def _grade_one(submission: Submission, notebook: nbformat.NotebookNode | None, r
 
 
 def usage_columns(use: SandboxUse) -> dict[str, str]:
-    """A submission's use of the host, as the gradebook's columns: MiB its clusters stored, packets dropped."""
-    return {"disk_mib": f"{use.disk_bytes / 2**20:.0f}", "dropped_packets": str(use.dropped_packets)}
+    """A submission's use of the host, as the gradebook's columns: MiB its clusters stored, the clusters
+    whose disk is full, packets the firewall dropped."""
+    return {"disk_mib": f"{use.disk_bytes / 2**20:.0f}", "storage_full": " ".join(use.full),
+            "dropped_packets": str(use.dropped_packets)}
 
 
 MAX_TEXT = 300
@@ -402,14 +404,15 @@ def write_gradebook(out: Path, graded: list[Graded]) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["learner", "notebook", *exercise_ids, "total", "max", "status", "reason", "hints", "seconds",
-                     "disk_mib", "dropped_packets"])
+                     "disk_mib", "storage_full", "dropped_packets"])
     for g in graded:
         by_id = {r.exercise_id: r for r in g.report.results}
         writer.writerow([cell(g.learner), cell(g.report.notebook),
                          *[f"{by_id[e].earned:g}" if e in by_id else "" for e in exercise_ids],
                          f"{g.report.earned:g}", f"{g.report.points:g}", cell(g.report.status), cell(g.report.reason),
                          cell(g.report.extra.get("hints", "")), f"{g.report.seconds:.1f}",
-                         cell(g.report.extra.get("disk_mib", "")), cell(g.report.extra.get("dropped_packets", ""))])
+                         *[cell(g.report.extra.get(column, "")) for column in ("disk_mib", "storage_full",
+                                                                                 "dropped_packets")]])
     path = out / "gradebook.csv"
     _write_atomically(path, buffer.getvalue())
     for g in graded:

@@ -93,6 +93,10 @@ def standby_follows(lab: Lab, topic: str, subscription: str, active: str, standb
     past it too (its mark-delete position, carried by the replicated-subscription snapshots), before
     the deadline.
 
+    The mechanism is checked too: the subscription is a replicated one in both clusters (Pulsar flags the
+    standby's copy it creates itself); a position that moved by other means (an application's own
+    subscription in the standby, moved by its code) earns nothing.
+
     It acknowledges only probe messages (its own, earlier ones included) through a shared consumer
     that it closes afterwards, so messages the learner left unread stay unread (they would hold back
     the mark-delete position: it reports them instead). That consumer never asks for replicated
@@ -102,9 +106,14 @@ def standby_follows(lab: Lab, topic: str, subscription: str, active: str, standb
     expected = _("a message acknowledged on {subscription} in {active} is acknowledged on {standby}'s copy too "
                  "(which Pulsar creates), within {timeout_s:.0f} s").format(
         subscription=subscription, active=active, standby=standby, timeout_s=timeout_s)
-    if subscription not in lab.admin(active).get_topic_stats(topic).subscriptions:
+    found = lab.admin(active).get_topic_stats(topic).subscriptions.get(subscription)
+    if found is None:
         return Outcome(False, expected, _("{subscription} is missing in {active}").format(
             subscription=subscription, active=active))
+    if not found.replicated:
+        return Outcome(False, expected, _("{subscription} in {active} is not a replicated subscription: Pulsar moves "
+                                          "no copy of it in {standby}").format(
+            subscription=subscription, active=active, standby=standby))
     payload = f"geolab-check {uuid.uuid4().hex[:8]}".encode()
     try:
         consumer = lab.client(active).subscribe(topic, subscription, consumer_type=pulsar.ConsumerType.Shared,
@@ -168,6 +177,11 @@ def standby_follows(lab: Lab, topic: str, subscription: str, active: str, standb
             return Outcome(False, expected, _("{standby}'s copy stayed at {position} while the probe {probe} was "
                                               "acknowledged in {active}: it does not follow {active}'s").format(
                 standby=standby, position=position, probe=target, active=active))
+        copy = lab.admin(standby).get_topic_stats(topic).subscriptions.get(subscription)
+        if copy is None or not copy.replicated:
+            return Outcome(False, expected, _("{standby}'s {subscription} moved past the probe, but it is not a "
+                                              "replicated subscription: Pulsar did not move it").format(
+                standby=standby, subscription=subscription))
         return Outcome(True, expected, _("{standby}'s copy moved past the probe").format(standby=standby))
     finally:
         consumer.close()
@@ -250,6 +264,42 @@ def count_marked(lab: Lab, cluster: str, topic: str, key: str, value: str, quiet
                 found.add(message.data())
     finally:
         reader.close()
+
+
+@dataclass(frozen=True)
+class Copies:
+    """The messages of a topic in one cluster that carry a marker: how many, and how many of them the
+    replicator of `source` wrote (Pulsar sets `replicated_from` on those; an application's own copy,
+    produced in that cluster, has none)."""
+
+    marked: int
+    replicated: int
+    source: str
+
+
+def replicated_copies(lab: Lab, cluster: str, topic: str, key: str, value: str, source: str,
+                      limit: int = 500) -> Copies:
+    """The messages of `topic` stored in `cluster` whose property `key` is `value` (read one by one from
+    the earliest, as `topics examine-message -i earliest` shows each with its metadata, the topic's
+    entries at most, `limit` at most), and how many of them came from `source` by replication: the
+    mechanism, not only the effect. (Past the last entry, Pulsar 4.0.8 answers with the last one again:
+    the stats-internal count of entries bounds the walk.)"""
+    admin = lab.admin(cluster)
+    try:
+        entries = admin.get_internal_stats(topic).entries
+    except AdminError as exc:
+        if exc.status == 404:
+            return Copies(0, 0, source)  # no such topic in that cluster: nothing arrived
+        raise
+    marked = replicated = 0
+    for position in range(1, min(entries, limit) + 1):
+        message = admin.examine_message(topic, position, initial="earliest")
+        if message is None:
+            break
+        if message.properties.get(key) == value:
+            marked += 1
+            replicated += message.replicated_from == source
+    return Copies(marked, replicated, source)
 
 
 def replicator_drains(lab: Lab, source: str, target: str, topic: str, timeout_s: float = 60.0) -> Outcome:

@@ -68,11 +68,11 @@ def payments_flow_everywhere(lab: Lab) -> Outcome:
                    else _("all 6 deliveries arrived"))
 
 
-def last_selective(lab: Lab) -> ExaminedMessage | None:
-    """The latest b'for shanghai' message stored in beijing's greetings topic."""
+def last_selective(lab: Lab, cluster: str = "beijing") -> ExaminedMessage | None:
+    """The latest b'for shanghai' message stored in `cluster`'s greetings topic."""
     topic = lab.topic("greetings")
     for position in range(1, SEARCH_DEPTH + 1):
-        message = lab.admin("beijing").examine_message(topic, position)
+        message = lab.admin(cluster).examine_message(topic, position)
         if message is None:
             return None
         if message.payload == SELECTIVE:
@@ -123,12 +123,20 @@ def _holding(cluster: str, payloads: list[bytes]) -> str:
 
 def arrived_in_shanghai(lab: Lab, timeout_s: float = 15.0) -> Outcome:
     """Credited once the message was narrowed (the stub as given already reaches shanghai, and every
-    other cluster with it: that earns nothing)."""
+    other cluster with it: that earns nothing), and only for a copy that beijing's replicator wrote: a
+    'for shanghai' message produced in shanghai itself is not replication."""
     expected = _("shanghai holds the 'for shanghai' message that leaves out guangzhou")
     if not limited_to_shanghai(lab).passed:
         return Outcome(False, expected, _("the latest 'for shanghai' message does not leave out guangzhou yet"))
     payloads = held_by(lab, "shanghai", timeout_s)
-    return Outcome(SELECTIVE in payloads, expected, _holding("shanghai", payloads))
+    if SELECTIVE not in payloads:
+        return Outcome(False, expected, _holding("shanghai", payloads))
+    copy = last_selective(lab, "shanghai")
+    source = copy.replicated_from if copy is not None else None
+    if source != "beijing":
+        return Outcome(False, expected, _("shanghai's latest 'for shanghai' message was not replicated from beijing "
+                                          "(replicated from: {source})").format(source=source or _("none")))
+    return Outcome(True, expected, _holding("shanghai", payloads))
 
 
 def reset_payments(lab: Lab) -> None:

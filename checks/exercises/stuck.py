@@ -9,7 +9,7 @@ import pulsar
 from pulsar.schema import JsonSchema
 
 from checks.engine.model import Case, Exercise, LabSpec, Outcome
-from checks.engine.probes import count_marked, delivery, replicator_drains
+from checks.engine.probes import Copies, count_marked, delivery, replicated_copies, replicator_drains
 from labs.errors import AdminError
 from labs.i18n import N_, _
 from labs.incidents import INCIDENT, ProfileV2, replication_metrics
@@ -37,8 +37,9 @@ def _topic(lab: Lab, where: str) -> str:
 
 def _flows_again(where: str, incident: str, planted: int, new_one: Callable[[Lab], Outcome], name: str,
                  expected: str) -> Case:
-    """The incident is over: beijing's replicator drains (the messages that waited are in shanghai)
-    and a new message follows. One case: until the first holds, the second cannot.
+    """The incident is over: beijing's replicator drains, the messages that waited are in shanghai,
+    written there by that replicator (copies an application made in shanghai do not count), and a new
+    message follows. One case: until the first holds, the second cannot.
 
     `name` and `expected` are the incident's own N_() texts (`expected` shows {planted}); `incident`
     is the marker labs.incidents sets on the planted messages."""
@@ -49,15 +50,23 @@ def _flows_again(where: str, incident: str, planted: int, new_one: Callable[[Lab
         drained = replicator_drains(lab, SOURCE, TARGET, topic, timeout_s=DRAIN_S)
         if not drained.passed:
             return Outcome(False, wanted, _("beijing's replicator to shanghai: {seen}").format(seen=drained.actual))
-        found = count_marked(lab, TARGET, topic, INCIDENT, incident)
-        if found < planted:
-            return Outcome(False, wanted, _("{found} of {planted} are in shanghai").format(found=found,
-                                                                                            planted=planted))
+        copies = replicated_copies(lab, TARGET, topic, INCIDENT, incident, SOURCE)
+        if copies.replicated < planted:
+            return Outcome(False, wanted, _not_all_replicated(copies, planted))
         follows = new_one(lab)
         return Outcome(follows.passed, wanted, _("all {planted} are in shanghai; a new one: {seen}").format(
             planted=planted, seen=follows.actual))
 
     return Case(name, check, points=3)
+
+
+def _not_all_replicated(copies: Copies, planted: int) -> str:
+    """Why the waiting messages do not count as arrived: too few, or copies that replication did not write."""
+    if copies.marked > copies.replicated:
+        return _("{replicated} of {planted} came from {source} by replication; {other} other copies were produced "
+                 "in shanghai itself").format(replicated=copies.replicated, planted=planted, source=copies.source,
+                                              other=copies.marked - copies.replicated)
+    return _("{found} of {planted} are in shanghai").format(found=copies.replicated, planted=planted)
 
 
 def _metrics_connected(lab: Lab) -> Outcome:
@@ -96,9 +105,23 @@ def _new_profile(lab: Lab) -> Outcome:
 
 
 def _retired(lab: Lab) -> Outcome:
-    """Gone in both clusters, and still gone after a 10 s watch (replication recreates a topic it still serves)."""
+    """Gone in both clusters, and still gone after a 10 s watch (replication recreates a topic it still serves);
+    and the lab's namespace still replicates both ways in each cluster (the requirement: the rest of the
+    namespace replicates as before, which a namespace narrowed to one cluster to let the delete through
+    would not)."""
     topic = lab.topic("old-orders")
-    expected = _("old-orders is gone in beijing and shanghai, and still gone 10 s later")
+    expected = _("old-orders is gone in beijing and shanghai, and still gone 10 s later; the rest of the namespace "
+                 "replicates as before")
+    for cluster in lab.clusters:
+        try:
+            listed = sorted(lab.admin(cluster).get_namespace_clusters(lab.namespace))
+        except AdminError as exc:
+            return Outcome(False, expected, _("cannot read {cluster}'s copy of the namespace (HTTP {status})").format(
+                cluster=cluster, status=exc.status))
+        if listed != sorted(lab.clusters):
+            return Outcome(False, expected, _("{cluster}'s copy of {namespace} now replicates to {clusters}, not to "
+                                              "both").format(cluster=cluster, namespace=lab.namespace,
+                                                             clusters=listed))
     found: dict[str, bool] = {}
     for look in range(2):
         for cluster in lab.clusters:
@@ -121,14 +144,9 @@ def _history_arrives(lab: Lab) -> Outcome:
     message, until 3 s pass without one), and a new order follows."""
     expected = _("the {planted} orders beijing held before replication began are in shanghai, and a new one "
                  "follows").format(planted=PLANTED_HISTORY)
-    try:
-        found = count_marked(lab, TARGET, _topic(lab, HISTORY), INCIDENT, "history")
-    except pulsar.PulsarException as exc:
-        return Outcome(False, expected, _("cannot read orders in shanghai: {error}: {detail}").format(
-            error=type(exc).__name__, detail=exc))
-    if found < PLANTED_HISTORY:
-        return Outcome(False, expected, _("{found} of the {planted} are in shanghai").format(
-            found=found, planted=PLANTED_HISTORY))
+    copies = replicated_copies(lab, TARGET, _topic(lab, HISTORY), INCIDENT, "history", SOURCE)
+    if copies.replicated < PLANTED_HISTORY:
+        return Outcome(False, expected, _not_all_replicated(copies, PLANTED_HISTORY))
     follows = delivery(lab, SOURCE, TARGET, _namespace(lab, HISTORY), timeout_s=20)
     return Outcome(follows.passed, expected, _("all {planted} are in shanghai; a new one: {seen}").format(
         planted=PLANTED_HISTORY, seen=follows.actual))

@@ -1,4 +1,5 @@
 # fork until something breaks
+# alone
 import os
 import time
 

@@ -1,3 +1,4 @@
 # never finish
+# alone
 while True:
     pass

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import socket
 import threading
@@ -266,3 +267,109 @@ def test_an_error_whose_class_takes_more_than_a_message_keeps_its_class_across_t
     error = error_from_wire({"type": "WaitTimeout", "message": "等待超时。"})
     assert isinstance(error, WaitTimeout) and str(error) == "等待超时。" and error.timeout_s == 0.0
     assert "without a message" in str(error_from_wire({"type": "LabError"}))
+
+
+# ------------------------------------------------------------------------------ bounded reads
+
+
+def raw_request(path: Path, head: bytes, body: bytes = b"", stream: int = 0, timeout_s: float = 10.0
+                ) -> tuple[bytes, int]:
+    """Send `head` (and `body`, then up to `stream` more bytes) on a raw connection; returns what the
+    server answered and how many bytes of the stream it took before it stopped reading."""
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(str(path))
+    sock.settimeout(timeout_s)
+    sent = 0
+    try:
+        sock.sendall(head + body)
+        chunk = b"[" * (1 << 16)
+        while sent < stream:
+            sock.sendall(chunk)
+            sent += len(chunk)
+    except OSError:
+        pass  # the server closed the connection: it reads no more
+    answer = b""
+    try:
+        while data := sock.recv(1 << 16):
+            answer += data
+    except OSError:
+        pass
+    sock.close()
+    return answer, sent
+
+
+def head(token: str, *lines: str, method: str = "POST") -> bytes:
+    return (f"{method} /v1/calls/check HTTP/1.0\r\nAuthorization: Bearer {token}\r\n" + "".join(
+        f"{line}\r\n" for line in lines) + "\r\n").encode()
+
+
+@pytest.fixture
+def raw(tmp_path: Path) -> Iterator[tuple[TrustedSide, Path, str]]:
+    side = TrustedSide()
+    token = secrets.token_hex(32)
+    server = ControlServer(tmp_path / "control.sock", token, side).start()
+    yield side, tmp_path / "control.sock", token
+    server.stop()
+
+
+@pytest.mark.parametrize("length", ["-1", "-9999999999", "0x10", "1e6", " 12 34", "99999999999999999999"])
+def test_a_length_that_is_no_byte_count_is_refused_before_the_body_is_read(raw: tuple[TrustedSide, Path, str],
+                                                                          length: str) -> None:
+    """A negative Content-Length used to pass the size check; the server then read until the kernel closed
+    the connection, holding everything it sent (the grader reached 2.4 GiB from one such request)."""
+    side, path, token = raw
+    answer, taken = raw_request(path, head(token, f"Content-Length: {length}"), stream=64 << 20)
+    assert b"Content-Length" in answer or b"bytes" in answer, answer[-300:]
+    assert taken < 8 << 20, f"the server read on: {taken} bytes of the stream were taken"
+    assert side.calls == []
+
+
+def test_a_post_without_a_length_is_refused(raw: tuple[TrustedSide, Path, str]) -> None:
+    side, path, token = raw
+    answer, _ = raw_request(path, head(token), body=b'{"exercise": "01-basics/1"}')
+    assert b"without Content-Length" in answer
+    assert side.calls == []
+
+
+def test_a_chunked_body_is_refused(raw: tuple[TrustedSide, Path, str]) -> None:
+    side, path, token = raw
+    answer, _ = raw_request(path, head(token, "Transfer-Encoding: chunked"), body=b"5\r\nhello\r\n0\r\n\r\n")
+    assert b"Transfer-Encoding" in answer
+    assert side.calls == []
+
+
+def test_a_body_that_stalls_is_refused_at_the_requests_deadline(raw: tuple[TrustedSide, Path, str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from labs import control
+
+    monkeypatch.setattr(control, "REQUEST_DEADLINE_S", 1.0)
+    side, path, token = raw
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(str(path))
+    sock.settimeout(10)
+    sock.sendall(head(token, "Content-Length: 100") + b'{"exer')  # 6 of 100 bytes, then nothing
+    answer = b""
+    while data := sock.recv(1 << 16):  # the server answers and closes; no sleep: recv waits for it
+        answer += data
+    sock.close()
+    assert b"did not arrive within 1 s" in answer
+    assert side.calls == []
+
+
+def test_headers_past_the_requests_budget_are_not_read(raw: tuple[TrustedSide, Path, str]) -> None:
+    from labs.control import MAX_REQUEST
+
+    side, path, token = raw
+    many = [f"X-Filler-{number}: {'f' * 4000}" for number in range(90)]  # 360 KB of headers
+    answer, taken = raw_request(path, head(token, *many), stream=64 << 20)
+    assert b"refused a request of more than" in answer, answer[-300:]
+    assert taken < 8 << 20
+    assert MAX_REQUEST < 360_000 and side.calls == []
+
+
+def test_a_well_formed_request_within_the_bounds_still_goes_through(raw: tuple[TrustedSide, Path, str]) -> None:
+    side, path, token = raw
+    body = json.dumps({"exercise": "01-basics/1", "pad": "p" * 30_000}).encode()
+    answer, _ = raw_request(path, head(token, f"Content-Length: {len(body)}"), body=body)
+    assert b'"result"' in answer
+    assert side.calls[0][:2] == ("call", "check")
