@@ -59,9 +59,9 @@ class GradeOptions:
     def __post_init__(self) -> None:
         if not MIN_STORAGE_MIB <= self.storage_mib <= MAX_STORAGE_MIB:
             raise GradingError(_("storage_mib={storage} is out of range; expected {least} to {most} MiB for each "
-                                 "cluster of a submission's lab (a new cluster uses about 90). Try "
-                                 "--storage-mib 512.").format(storage=self.storage_mib, least=MIN_STORAGE_MIB,
-                                                              most=MAX_STORAGE_MIB))
+                                 "cluster of a submission's lab (one that took its first messages holds about 260). "
+                                 "Try --storage-mib 512.").format(storage=self.storage_mib, least=MIN_STORAGE_MIB,
+                                                                  most=MAX_STORAGE_MIB))
         if not 1 <= self.jobs <= MAX_JOBS:
             raise GradingError(_("jobs={jobs} is out of range; expected 1 to {most} submissions graded at once (each "
                                  "runs a lab of its own: about 2 GiB and one CPU). Try --jobs 2.").format(
@@ -74,7 +74,8 @@ class GradeOptions:
 
 MAX_JOBS = 8
 MAX_ROUNDS = 50
-MIN_STORAGE_MIB, MAX_STORAGE_MIB = 256, 65536
+#: A cluster that took its first messages holds about 260 MB (its RocksDB stores preallocate their logs).
+MIN_STORAGE_MIB, MAX_STORAGE_MIB = 384, 65536
 #: The largest submission the grader reads (a notebook of that size, outputs and all, is read whole).
 MAX_SUBMISSION_BYTES = 32 * 1024 * 1024
 #: Every reference lab of a grading batch is named graderef-<lab> (checks.sandbox.reference).
@@ -321,8 +322,8 @@ def _grade_one(submission: Submission, notebook: nbformat.NotebookNode | None, r
     finally:
         sandbox.close()
     if use.full:
-        full = _("storage cap reached: {clusters} stored {most} MiB or more, their cap; Pulsar refused further "
-                 "messages there").format(clusters=", ".join(use.full), most=f"{0.95 * options.storage_mib:.0f}")
+        full = _("storage cap reached: the disk of {clusters} is full ({cap} MiB each); Pulsar refused further "
+                 "messages there").format(clusters=", ".join(use.full), cap=options.storage_mib)
         reason = _("{reason}; {more}").format(reason=reason, more=full) if reason else full
     return NotebookReport(stem, results, status, reason, time.monotonic() - started,
                           extra={"hints": " ".join(hints), **usage_columns(use)})

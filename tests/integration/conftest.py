@@ -6,8 +6,10 @@ isolate themselves by topic and subscription names.
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -72,3 +74,19 @@ def lab_leftovers(engine: docker.DockerClient, name: str) -> tuple[list[str], li
     containers = [c.name for c in lab_containers(engine, name)]
     networks = [n.name for n in engine.networks.list(filters={"label": f"org.geolab.lab={name}"})]
     return containers, networks
+
+
+def bridge_rules() -> set[str]:
+    """The host's firewall rules for packets from a Docker bridge that a grading run or a workshop adds (a
+    sandbox's, a closed lab's)."""
+    found: set[str] = set()
+    for tool in ("iptables", "ip6tables"):
+        for chain in ("INPUT", "FORWARD", "DOCKER-USER"):
+            listed = subprocess.run([tool, "-S", chain], capture_output=True, text=True).stdout
+            found.update(f"{tool} {line}" for line in listed.splitlines() if "-i br-" in line and "-j DROP" in line)
+    return found
+
+
+def loop_mounts() -> list[str]:
+    """The mounted disks of closed labs (labs.disks)."""
+    return [line for line in Path("/proc/mounts").read_text().splitlines() if "/var/lib/geolab/disks" in line]

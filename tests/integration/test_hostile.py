@@ -26,7 +26,7 @@ import pytest
 
 import docker
 from checks.editions import with_solutions
-from tests.integration.conftest import lab_leftovers
+from tests.integration.conftest import bridge_rules, lab_leftovers, loop_mounts
 
 COURSE = Path(__file__).resolve().parents[2] / "notebooks"
 DEFAULT_ASSIGNMENT = "01_replication_basics"
@@ -104,21 +104,6 @@ def host_service() -> Iterator[HostService]:
 
 FOLDERS_BEFORE: set[Path] = set()
 RULES_BEFORE: set[str] = set()
-
-
-def bridge_rules() -> set[str]:
-    """The host's firewall rules for packets from a Docker bridge that a grading run adds (a sandbox's,
-    a closed lab's)."""
-    found: set[str] = set()
-    for tool in ("iptables", "ip6tables"):
-        for chain in ("INPUT", "FORWARD", "DOCKER-USER"):
-            listed = subprocess.run([tool, "-S", chain], capture_output=True, text=True).stdout
-            found.update(f"{tool} {line}" for line in listed.splitlines() if "-i br-" in line and "-j DROP" in line)
-    return found
-
-
-def loop_mounts() -> list[str]:
-    return [line for line in Path("/proc/mounts").read_text().splitlines() if "/var/lib/geolab/disks" in line]
 
 
 #: Runs `geolab grade` and writes its own peak memory (KiB) to the file named by its first argument.
