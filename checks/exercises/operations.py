@@ -7,7 +7,7 @@ import uuid
 import pulsar
 
 from checks.engine.model import Case, Exercise, LabSpec, Outcome, Question, predict_exercise
-from checks.engine.probes import fresh_topic, replication_burst, stays_local
+from checks.engine.probes import delivery, fresh_topic, replication_burst, stays_local
 from labs.client import unsubscribe_or_close
 from labs.errors import AdminError
 from labs.flows import collect
@@ -109,6 +109,14 @@ def local_only(lab: Lab) -> Outcome:
 
 
 def kept_local(lab: Lab) -> Outcome:
+    """Behaviour: a message on audit stays in beijing, while the namespace's other topics still reach
+    shanghai (with the link cut, or shanghai down, nothing would arrive either: that earns nothing)."""
+    control = delivery(lab, "beijing", "shanghai", lab.namespace, timeout_s=20)
+    if not control.passed:
+        return Outcome(False, _("a message on audit stays in beijing, while the namespace's other topics reach "
+                                "shanghai"),
+                       _("a message on another topic of the namespace did not reach shanghai either ({seen}): the "
+                         "link or shanghai is down, so staying away shows nothing").format(seen=control.actual))
     return stays_local(lab, lab.topic("audit"), "beijing", "shanghai")
 
 

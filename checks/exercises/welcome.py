@@ -47,5 +47,6 @@ EXERCISES = [
         statement=N_("The subscription `welcome` above was told to start at the earliest message. Suppose a new "
                      "subscription is made *without* `initial_position`, after a message was sent. Does it "
                      "receive that message? Record your prediction with `predict(...)`; then `check(...)` runs "
-                     "the experiment on your cluster, grades your first prediction and shows what it saw.")),
+                     "the experiment (on your cluster here; in a graded run or a workshop, on the grader's "
+                     "own), grades your first prediction and shows what it saw.")),
 ]

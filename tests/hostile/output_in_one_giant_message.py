@@ -6,7 +6,7 @@ from IPython.display import display
 
 display({"text/plain": "x" * 200_000_000}, raw=True)
 kernel = get_ipython().kernel
-state = {"value": "y" * 8_000_000}
+state = {"_model_name": "DOMWidgetModel", "_model_module": "@jupyter-widgets/base", "value": "y" * 8_000_000}
 for number in range(60):
     kernel.session.send(kernel.iopub_socket, "comm_open",
                         {"comm_id": f"c{number}", "target_name": "jupyter.widget",
