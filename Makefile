@@ -67,10 +67,11 @@ lint: install  ## ruff
 typecheck: install  ## mypy --strict
 	$(VENV)/bin/mypy
 
-bench: image  ## start-up, memory, latency, views and grading benchmarks (tables)
+bench: image  ## start-up, memory, latency, views, grading and hostile-submission benchmarks (tables)
 	$(PY) -m benchmarks.bench_lab
 	$(PY) -m benchmarks.bench_views
 	$(PY) -m benchmarks.bench_grading
+	$(PY) -m benchmarks.bench_hostile
 
 bench-workshop: image  ## a hosted workshop: learners at once, memory per learner, time to a ready lab (root)
 	$(PY) -m benchmarks.bench_workshop

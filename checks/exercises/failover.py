@@ -95,14 +95,19 @@ def duplicates_bounded(lab: Lab) -> Outcome:
                        resumed_at=report.resumed_at))
 
 
+def _returned(lab: Lab) -> DrillReport | str:
+    """The drill's report once the application went there and back, or why it did not (yet)."""
+    report = _drill(lab)
+    if isinstance(report, str) or report.back_after_s is not None:
+        return report
+    return _("the application did not return to beijing (start beijing again, then let the drill switch back)")
+
+
 def back_on_beijing(lab: Lab) -> Outcome:
     expected = _("the application returned to beijing once it was back, and its new messages went through it")
-    report = _drill(lab)
+    report = _returned(lab)
     if isinstance(report, str):
         return Outcome(False, expected, report)
-    if report.back_after_s is None:
-        return Outcome(False, expected, _("the application did not return to beijing (start beijing again, then "
-                                          "let the drill switch back)"))
     return Outcome(report.returned >= 1, expected, _("back on beijing {back_after_s:g} s after the failure; "
                                                      "{returned} new message(s) produced and received there").format(
         back_after_s=report.back_after_s, returned=report.returned))
@@ -114,12 +119,9 @@ def nothing_waits(lab: Lab) -> Outcome:
     too: an untouched lab with the topic created earns nothing for them)."""
     topic = lab.topic("payments")
     expected = _("both replicators of payments connected, with no backlog")
-    report = _drill(lab)
+    report = _returned(lab)
     if isinstance(report, str):
         return Outcome(False, expected, report)
-    if report.back_after_s is None:
-        return Outcome(False, expected, _("the application did not return to beijing (start beijing again, then "
-                                          "let the drill switch back)"))
     forth = replicator_drains(lab, ACTIVE, STANDBY, topic, timeout_s=30)
     back = replicator_drains(lab, STANDBY, ACTIVE, topic, timeout_s=30)
     return Outcome(forth.passed and back.passed, expected,

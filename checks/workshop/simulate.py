@@ -99,7 +99,7 @@ def run_notebook_as_learner(client: docker.DockerClient, learner: str, folder: P
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             container.reload()
-            if container.status not in ("running", "created"):
+            if container.status not in ("running", "created", "paused"):  # paused: frozen for a check
                 break
             try:
                 stats = container.stats(stream=False)

@@ -6,7 +6,9 @@ isolate themselves by topic and subscription names.
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -90,3 +92,28 @@ def bridge_rules() -> set[str]:
 def loop_mounts() -> list[str]:
     """The mounted disks of closed labs (labs.disks)."""
     return [line for line in Path("/proc/mounts").read_text().splitlines() if "/var/lib/geolab/disks" in line]
+
+
+class HostListener:
+    """A TCP service of this host on all interfaces (port 0: any free one); counts who got through."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("0.0.0.0", port))
+        self.port = int(self.server.getsockname()[1])
+        self.server.listen(16)
+        self.accepted = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            connection.close()
+
+    def close(self) -> None:
+        self.server.close()

@@ -6,8 +6,6 @@ and disks. (tests/integration/test_hostile.py grades the attacks that need these
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +23,7 @@ from labs.lab import Lab
 from labs.settings import LABEL_LAB, load_settings
 from labs.topology import full_mesh
 from labs.waiting import wait_for
-from tests.integration.conftest import bridge_rules, loop_mounts
+from tests.integration.conftest import HostListener, bridge_rules, loop_mounts
 
 NAME = "it-closed"
 #: The default cap: a cluster's RocksDB stores (metadata, and the bookie's ledger index) preallocate about
@@ -33,33 +31,11 @@ NAME = "it-closed"
 STORAGE_MIB = 512
 
 
-class Listener:
-    """A TCP service of this host on all interfaces; counts who got through."""
-
-    def __init__(self) -> None:
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("0.0.0.0", 0))
-        self.port = self.server.getsockname()[1]
-        self.server.listen(16)
-        self.accepted = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.server.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            connection.close()
-
-
 @pytest.fixture(scope="module")
-def listener() -> Iterator[Listener]:
-    service = Listener()
+def listener() -> Iterator[HostListener]:
+    service = HostListener()
     yield service
-    service.server.close()
+    service.close()
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +92,7 @@ def test_a_closed_lab_replicates_and_answers_on_its_published_ports(closed: tupl
 
 
 def test_a_broker_reaches_neither_this_host_nor_another_network(
-        closed: tuple[Lab, DockerBackend], listener: Listener, outsider: docker.models.containers.Container,
+        closed: tuple[Lab, DockerBackend], listener: HostListener, outsider: docker.models.containers.Container,
         engine: docker.DockerClient) -> None:
     lab, backend = closed
     before = lab_dropped(engine, NAME)

@@ -13,10 +13,8 @@ every submission. The attacks follow the reviews in issues 8 and 17.
 from __future__ import annotations
 
 import csv
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +24,7 @@ import pytest
 
 import docker
 from checks.editions import with_solutions
-from tests.integration.conftest import bridge_rules, lab_leftovers, loop_mounts
+from tests.integration.conftest import HostListener, bridge_rules, lab_leftovers, loop_mounts
 
 COURSE = Path(__file__).resolve().parents[2] / "notebooks"
 DEFAULT_ASSIGNMENT = "01_replication_basics"
@@ -74,32 +72,11 @@ def hostile(base: nbformat.NotebookNode, *sources: str) -> nbformat.NotebookNode
 HOST_SERVICE_PORT = 47999  # tests/hostile/host_services.py and host_listener_through_a_peer.py knock here
 
 
-class HostService:
-    """A TCP service of the grading host on all interfaces; counts who got through."""
-
-    def __init__(self) -> None:
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("0.0.0.0", HOST_SERVICE_PORT))
-        self.server.listen(16)
-        self.accepted = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                connection, _ = self.server.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            connection.close()
-
-
 @pytest.fixture(scope="module")
-def host_service() -> Iterator[HostService]:
-    service = HostService()
+def host_service() -> Iterator[HostListener]:
+    service = HostListener(HOST_SERVICE_PORT)
     yield service
-    service.server.close()
+    service.close()
 
 
 FOLDERS_BEFORE: set[Path] = set()
@@ -124,7 +101,7 @@ class Batch:
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory: pytest.TempPathFactory, pulsar_image: str, engine: docker.DockerClient,
-          host_service: HostService) -> Batch:
+          host_service: HostListener) -> Batch:
     root = tmp_path_factory.mktemp("hostile")
     names: list[str] = []
 
@@ -206,7 +183,7 @@ def test_the_graders_memory_stays_bounded_while_submissions_flood_it(batch: Batc
     assert batch.peak_mib < GRADER_PEAK_MIB, f"the grader's peak memory was {batch.peak_mib:.0f} MiB"
 
 
-def test_no_connection_leaves_a_lab_and_the_drops_are_counted(batch: Batch, host_service: HostService) -> None:
+def test_no_connection_leaves_a_lab_and_the_drops_are_counted(batch: Batch, host_service: HostListener) -> None:
     """Neither a kernel (host_services) nor a broker told to replicate to the host (a peer registered at the
     host's address) reaches a service of the grading host; the firewall counted what they sent."""
     assert host_service.accepted == 0

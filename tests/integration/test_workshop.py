@@ -22,10 +22,11 @@ from checks.editions import with_solutions
 from checks.workshop.labs import Quotas
 from checks.workshop.server import LabServer, LabServerClient, learner_network
 from checks.workshop.simulate import LearnerRun, run_notebook_as_learner
-from labs.cluster import lab_names
+from labs.cluster import closed_networks, lab_dropped, lab_names
 from labs.control import ControlBackend
 from labs.errors import LabError, LabNotFoundError, UsageError
 from labs.topology import single
+from tests.channel import head, raw_request
 
 COURSE = Path(__file__).resolve().parents[2] / "notebooks"
 PREFIX = "it-"  # GEOLAB_LAB_PREFIX of this module's lab server: its labs are it-ws-<hex>
@@ -138,6 +139,41 @@ def test_a_learners_container_reaches_only_their_own_lab(server: LabServer, bob:
         "                 'mounted': ['control.sock']}, found\n")
     run = run_notebook_as_learner(engine, BOB, Path(bob["folder"]), bob["network"], bob["token"], script(probe))
     assert run.passed, f"{run.status} {run.errors}\n{run.log_tail}"
+
+
+def test_a_check_freezes_the_learners_server_and_grades_a_prediction_on_the_servers_own_lab(
+        ada_run: LearnerRun, server: LabServer, engine: docker.DockerClient) -> None:
+    """Ada's check of 00-welcome/1 ran with her container frozen, and her prediction was graded on a
+    reference lab of the lab server's own, removed once its question was answered."""
+    assert server.workshop.learners[ADA].handler.freezer is not None
+    assert server.workshop.learners[ADA].handler.freezer.freezes >= 1
+    started = server.workshop.reference.started
+    assert [name for name in started if name.endswith("ref-welcome")], started
+    assert not set(started) & set(lab_names(engine))  # gone once every question of its topology was answered
+    assert server.workshop.reference_mib == 0
+
+
+def test_a_learners_lab_is_closed_and_its_storage_capped(server: LabServer, bob: dict[str, str],
+                                                         engine: docker.DockerClient) -> None:
+    bob_lab = next(h.lab for h in server.workshop.learner_labs(BOB))
+    disks = server.backend.storage(bob_lab.record)
+    assert [d.cluster for d in disks] == ["beijing", "shanghai"]
+    assert all(d.size_bytes <= server.workshop.quotas.storage_mib << 20 for d in disks)
+    assert len(closed_networks(engine, bob_lab.name)) == 3  # each cluster's own, and their link
+    before = lab_dropped(engine, bob_lab.name)
+    code, output = bob_lab.exec("beijing", "bash", "-c", "timeout 3 bash -c 'exec 3<>/dev/tcp/172.17.0.1/22'")
+    assert code == 124, output  # dropped on the way (a reachable host would answer, or refuse, at once)
+    assert lab_dropped(engine, bob_lab.name) > before
+
+
+def test_the_lab_servers_channel_reads_a_bounded_request(server: LabServer, bob: dict[str, str]) -> None:
+    """A learner's kernel shares the grader's control channel: a negative Content-Length followed by 64 MiB
+    is refused after at most a bounded read, and the channel still answers Bob's next request."""
+    answer, sent = raw_request(f"{bob['folder']}/control.sock", head(bob["token"], "Content-Length: -1"),
+                               stream=64 << 20)
+    assert b"Content-Length" in answer and sent < 8 << 20, (sent, answer[-300:])
+    with pytest.raises(LabNotFoundError):
+        ControlBackend(f"{bob['folder']}/control.sock", bob["token"]).attach("welcome")  # still answers
 
 
 def test_a_class_wide_event_reaches_every_lab_with_that_cluster(server: LabServer, bob: dict[str, str],

@@ -21,6 +21,7 @@ from labs.forward import Forward
 from labs.i18n import _, using
 from labs.lab import Lab
 from labs.topology import Topology, full_mesh
+from tests.channel import head, raw_request
 
 
 class TrustedSide:
@@ -272,37 +273,6 @@ def test_an_error_whose_class_takes_more_than_a_message_keeps_its_class_across_t
 # ------------------------------------------------------------------------------ bounded reads
 
 
-def raw_request(path: Path, head: bytes, body: bytes = b"", stream: int = 0, timeout_s: float = 10.0
-                ) -> tuple[bytes, int]:
-    """Send `head` (and `body`, then up to `stream` more bytes) on a raw connection; returns what the
-    server answered and how many bytes of the stream it took before it stopped reading."""
-    sock = socket.socket(socket.AF_UNIX)
-    sock.connect(str(path))
-    sock.settimeout(timeout_s)
-    sent = 0
-    try:
-        sock.sendall(head + body)
-        chunk = b"[" * (1 << 16)
-        while sent < stream:
-            sock.sendall(chunk)
-            sent += len(chunk)
-    except OSError:
-        pass  # the server closed the connection: it reads no more
-    answer = b""
-    try:
-        while data := sock.recv(1 << 16):
-            answer += data
-    except OSError:
-        pass
-    sock.close()
-    return answer, sent
-
-
-def head(token: str, *lines: str, method: str = "POST") -> bytes:
-    return (f"{method} /v1/calls/check HTTP/1.0\r\nAuthorization: Bearer {token}\r\n" + "".join(
-        f"{line}\r\n" for line in lines) + "\r\n").encode()
-
-
 @pytest.fixture
 def raw(tmp_path: Path) -> Iterator[tuple[TrustedSide, Path, str]]:
     side = TrustedSide()
@@ -318,7 +288,7 @@ def test_a_length_that_is_no_byte_count_is_refused_before_the_body_is_read(raw: 
     """A negative Content-Length used to pass the size check; the server then read until the kernel closed
     the connection, holding everything it sent (the grader reached 2.4 GiB from one such request)."""
     side, path, token = raw
-    answer, taken = raw_request(path, head(token, f"Content-Length: {length}"), stream=64 << 20)
+    answer, taken = raw_request(str(path), head(token, f"Content-Length: {length}"), stream=64 << 20)
     assert b"Content-Length" in answer or b"bytes" in answer, answer[-300:]
     assert taken < 8 << 20, f"the server read on: {taken} bytes of the stream were taken"
     assert side.calls == []
@@ -326,14 +296,14 @@ def test_a_length_that_is_no_byte_count_is_refused_before_the_body_is_read(raw: 
 
 def test_a_post_without_a_length_is_refused(raw: tuple[TrustedSide, Path, str]) -> None:
     side, path, token = raw
-    answer, _ = raw_request(path, head(token), body=b'{"exercise": "01-basics/1"}')
+    answer, _ = raw_request(str(path), head(token), body=b'{"exercise": "01-basics/1"}')
     assert b"without Content-Length" in answer
     assert side.calls == []
 
 
 def test_a_chunked_body_is_refused(raw: tuple[TrustedSide, Path, str]) -> None:
     side, path, token = raw
-    answer, _ = raw_request(path, head(token, "Transfer-Encoding: chunked"), body=b"5\r\nhello\r\n0\r\n\r\n")
+    answer, _ = raw_request(str(path), head(token, "Transfer-Encoding: chunked"), body=b"5\r\nhello\r\n0\r\n\r\n")
     assert b"Transfer-Encoding" in answer
     assert side.calls == []
 
@@ -361,7 +331,7 @@ def test_headers_past_the_requests_budget_are_not_read(raw: tuple[TrustedSide, P
 
     side, path, token = raw
     many = [f"X-Filler-{number}: {'f' * 4000}" for number in range(90)]  # 360 KB of headers
-    answer, taken = raw_request(path, head(token, *many), stream=64 << 20)
+    answer, taken = raw_request(str(path), head(token, *many), stream=64 << 20)
     assert b"refused a request of more than" in answer, answer[-300:]
     assert taken < 8 << 20
     assert MAX_REQUEST < 360_000 and side.calls == []
@@ -370,6 +340,6 @@ def test_headers_past_the_requests_budget_are_not_read(raw: tuple[TrustedSide, P
 def test_a_well_formed_request_within_the_bounds_still_goes_through(raw: tuple[TrustedSide, Path, str]) -> None:
     side, path, token = raw
     body = json.dumps({"exercise": "01-basics/1", "pad": "p" * 30_000}).encode()
-    answer, _ = raw_request(path, head(token, f"Content-Length: {len(body)}"), body=body)
+    answer, _ = raw_request(str(path), head(token, f"Content-Length: {len(body)}"), body=body)
     assert b'"result"' in answer
     assert side.calls[0][:2] == ("call", "check")
