@@ -146,6 +146,16 @@ def submission_language(notebook: nbformat.NotebookNode | None, forced: str | No
         return "en"
 
 
+def peek_language(path: Path) -> str:
+    """The language a submission will be graded in, read ahead (English for one that cannot be read)."""
+    try:
+        if path.stat().st_size > MAX_SUBMISSION_BYTES:
+            return "en"
+        return submission_language(nbformat.read(path, as_version=4))
+    except Exception:  # grade_one records why it cannot be read
+        return "en"
+
+
 def load_roster(path: Path) -> dict[str, str]:
     """A roster CSV with the columns learner and assignment.
 
@@ -435,6 +445,8 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
     _remove_prefixed(backend, REFERENCE_PREFIX)  # a crashed earlier grader's
     assignments = {assignment_for(s.path, options.roster) for s in submissions}
     reference = ReferenceExperiments(backend, REFERENCE_PREFIX, {a for a in assignments if a}, progress)
+    # the predictions' experiments run ahead, beside the first submissions, in the languages graded
+    reference.prepare({options.lang} if options.lang else {peek_language(s.path) for s in submissions})
     grader = Grader(backend, image, reference)
     try:
         return _grade_all(submissions, out, options, hidden, grader, progress)

@@ -11,7 +11,9 @@ Each question's experiment runs once per trusted side (a grading batch, a lab se
 (what it saw is said in the learner's language), and its observation grades every learner's
 prediction: a prediction is about Pulsar, so one honest run of the experiment answers it for everyone.
 A reference lab is removed as soon as every question that needs it has been observed (or, on a lab
-server, after `IDLE_S` unused), so it costs a lab start per topology.
+server, after `IDLE_S` unused), so it costs a lab start per topology. A grading batch runs its
+experiments ahead (`prepare`), beside the first submissions, so that a kernel's check finds its
+observation ready instead of waiting for a lab to start.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from checks.engine.model import Exercise, LabSpec, Observation
 from checks.errors import GradingError
 from checks.exercises import ALL, LABS
 from labs.docker_backend import DockerBackend
-from labs.i18n import _, language
+from labs.i18n import _, language, using
 from labs.lab import Lab
 
 Progress = Callable[[str], None]
@@ -64,6 +66,8 @@ class ReferenceExperiments:
         self._seen: dict[tuple[str, str], Observation] = {}  # by exercise and language
         self._labs: dict[str, _Held] = {}
         self.started: list[str] = []  # the reference labs started, in order (for the grader's report)
+        self.languages: set[str] = set()  # the languages observations are wanted in (prepared, or asked)
+        self.closed = False
 
     def observe(self, exercise: Exercise) -> Observation:
         """The observation that grades `exercise`'s predictions: its experiment, run once on the reference
@@ -80,8 +84,12 @@ class ReferenceExperiments:
                                  "predict-then-observe exercise.").format(exercise_id=exercise.exercise_id))
         key = (exercise.exercise_id, language())
         with self._lock:
+            self.languages.add(key[1])
             seen = self._seen.get(key)
             if seen is None:
+                if self.closed:
+                    raise GradingError(_("The grader's reference labs are closed; expected them open while "
+                                         "submissions are graded."))
                 held = self._lab(LABS[exercise.notebook])
                 self.progress(_("Running the experiment of {exercise_id} on the grader's own reference lab {name} "
                                 "...").format(exercise_id=exercise.exercise_id, name=held.lab.name))
@@ -91,6 +99,29 @@ class ReferenceExperiments:
                 self._release_finished()
             self._release_idle()
             return seen
+
+    def prepare(self, languages: Iterable[str]) -> threading.Thread:
+        """Observe every question of the served notebooks now, in each of `languages`, in notebook order,
+        in a thread of its own (returned, started); a failure is left for the check that needs it."""
+        questions = [e for e in ALL.values()
+                     if e.question is not None and (self.notebooks is None or e.notebook in self.notebooks)]
+        with self._lock:
+            self.languages |= set(languages)
+
+        def run() -> None:
+            for lang in sorted(set(languages)):
+                with using(lang):
+                    for exercise in questions:
+                        try:
+                            self.observe(exercise)
+                        except Exception as exc:  # the check that needs it runs it again, and says why
+                            self.progress(_("The experiment of {exercise_id} failed ahead of the checks: "
+                                            "{error}").format(exercise_id=exercise.exercise_id,
+                                                              error=f"{type(exc).__name__}: {exc}"[:300]))
+
+        thread = threading.Thread(target=run, name="geolab-reference", daemon=True)
+        thread.start()
+        return thread
 
     def _key(self, spec: LabSpec) -> str:
         return spec.topology.to_json()
@@ -106,11 +137,11 @@ class ReferenceExperiments:
             self.started.append(name)
         return held
 
-    def _wanted(self, key: str) -> set[str]:
-        """The questions still to observe on the lab of topology `key`."""
-        return {e.exercise_id for e in ALL.values()
+    def _wanted(self, key: str) -> set[tuple[str, str]]:
+        """The questions still to observe on the lab of topology `key`, in each language wanted."""
+        return {(e.exercise_id, lang) for e in ALL.values() for lang in self.languages
                 if e.question is not None and self._key(LABS[e.notebook]) == key
-                and (self.notebooks is None or e.notebook in self.notebooks)} - {seen for seen, _lang in self._seen}
+                and (self.notebooks is None or e.notebook in self.notebooks)} - set(self._seen)
 
     def _release_finished(self) -> None:
         for key in [key for key in self._labs if not self._wanted(key)]:
@@ -133,7 +164,8 @@ class ReferenceExperiments:
         self.backend.remove(lab.record)
 
     def close(self) -> None:
-        """Remove every reference lab (the observations stay)."""
+        """Remove every reference lab (the observations stay); no lab starts after this."""
         with self._lock:
+            self.closed = True
             for key in list(self._labs):
                 self._remove(key)

@@ -13,6 +13,7 @@ from docker.errors import APIError, NotFound
 
 from checks.engine.model import Case, Exercise, LabSpec, Observation, Outcome, Prediction, Question
 from checks.engine.runner import run_exercise
+from checks.errors import GradingError
 from checks.exercises import ALL, LABS
 from checks.sandbox.provisioner import Freezer
 from checks.sandbox.reference import IDLE_S, ReferenceExperiments
@@ -140,10 +141,14 @@ def test_each_experiment_runs_once_per_language_and_its_lab_goes_when_no_questio
         reference.observe(first)  # what it saw is said in this reader's language: its own run
     assert answers["runs"] == "2"
     reference.observe(second)
-    assert labs.removed == ["ref-stand-in"]  # every question of that topology answered
+    with using("zh"):
+        reference.observe(second)
+    assert labs.removed == ["ref-stand-in"]  # every question of that topology answered, in both languages
     reference.observe(third)
-    assert labs.started == ["ref-stand-in", "ref-stand-in-wide"] and labs.removed == labs.started
+    assert labs.started == ["ref-stand-in", "ref-stand-in-wide"]
+    assert labs.removed == ["ref-stand-in"]  # a reader in Chinese may still ask the wide question
     reference.close()
+    assert labs.removed == labs.started
 
 
 def test_a_failed_experiment_is_not_kept_and_an_idle_lab_goes(
@@ -184,3 +189,20 @@ def test_a_graded_check_observes_with_the_kernel_frozen(monkeypatch: pytest.Monk
     labs.call("check", {"exercise": exercise.exercise_id})
     labs.call("peek", {"exercise": exercise.exercise_id})  # progress() shows the best check: no new run
     assert seen == [True] and not kernel.paused
+
+
+def test_a_batch_runs_its_experiments_ahead_in_each_language_and_none_after_close(
+        exercises: tuple[dict[str, str | None], list[Exercise]]) -> None:
+    answers, (first, second, third) = exercises
+    labs = Labs()
+    reference = ReferenceExperiments(None, "ref-", notebooks=("98_stand_in",),  # type: ignore[arg-type]
+                                     starter=labs.start, remover=labs.remove)
+    reference.prepare({"en", "zh"}).join(timeout=30)
+    assert answers["runs"] == "4"  # two questions, two languages
+    with using("zh"):
+        assert reference.observe(second).reference and answers["runs"] == "4"  # ready: nothing runs again
+    assert labs.removed == labs.started  # both questions of its topology answered: the lab went
+    reference.close()
+    with pytest.raises(GradingError, match="closed"):
+        reference.observe(third)
+    assert labs.started == ["ref-stand-in"]  # one lab for both languages; none after close
