@@ -109,14 +109,35 @@ class SandboxOutcome:
 
 class CappedClient(NotebookClient):
     """nbclient with a cap on the output the kernel may send back; it keeps no widget state (what a
-    kernel's widgets send would otherwise pile up in the grader, uncounted)."""
+    kernel's widgets send would otherwise pile up in the grader, uncounted), and it counts the messages
+    ZeroMQ dropped for being over `MAX_MESSAGE_BYTES` (each drop closes the connection: a socket
+    monitor sees it, and the outcome says the output was cut)."""
 
     max_output_bytes = MAX_OUTPUT_BYTES
     output_bytes = 0
     capped = False
+    dropped = 0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, store_widget_state=False, **kwargs)
+        self._monitors: list[Any] = []
+
+    async def async_start_new_kernel_client(self) -> Any:
+        kc = await super().async_start_new_kernel_client()
+        self._monitors = [channel.socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+                          for channel in (kc.iopub_channel, kc.shell_channel) if channel.socket is not None]
+        return kc
+
+    async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
+                                 store_history: bool = True) -> Any:
+        try:
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        finally:
+            for monitor in self._monitors:  # each disconnection during the cell: a message over the limit
+                while await monitor.poll(0):
+                    await monitor.recv_multipart()
+                    self.dropped += 1
+                    self.capped = True
 
     def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
         size = len(json.dumps(msg.get("content", {}), default=str))
