@@ -117,11 +117,11 @@ def nothing_waits(lab: Lab) -> Outcome:
     """After the return, neither cluster holds messages for the other: both replicators drained. Credited
     only once the drill went there and back (two idle replicators of a topic nobody failed over drain
     too: an untouched lab with the topic created earns nothing for them)."""
-    topic = lab.topic("payments")
     expected = _("both replicators of payments connected, with no backlog")
     report = _returned(lab)
     if isinstance(report, str):
         return Outcome(False, expected, report)
+    topic = lab.topic("payments")
     forth = replicator_drains(lab, ACTIVE, STANDBY, topic, timeout_s=30)
     back = replicator_drains(lab, STANDBY, ACTIVE, topic, timeout_s=30)
     return Outcome(forth.passed and back.passed, expected,

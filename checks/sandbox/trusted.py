@@ -70,6 +70,7 @@ class TrustedLabs:
         self.freezer = freezer  # the learner's containers, frozen while a check observes
         self.records: dict[str, ExerciseRecord] = {}
         self.drill: FailoverDrill | None = None
+        self.drills_started = 0
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ what a subclass decides
@@ -204,10 +205,14 @@ class TrustedLabs:
                 raise UsageError(_("A drill runs on a topic of {prefix}... with a subscription name of 1 to 100 "
                                    "characters; got {topic!r} and {subscription!r}.").format(
                                        prefix=prefix, topic=topic[:80], subscription=subscription[:80]))
+            if self.drills_started >= MAX_DRILLS:
+                raise UsageError(_("A kernel may start {most} failover drills; expected at most that many. Run the "
+                                   "drill you have to its end.").format(most=MAX_DRILLS))
             if self.drill is not None:
                 self.drill.close()
                 self.drill = None
             interval = _bounded(body, "check_interval_ms", 100, 5000)
+            self.drills_started += 1
             drill = lab.failover_drill(topic, subscription, check_interval_ms=int(interval))
             assert isinstance(drill, FailoverDrill)  # the trusted lab runs on Docker here, never remotely
             self.drill = drill
@@ -216,6 +221,13 @@ class TrustedLabs:
             raise UsageError(_("No failover drill is running for this kernel; expected drill = "
                                "lab.failover_drill(topic, subscription) first."))
         drill = self.drill
+        counts = {"produce": ("count",), "run_traffic": ("messages", "unconsumed"), "switch_back": ("messages",)}
+        asked = sum(value for name in counts.get(str(action), ())
+                    if isinstance(value := body.get(name), int) and not isinstance(value, bool))
+        if len(drill.sent) + asked > MAX_DRILL_MESSAGES:
+            raise UsageError(_("A failover drill sends at most {most} messages; it has sent {sent}, and expected no "
+                               "more than that in all. Start the drill again (lab.failover_drill(...)).").format(
+                most=MAX_DRILL_MESSAGES, sent=len(drill.sent)))
         if action == "produce":
             return drill.produce(int(_bounded(body, "count", 1, 100)))
         if action == "run_traffic":
@@ -342,6 +354,11 @@ class GradedLabs(TrustedLabs):
             self.lab.close()
             self.backend.remove(self.lab.record)
             self.lab = None
+
+
+#: What one kernel's failover drills may cost the trusted side: drills started, messages in one drill
+#: (the lesson's drill sends about 230; each message's key is kept for the report).
+MAX_DRILLS, MAX_DRILL_MESSAGES = 20, 5000
 
 
 def _bounded(body: dict[str, Any], name: str, low: float, high: float) -> float:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from checks.engine.model import LabSpec
-from checks.exercises.failover import back_on_beijing, duplicates_bounded, nothing_lost
+from checks.exercises.failover import back_on_beijing, duplicates_bounded, nothing_lost, nothing_waits
 from checks.sandbox.trusted import GradedLabs
 from labs import flows
 from labs.errors import UsageError
@@ -66,6 +66,7 @@ def test_duplicates_after_the_return_are_beijings_not_the_learners(reports: dict
     ({"duplicates": 200, "resumed_at": 0}, duplicates_bounded),  # started over
     ({"duplicates": 226, "duplicates_after_return": 126, "resumed_at": 100}, duplicates_bounded),  # 100 after it
     ({"back_after_s": None, "returned": 0}, back_on_beijing),
+    ({"back_after_s": None, "returned": 0}, nothing_waits),  # idle replicators drain too: no way back, no credit
 ])
 def test_each_shortfall_fails_its_case(reports: dict[str, DrillReport], change: dict[str, Any],
                                        failing: Any) -> None:
@@ -74,7 +75,7 @@ def test_each_shortfall_fails_its_case(reports: dict[str, DrillReport], change: 
 
 
 def test_no_drill_fails_every_case_and_says_what_to_do(reports: dict[str, DrillReport]) -> None:
-    for case in (nothing_lost, duplicates_bounded, back_on_beijing):
+    for case in (nothing_lost, duplicates_bounded, back_on_beijing, nothing_waits):
         outcome = case(lab_named("lab-none"))
         assert not outcome.passed and "no failover drill ran" in outcome.actual
 
@@ -109,7 +110,7 @@ def test_the_grader_refuses_drill_steps_out_of_bounds(graded: GradedLabs, body: 
 def test_numbers_are_bounded_once_a_drill_runs(graded: GradedLabs) -> None:
     calls: list[tuple[str, Any]] = []
     graded.drill = SimpleNamespace(  # type: ignore[assignment]
-        run_traffic=lambda **k: calls.append(("run_traffic", k)),
+        sent=[], run_traffic=lambda **k: calls.append(("run_traffic", k)),
         receive_rest=lambda **k: calls.append(("receive_rest", k)) or True)
     for body in ({"action": "run_traffic", "messages": 10**9, "batch": 5, "pause_s": 0.1, "unconsumed": 20},
                  {"action": "receive_rest", "timeout_s": 1e9},
@@ -119,3 +120,23 @@ def test_numbers_are_bounded_once_a_drill_runs(graded: GradedLabs) -> None:
     assert calls == []
     assert graded.call("drill", {"action": "receive_rest", "timeout_s": 60}) is True
     assert calls == [("receive_rest", {"timeout_s": 60.0})]
+
+
+def test_a_kernel_cannot_make_the_grader_keep_an_endless_drill(graded: GradedLabs) -> None:
+    """Each message a drill sends is kept for its report: a drill sends at most MAX_DRILL_MESSAGES, and a
+    kernel starts at most MAX_DRILLS (each with a failover client of its own)."""
+    from checks.sandbox.trusted import MAX_DRILL_MESSAGES, MAX_DRILLS
+
+    produced: list[int] = []
+    graded.drill = SimpleNamespace(sent=["m"] * (MAX_DRILL_MESSAGES - 50),  # type: ignore[assignment]
+                                   produce=lambda count: produced.append(count) or [])
+    assert graded.call("drill", {"action": "produce", "count": 50}) == []
+    with pytest.raises(UsageError, match=f"at most {MAX_DRILL_MESSAGES} messages"):
+        graded.call("drill", {"action": "produce", "count": 51})
+    with pytest.raises(UsageError, match=f"at most {MAX_DRILL_MESSAGES} messages"):
+        graded.call("drill", {"action": "run_traffic", "messages": 40, "batch": 5, "pause_s": 0, "unconsumed": 20})
+    assert produced == [50]
+    graded.drills_started = MAX_DRILLS
+    with pytest.raises(UsageError, match=f"start {MAX_DRILLS} failover drills"):
+        graded.call("drill", {"action": "start", "topic": "persistent://geolab/geo/payments", "subscription": "billing",
+                              "check_interval_ms": 500})
