@@ -278,12 +278,28 @@ class Copies:
 
 
 def replicated_copies(lab: Lab, cluster: str, topic: str, key: str, value: str, source: str,
-                      limit: int = 500) -> Copies:
+                      at_least: int = 0, timeout_s: float = 30.0, limit: int = 500) -> Copies:
     """The messages of `topic` stored in `cluster` whose property `key` is `value` (read one by one from
     the earliest, as `topics examine-message -i earliest` shows each with its metadata, the topic's
     entries at most, `limit` at most), and how many of them came from `source` by replication: the
     mechanism, not only the effect. (Past the last entry, Pulsar 4.0.8 answers with the last one again:
-    the stats-internal count of entries bounds the walk.)"""
+    the stats-internal count of entries bounds the walk.) With `at_least`, read again until that many
+    replicated copies are there or `timeout_s` has passed (replication takes its time to deliver)."""
+    def look() -> Copies:
+        return _replicated_copies(lab, cluster, topic, key, value, source, limit)
+
+    if not at_least:
+        return look()
+    try:
+        return wait_for(look, what=Text("{cluster} did not hold {count} copies replicated from {source}.",
+                                         cluster=cluster, count=at_least, source=source),
+                        timeout_s=timeout_s, interval_s=1.0, accept=lambda copies: copies.replicated >= at_least)
+    except WaitTimeout:
+        return look()
+
+
+def _replicated_copies(lab: Lab, cluster: str, topic: str, key: str, value: str, source: str,
+                       limit: int) -> Copies:
     admin = lab.admin(cluster)
     try:
         entries = admin.get_internal_stats(topic).entries

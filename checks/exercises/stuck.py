@@ -50,7 +50,7 @@ def _flows_again(where: str, incident: str, planted: int, new_one: Callable[[Lab
         drained = replicator_drains(lab, SOURCE, TARGET, topic, timeout_s=DRAIN_S)
         if not drained.passed:
             return Outcome(False, wanted, _("beijing's replicator to shanghai: {seen}").format(seen=drained.actual))
-        copies = replicated_copies(lab, TARGET, topic, INCIDENT, incident, SOURCE)
+        copies = replicated_copies(lab, TARGET, topic, INCIDENT, incident, SOURCE, at_least=planted)
         if copies.replicated < planted:
             return Outcome(False, wanted, _not_all_replicated(copies, planted))
         follows = new_one(lab)
@@ -144,7 +144,8 @@ def _history_arrives(lab: Lab) -> Outcome:
     message, until 3 s pass without one), and a new order follows."""
     expected = _("the {planted} orders beijing held before replication began are in shanghai, and a new one "
                  "follows").format(planted=PLANTED_HISTORY)
-    copies = replicated_copies(lab, TARGET, _topic(lab, HISTORY), INCIDENT, "history", SOURCE)
+    copies = replicated_copies(lab, TARGET, _topic(lab, HISTORY), INCIDENT, "history", SOURCE,
+                               at_least=PLANTED_HISTORY)
     if copies.replicated < PLANTED_HISTORY:
         return Outcome(False, expected, _not_all_replicated(copies, PLANTED_HISTORY))
     follows = delivery(lab, SOURCE, TARGET, _namespace(lab, HISTORY), timeout_s=20)
