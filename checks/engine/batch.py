@@ -445,8 +445,9 @@ def grade(paths: list[Path], out: Path, options: GradeOptions, progress: Progres
     _remove_prefixed(backend, REFERENCE_PREFIX)  # a crashed earlier grader's
     assignments = {assignment_for(s.path, options.roster) for s in submissions}
     reference = ReferenceExperiments(backend, REFERENCE_PREFIX, {a for a in assignments if a}, progress)
-    # the predictions' experiments run ahead, beside the first submissions, in the languages graded
-    reference.prepare({options.lang} if options.lang else {peek_language(s.path) for s in submissions})
+    # the predictions' experiments run ahead, beside the first submissions, for the lessons and languages graded
+    reference.prepare({(stem, options.lang or peek_language(s.path)) for s in submissions
+                       if (stem := assignment_for(s.path, options.roster))})
     grader = Grader(backend, image, reference)
     try:
         return _grade_all(submissions, out, options, hidden, grader, progress)

@@ -100,18 +100,18 @@ class ReferenceExperiments:
             self._release_idle()
             return seen
 
-    def prepare(self, languages: Iterable[str]) -> threading.Thread:
-        """Observe every question of the served notebooks now, in each of `languages`, in notebook order,
-        in a thread of its own (returned, started); a failure is left for the check that needs it."""
-        questions = [e for e in ALL.values()
-                     if e.question is not None and (self.notebooks is None or e.notebook in self.notebooks)]
+    def prepare(self, wanted: Iterable[tuple[str, str]]) -> threading.Thread:
+        """Observe now, in a thread of its own (returned, started), every question of each notebook in the
+        language `wanted` pairs it with (notebook stem, language), in notebook order; a failure is left for
+        the check that needs it."""
+        pairs = sorted(set(wanted))
         with self._lock:
-            self.languages |= set(languages)
+            self.languages |= {lang for _stem, lang in pairs}
 
         def run() -> None:
-            for lang in sorted(set(languages)):
+            for stem, lang in pairs:
                 with using(lang):
-                    for exercise in questions:
+                    for exercise in [e for e in ALL.values() if e.question is not None and e.notebook == stem]:
                         try:
                             self.observe(exercise)
                         except Exception as exc:  # the check that needs it runs it again, and says why

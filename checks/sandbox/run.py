@@ -116,16 +116,17 @@ class CappedClient(NotebookClient):
     max_output_bytes = MAX_OUTPUT_BYTES
     output_bytes = 0
     capped = False
+    noted = False  # the note that the output was cut is in the notebook
     dropped = 0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, store_widget_state=False, **kwargs)
-        self._monitors: list[Any] = []
+        self._monitors: dict[str, Any] = {}
 
     async def async_start_new_kernel_client(self) -> Any:
         kc = await super().async_start_new_kernel_client()
-        self._monitors = [channel.socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
-                          for channel in (kc.iopub_channel, kc.shell_channel) if channel.socket is not None]
+        self._monitors = {name: getattr(kc, f"{name}_channel").socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+                          for name in ("iopub", "shell")}
         return kc
 
     async def async_execute_cell(self, cell: Any, cell_index: int, execution_count: int | None = None,
@@ -133,22 +134,41 @@ class CappedClient(NotebookClient):
         try:
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         finally:
-            for monitor in self._monitors:  # each disconnection during the cell: a message over the limit
+            for name, monitor in list(self._monitors.items()):  # each disconnection: a message over the limit
+                dropped = 0
                 while await monitor.poll(0):
                     await monitor.recv_multipart()
-                    self.dropped += 1
-                    self.capped = True
+                    dropped += 1
+                self.dropped += dropped
+                self.capped = self.capped or bool(dropped)
+                if dropped and name == "iopub":
+                    self._reconnect_iopub()
 
     def output(self, outs: list[Any], msg: dict[str, Any], display_id: str | None, cell_index: int) -> Any:
         size = len(json.dumps(msg.get("content", {}), default=str))
         self.output_bytes += size
         if self.output_bytes > self.max_output_bytes:
-            if not self.capped:
-                self.capped = True
+            if not self.noted:
+                self.capped = self.noted = True
                 note = _("[geolab: output cut: the submission's limit was reached]")
                 outs.append(nbformat.from_dict({"output_type": "stream", "name": "stderr", "text": note + "\n"}))
             return None
         return super().output(outs, msg, display_id, cell_index)
+
+    def _reconnect_iopub(self) -> None:
+        """A subscriber whose connection ZeroMQ dropped for an oversized message never hears again: the
+        next cells' outputs and their end would be lost (each cell then waits out `iopub_timeout`). A new
+        channel subscribes afresh."""
+        kc = self.kc
+        if kc is None:
+            return
+        old = kc._iopub_channel
+        kc._iopub_channel = None
+        if old is not None:
+            old.close()
+        self._monitors["iopub"].close()
+        self._monitors["iopub"] = kc.iopub_channel.socket.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        kc.iopub_channel.start()
 
 
 def kernel_environment(token: str, lang: str) -> dict[str, str]:

@@ -197,7 +197,7 @@ def test_a_batch_runs_its_experiments_ahead_in_each_language_and_none_after_clos
     labs = Labs()
     reference = ReferenceExperiments(None, "ref-", notebooks=("98_stand_in",),  # type: ignore[arg-type]
                                      starter=labs.start, remover=labs.remove)
-    reference.prepare({"en", "zh"}).join(timeout=30)
+    reference.prepare({("98_stand_in", "en"), ("98_stand_in", "zh")}).join(timeout=30)
     assert answers["runs"] == "4"  # two questions, two languages
     with using("zh"):
         assert reference.observe(second).reference and answers["runs"] == "4"  # ready: nothing runs again
