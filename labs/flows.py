@@ -5,6 +5,7 @@ Owns only pulsar-client calls; never provisions. Views and checks build on these
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from collections import deque
@@ -323,6 +324,10 @@ def last_drill_report(lab_name: str) -> DrillReport | None:
         return _REPORTS.get(lab_name)
 
 
+#: The property that marks a failover drill's own messages (its value: the drill's token).
+DRILL_TOKEN = "geolab-drill"
+
+
 class FailoverDrill:
     """Runs an application-like flow through a failover client: produce and consume together, then
     keep consuming after the active cluster dies and count what was lost or delivered twice; then
@@ -338,6 +343,10 @@ class FailoverDrill:
         self.consumer = client.subscribe(topic, subscription, consumer_type=pulsar.ConsumerType.Failover,
                                          replicate_subscription_state_enabled=True, receiver_queue_size=1)
         self.producer = client.create_producer(topic, batching_enabled=False)
+        # every message the drill sends carries a token only the drill knows: a message someone else put
+        # on the topic (a learner's code, between the drill's steps) is not the application's, and not counted
+        self._token = secrets.token_hex(8)
+        self.ignored = 0
         self.sent: list[str] = []
         self.acked: list[str] = []
         self.after: list[str] = []
@@ -353,10 +362,20 @@ class FailoverDrill:
         keys = []
         for _each in range(count):
             key = f"m{len(self.sent):05d}"
-            self.producer.send(key.encode())
+            self.producer.send(key.encode(), properties={DRILL_TOKEN: self._token})
             self.sent.append(key)
             keys.append(key)
         return keys
+
+    def _receive(self, timeout_millis: int) -> str:
+        """The next message of the drill's own (acknowledged, its key returned); another's is acknowledged,
+        counted in `ignored`, and skipped. Raises pulsar.Timeout when none comes in time."""
+        while True:
+            message = self.consumer.receive(timeout_millis=timeout_millis)
+            self.consumer.acknowledge(message)
+            if message.properties().get(DRILL_TOKEN) == self._token:
+                return str(message.data().decode(errors="replace"))
+            self.ignored += 1
 
     def run_traffic(self, messages: int = 200, batch: int = 5, pause_s: float = 0.1, unconsumed: int = 20) -> None:
         """Produce and consume `messages` in small batches (so subscription snapshots are taken as the
@@ -364,9 +383,7 @@ class FailoverDrill:
         for _round in range(messages // batch):
             self.produce(batch)
             for _each in range(batch):
-                message = self.consumer.receive(timeout_millis=30_000)
-                self.consumer.acknowledge(message)
-                self.acked.append(message.data().decode())
+                self.acked.append(self._receive(30_000))
             time.sleep(pause_s)  # application pacing, not a readiness wait
         self.produce(unconsumed)
         self._record()
@@ -383,11 +400,9 @@ class FailoverDrill:
         def receive_one() -> bool:
             if not set(self.sent) - seen:
                 return True
-            message = self.consumer.receive(timeout_millis=1_000)
-            key = message.data().decode()
+            key = self._receive(1_000)
             self.after.append(key)
             seen.add(key)
-            self.consumer.acknowledge(message)
             return not set(self.sent) - seen
 
         try:
@@ -419,9 +434,7 @@ class FailoverDrill:
         remaining_s = max(timeout_s - (time.monotonic() - asked), 30.0)
 
         def receive_one() -> bool:
-            message = self.consumer.receive(timeout_millis=1_000)
-            key = message.data().decode()
-            self.consumer.acknowledge(message)
+            key = self._receive(1_000)
             if key in keys and key not in self.returned:
                 self.returned.append(key)
             else:
