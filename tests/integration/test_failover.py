@@ -42,6 +42,9 @@ def test_consumer_resumes_on_standby_without_loss(lab: Lab, unique: str) -> None
         # a live application: produce and consume at ~50 msg/s, so snapshots are taken as it runs,
         # then 20 more messages nobody has read when the active cluster dies
         drill.run_traffic(messages=200, unconsumed=20)
+        # a message put on the topic by someone else, under a key the drill would use: never counted
+        forged = f"m{len(drill.sent) + 5:05d}"
+        lab.client(ACTIVE).create_producer(topic).send(forged.encode())
 
         def standby_position_moved() -> bool:
             drill.produce(1)  # snapshots are only taken while messages arrive
@@ -53,9 +56,6 @@ def test_consumer_resumes_on_standby_without_loss(lab: Lab, unique: str) -> None
         wait_for(lambda: active_admin.get_topic_stats(topic).replication[STANDBY].replication_backlog,
                  what=f"{ACTIVE}'s replication backlog to {STANDBY} to drain", timeout_s=60,
                  accept=lambda backlog: backlog == 0, tolerate=(AdminError, KeyError))
-        # a message put on the topic by someone else, under a key the drill would use: never counted
-        forged = f"m{len(drill.sent) + 5:05d}"
-        lab.client(ACTIVE).create_producer(topic).send(forged.encode())
         lab.kill(ACTIVE)
         drill.mark_failure()
         complete = drill.receive_rest(timeout_s=90)
