@@ -309,6 +309,10 @@ class Sandbox:
             result.update(status="timeout", reason=too_long, deadline="timeout", deadline_reason=too_long)
             destroy(provisioner.container)  # everything the kernel started goes with the container
             runner.join(timeout=30)
+        # the notebook is done: its kernel goes now, with every thread and process it left running, so
+        # that no code of the submission runs while the grader reads the lab (nbclient, given this
+        # kernel's manager, leaves the kernel running; before, it lived on through the final checks)
+        destroy(provisioner.container)
         raised = [o for c in notebook.cells if c.cell_type == "code"
                   for o in c.get("outputs", []) if o.get("output_type") == "error"]
         if result["status"] == "ok" and raised:
